@@ -1,0 +1,49 @@
+import { CoropoolError, InputError } from "../errors.js";
+import { demoCommand, DEMO_HELP } from "./commands/demo.js";
+import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
+import { EXIT, type CommandResult } from "./exit.js";
+
+type Command = (argv: string[]) => CommandResult | Promise<CommandResult>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  demo: { run: demoCommand, help: DEMO_HELP },
+  replay: { run: replayCommand, help: REPLAY_HELP },
+};
+
+const MAIN_HELP = `Usage: coropool COMMAND [options]
+
+Reproduces, measures and fixes coroutine-pool VMA exhaustion (QEMU's legacy
+per-thread pools vs the batched pool of QEMU 9.0).
+
+Commands:
+  demo      the main job: a bundled imbalance trace under every policy
+  replay    replay a trace of pool events deterministically
+
+Run 'coropool COMMAND --help' for a command's options and examples.`;
+
+/** Runs one command line; never throws. Returns the exit status. */
+export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    out.write(MAIN_HELP + "\n");
+    return name === undefined ? EXIT.BAD_INPUT : EXIT.OK;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    err.write(`coropool: unknown command '${name}'; allowed: ${Object.keys(COMMANDS).join(", ")}\n`);
+    return EXIT.BAD_INPUT;
+  }
+  try {
+    const result = await command.run(rest);
+    out.write(result.stdout.endsWith("\n") ? result.stdout : result.stdout + "\n");
+    return result.exitCode;
+  } catch (e) {
+    if (e instanceof InputError) {
+      err.write(`coropool: ${e.message}\n`);
+      return EXIT.BAD_INPUT;
+    }
+    const detail = e instanceof CoropoolError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+    err.write(`coropool: internal error: ${detail}\n`);
+    return EXIT.INTERNAL;
+  }
+}

@@ -1,0 +1,244 @@
+import { NO_SLOT, Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Slot, SlotState, Thread } from "../shared/layout.js";
+import type { SharedRegion } from "../shared/region.js";
+import type { StackAllocator } from "../stacks/stack-allocator.js";
+import { FutexMutex } from "../sync/futex-mutex.js";
+import { u32, type PoolPolicy } from "./policy.js";
+
+/** Lock owner id recorded when the controlling (main) thread holds the lock. */
+export const CONTROLLER_LOCK_OWNER = 0x7ffffffe;
+
+/** Stacks per batch (COROUTINE_POOL_BATCH_MAX_SIZE). */
+export const BATCH_MAX_SIZE = 128;
+/** global_pool_max_size before any device raises it. */
+export const BATCHED_INITIAL_POOL_MAX_SIZE = 128;
+
+/**
+ * QEMU 9.0's pool: a global pool of batches under a lock, and per-thread local
+ * pools of at most two batches.
+ *
+ *   global pool (under the mutex)     .---------.---------.---------.
+ *   GLOBAL_POOL_HEAD ---------------> | batch   | batch   | batch   | ...
+ *                                     `---------'---------'---------'
+ *   per thread (no lock)              .---------.---------.
+ *   LOCAL_HEAD_0/1, LOCAL_SIZE_0/1    | first   | second  |   at most 2
+ *                                     `---------'---------'
+ *
+ * A batch is an intrusive list of stacks. In a thread's local pool its head
+ * and size live in the thread's slot; in the global pool its head slot
+ * carries the size (BATCH_SIZE) and the link to the next batch (BATCH_NEXT),
+ * so moving a batch never allocates. A local batch is never empty: QEMU drops
+ * a batch the moment its last stack is taken, so size 0 means "no batch".
+ *
+ * The lock is taken once per batch (refill or hand-over), never per coroutine.
+ */
+export class BatchedPolicy implements PoolPolicy {
+  readonly name = "batched" as const;
+  readonly lock: FutexMutex;
+  private readonly region: SharedRegion;
+  private readonly i32: Int32Array;
+  private readonly stacks: StackAllocator;
+
+  constructor(region: SharedRegion, stacks: StackAllocator) {
+    this.region = region;
+    this.i32 = region.i32;
+    this.stacks = stacks;
+    this.lock = new FutexMutex(region.i32, MUTEX_I32_BASE, region.i64, MUTEX_I64_BASE);
+  }
+
+  /** coroutine_pool_get: the local pool first, then one batch from the global pool. */
+  get(thread: number): number {
+    const t = this.region.threadBase(thread);
+    this.i32[t + Thread.STAT_GETS]!++;
+    if (this.i32[t + Thread.LOCAL_SIZE_0] === 0) this.refillLocal(thread);
+    const slot = this.getLocal(thread);
+    if (slot !== NO_SLOT) this.i32[t + Thread.STAT_POOL_HITS]!++;
+    return slot;
+  }
+
+  /** coroutine_pool_put: onto the first local batch, handing a full one over. */
+  put(thread: number, slot: number): void {
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    i32[t + Thread.STAT_PUTS]!++;
+    if (i32[t + Thread.LOCAL_SIZE_0] === 0) {
+      // No local batch yet: QEMU makes one and registers the exit cleanup.
+      this.registerCleanup(thread);
+    } else if (i32[t + Thread.LOCAL_SIZE_0] === BATCH_MAX_SIZE) {
+      if (i32[t + Thread.LOCAL_SIZE_1] !== 0) {
+        // Both local batches in use: the full first one goes to the global
+        // pool and the second stays where it is.
+        this.putGlobal(thread, i32[t + Thread.LOCAL_HEAD_0]!, BATCH_MAX_SIZE);
+      } else {
+        // Room for a second local batch: the full one moves to second place.
+        i32[t + Thread.LOCAL_HEAD_1] = i32[t + Thread.LOCAL_HEAD_0]!;
+        i32[t + Thread.LOCAL_SIZE_1] = BATCH_MAX_SIZE;
+      }
+      i32[t + Thread.LOCAL_HEAD_0] = NO_SLOT;
+      i32[t + Thread.LOCAL_SIZE_0] = 0;
+    }
+    this.pushLocal(thread, slot);
+  }
+
+  /** local_pool_cleanup: every stack in the local pool is freed. */
+  exitThread(thread: number): void {
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    if (i32[t + Thread.CLEANUP_REGISTERED] === 1) {
+      this.stacks.freeList(i32[t + Thread.LOCAL_HEAD_0]!, thread);
+      this.stacks.freeList(i32[t + Thread.LOCAL_HEAD_1]!, thread);
+    }
+    // A local batch always registers the cleanup first, so an unregistered
+    // thread has nothing to leave behind.
+    i32[t + Thread.LOCAL_HEAD_0] = NO_SLOT;
+    i32[t + Thread.LOCAL_SIZE_0] = 0;
+    i32[t + Thread.LOCAL_HEAD_1] = NO_SLOT;
+    i32[t + Thread.LOCAL_SIZE_1] = 0;
+    i32[t + Thread.CLEANUP_REGISTERED] = 0;
+    i32[t + Thread.LAST_HANDED_HEAD] = NO_SLOT;
+  }
+
+  /** qemu_coroutine_inc_pool_size: under the lock, as QEMU does. */
+  incPoolSize(n: number): void {
+    this.withGlobalLock(-1, () => {
+      this.i32[Header.POOL_MAX_SIZE] = u32(this.i32[Header.POOL_MAX_SIZE]! + n);
+    });
+  }
+
+  decPoolSize(n: number): void {
+    this.withGlobalLock(-1, () => {
+      this.i32[Header.POOL_MAX_SIZE] = u32(this.i32[Header.POOL_MAX_SIZE]! - n);
+    });
+  }
+
+  globalPoolSize(): number {
+    return Atomics.load(this.i32, Header.GLOBAL_POOL_SIZE) >>> 0;
+  }
+
+  localPoolSize(thread: number): number {
+    const t = this.region.threadBase(thread);
+    return (Atomics.load(this.i32, t + Thread.LOCAL_SIZE_0) + Atomics.load(this.i32, t + Thread.LOCAL_SIZE_1)) >>> 0;
+  }
+
+  drainGlobalPool(): number {
+    let freed = 0;
+    for (let batch = this.takeGlobalBatch(-1); batch !== NO_SLOT; batch = this.takeGlobalBatch(-1)) {
+      freed += this.stacks.freeList(batch, -1);
+    }
+    return freed;
+  }
+
+  /** coroutine_pool_get_local: pop the first batch; drop it once empty. */
+  private getLocal(thread: number): number {
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    const slot = i32[t + Thread.LOCAL_HEAD_0]!;
+    if (slot === NO_SLOT) return NO_SLOT;
+    i32[t + Thread.LOCAL_HEAD_0] = i32[this.region.slotBase(slot) + Slot.NEXT]!;
+    const left = i32[t + Thread.LOCAL_SIZE_0]! - 1;
+    i32[t + Thread.LOCAL_SIZE_0] = left;
+    if (left === 0) {
+      // The batch is gone; the second one (if any) becomes the first.
+      i32[t + Thread.LOCAL_HEAD_0] = i32[t + Thread.LOCAL_HEAD_1]!;
+      i32[t + Thread.LOCAL_SIZE_0] = i32[t + Thread.LOCAL_SIZE_1]!;
+      i32[t + Thread.LOCAL_HEAD_1] = NO_SLOT;
+      i32[t + Thread.LOCAL_SIZE_1] = 0;
+    }
+    this.stacks.markLive(slot, thread);
+    return slot;
+  }
+
+  private pushLocal(thread: number, slot: number): void {
+    const t = this.region.threadBase(thread);
+    const s = this.region.slotBase(slot);
+    this.i32[s + Slot.NEXT] = this.i32[t + Thread.LOCAL_HEAD_0]!;
+    this.i32[s + Slot.STATE] = SlotState.LOCAL_POOL;
+    this.i32[s + Slot.OWNER] = thread;
+    this.i32[t + Thread.LOCAL_HEAD_0] = slot;
+    this.i32[t + Thread.LOCAL_SIZE_0]!++;
+  }
+
+  /** coroutine_pool_refill_local: take the first global batch, if there is one. */
+  private refillLocal(thread: number): void {
+    const batch = this.takeGlobalBatch(thread);
+    if (batch === NO_SLOT) return;
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    const size = i32[this.region.slotBase(batch) + Slot.BATCH_SIZE]!;
+    this.relabel(batch, SlotState.LOCAL_POOL, thread);
+    i32[t + Thread.LOCAL_HEAD_0] = batch;
+    i32[t + Thread.LOCAL_SIZE_0] = size;
+    i32[t + Thread.STAT_REFILLS]!++;
+    if (batch === i32[t + Thread.LAST_HANDED_HEAD]) i32[t + Thread.STAT_BOUNCES]!++;
+    i32[t + Thread.LAST_HANDED_HEAD] = NO_SLOT;
+    this.registerCleanup(thread);
+  }
+
+  /** Unlinks the first global batch and returns its head slot (NO_SLOT if none). */
+  private takeGlobalBatch(thread: number): number {
+    return this.withGlobalLock(thread, () => {
+      const i32 = this.i32;
+      const batch = i32[Header.GLOBAL_POOL_HEAD]!;
+      if (batch !== NO_SLOT) {
+        const head = this.region.slotBase(batch);
+        i32[Header.GLOBAL_POOL_HEAD] = i32[head + Slot.BATCH_NEXT]!;
+        Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! - i32[head + Slot.BATCH_SIZE]!));
+      }
+      return batch;
+    });
+  }
+
+  /**
+   * coroutine_pool_put_global: the batch joins the global pool while the pool
+   * is below min(global_pool_max_size, hard cap) — a pool just below the max
+   * may overshoot it by one batch — otherwise every stack in it is freed.
+   */
+  private putGlobal(thread: number, batch: number, size: number): void {
+    const t = this.region.threadBase(thread);
+    // Relabel before publishing: once the lock is dropped another thread may take it.
+    this.relabel(batch, SlotState.GLOBAL_POOL, -1);
+    const accepted = this.withGlobalLock(thread, () => {
+      const i32 = this.i32;
+      const max = Math.min(i32[Header.POOL_MAX_SIZE]! >>> 0, i32[Header.HARD_MAX_SIZE]! >>> 0);
+      if (i32[Header.GLOBAL_POOL_SIZE]! >>> 0 >= max) return false;
+      const head = this.region.slotBase(batch);
+      i32[head + Slot.BATCH_SIZE] = size;
+      i32[head + Slot.BATCH_NEXT] = i32[Header.GLOBAL_POOL_HEAD]!;
+      i32[Header.GLOBAL_POOL_HEAD] = batch;
+      Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! + size));
+      return true;
+    });
+    if (accepted) {
+      this.i32[t + Thread.STAT_HAND_OVERS]!++;
+      this.i32[t + Thread.LAST_HANDED_HEAD] = batch;
+    } else {
+      // The global pool was full, so this batch is thrown away.
+      this.i32[t + Thread.STAT_HAND_OVER_DISCARDS]!++;
+      this.stacks.freeList(batch, thread);
+    }
+  }
+
+  /** Marks every stack of a batch as being in `state`, owned by `owner`. */
+  private relabel(head: number, state: number, owner: number): void {
+    const i32 = this.i32;
+    for (let slot = head; slot !== NO_SLOT; ) {
+      const s = this.region.slotBase(slot);
+      i32[s + Slot.STATE] = state;
+      i32[s + Slot.OWNER] = owner;
+      slot = i32[s + Slot.NEXT]!;
+    }
+  }
+
+  private registerCleanup(thread: number): void {
+    this.i32[this.region.threadBase(thread) + Thread.CLEANUP_REGISTERED] = 1;
+  }
+
+  private withGlobalLock<T>(thread: number, critical: () => T): T {
+    this.lock.lock(thread >= 0 ? thread : CONTROLLER_LOCK_OWNER);
+    try {
+      if (thread >= 0) this.i32[this.region.threadBase(thread) + Thread.STAT_LOCK_ACQUISITIONS]!++;
+      return critical();
+    } finally {
+      this.lock.unlock();
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import { Header, NO_SLOT, Slot, SlotState, Thread, Totals } from "../shared/layout.js";
+import type { SharedRegion } from "../shared/region.js";
+import type { StackAllocator } from "../stacks/stack-allocator.js";
+import { u32, type PoolPolicy } from "./policy.js";
+
+/** The release pool is taken whole only when it holds more than this (POOL_MIN_BATCH_SIZE). */
+export const RELEASE_POOL_TAKE_THRESHOLD = 64;
+/** pool_max_size before any device raises it (POOL_INITIAL_MAX_SIZE). */
+export const LEGACY_INITIAL_POOL_MAX_SIZE = 64;
+
+/**
+ * QEMU up to 8.2: a global lock-free release pool and a private alloc pool
+ * per thread.
+ *
+ *   release pool (lock-free LIFO)      GLOBAL_POOL_HEAD -> co -> co -> ...
+ *     size: GLOBAL_POOL_SIZE, CAS push, taken whole with exchange
+ *   alloc pool (one per thread)        LOCAL_HEAD_0 -> co -> co -> ...
+ *     size: LOCAL_SIZE_0
+ *
+ * Why it exhausts VMAs: every thread's alloc pool may grow to pool_max_size
+ * and the release pool to 2 × pool_max_size, and a thread that once had a
+ * burst keeps its stacks however idle it becomes, while other threads map new
+ * ones. Devices raise pool_max_size by num_queues × queue_size / 2 each.
+ */
+export class LegacyPolicy implements PoolPolicy {
+  readonly name = "legacy" as const;
+  private readonly region: SharedRegion;
+  private readonly i32: Int32Array;
+  private readonly stacks: StackAllocator;
+
+  constructor(region: SharedRegion, stacks: StackAllocator) {
+    this.region = region;
+    this.i32 = region.i32;
+    this.stacks = stacks;
+  }
+
+  /**
+   * The pool half of qemu_coroutine_create. The alloc pool's emptiness is
+   * judged by its list head and its size is only a counter, as in QEMU: under
+   * concurrency the size taken from the release pool can be skewed from the
+   * list actually moved, and that skew is reproduced, not corrected.
+   */
+  get(thread: number): number {
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    i32[t + Thread.STAT_GETS]!++;
+    if (i32[t + Thread.LOCAL_HEAD_0] === NO_SLOT && this.releasePoolSize() > RELEASE_POOL_TAKE_THRESHOLD) {
+      this.takeReleasePool(thread);
+    }
+    const slot = i32[t + Thread.LOCAL_HEAD_0]!;
+    if (slot === NO_SLOT) return NO_SLOT;
+    i32[t + Thread.LOCAL_HEAD_0] = i32[this.region.slotBase(slot) + Slot.NEXT]!;
+    i32[t + Thread.LOCAL_SIZE_0] = u32(i32[t + Thread.LOCAL_SIZE_0]! - 1) | 0;
+    i32[t + Thread.STAT_POOL_HITS]!++;
+    this.stacks.markLive(slot, thread);
+    return slot;
+  }
+
+  /**
+   * coroutine_delete: the release pool while it is below 2 × pool_max_size,
+   * else the alloc pool while it is below pool_max_size, else free. The
+   * doubling is unsigned arithmetic, so it wraps like QEMU's.
+   */
+  put(thread: number, slot: number): void {
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    i32[t + Thread.STAT_PUTS]!++;
+    const maxSize = this.poolMaxSize();
+    if (this.releasePoolSize() < u32(maxSize * 2)) {
+      this.pushReleasePool(slot);
+      return;
+    }
+    if (u32(i32[t + Thread.LOCAL_SIZE_0]!) < maxSize) {
+      const s = this.region.slotBase(slot);
+      i32[s + Slot.NEXT] = i32[t + Thread.LOCAL_HEAD_0]!;
+      i32[s + Slot.STATE] = SlotState.LOCAL_POOL;
+      i32[s + Slot.OWNER] = thread;
+      i32[t + Thread.LOCAL_HEAD_0] = slot;
+      i32[t + Thread.LOCAL_SIZE_0] = u32(i32[t + Thread.LOCAL_SIZE_0]! + 1) | 0;
+      return;
+    }
+    this.stacks.free(slot, thread);
+  }
+
+  /**
+   * coroutine_pool_cleanup, if the thread ever registered it. It is registered
+   * only on the slow path of get (taking the release pool), so a thread that
+   * filled its alloc pool without ever taking that path leaks it at exit: the
+   * stacks stay mapped and nothing can reach them. Faithful, and counted.
+   */
+  exitThread(thread: number): void {
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    const head = i32[t + Thread.LOCAL_HEAD_0]!;
+    if (i32[t + Thread.CLEANUP_REGISTERED] === 1) {
+      this.stacks.freeList(head, thread);
+    } else {
+      this.leakList(thread, head);
+    }
+    i32[t + Thread.LOCAL_HEAD_0] = NO_SLOT;
+    i32[t + Thread.LOCAL_SIZE_0] = 0;
+    i32[t + Thread.CLEANUP_REGISTERED] = 0;
+  }
+
+  incPoolSize(n: number): void {
+    this.addPoolMaxSize(n);
+  }
+
+  decPoolSize(n: number): void {
+    this.addPoolMaxSize(-n);
+  }
+
+  globalPoolSize(): number {
+    return this.releasePoolSize();
+  }
+
+  localPoolSize(thread: number): number {
+    return Atomics.load(this.i32, this.region.threadBase(thread) + Thread.LOCAL_SIZE_0) >>> 0;
+  }
+
+  drainGlobalPool(): number {
+    Atomics.store(this.i32, Header.GLOBAL_POOL_SIZE, 0);
+    return this.stacks.freeList(Atomics.exchange(this.i32, Header.GLOBAL_POOL_HEAD, NO_SLOT), -1);
+  }
+
+  private poolMaxSize(): number {
+    return Atomics.load(this.i32, Header.POOL_MAX_SIZE) >>> 0;
+  }
+
+  private releasePoolSize(): number {
+    return Atomics.load(this.i32, Header.GLOBAL_POOL_SIZE) >>> 0;
+  }
+
+  /** qatomic_add / qatomic_sub on an unsigned int. */
+  private addPoolMaxSize(delta: number): void {
+    Atomics.add(this.i32, Header.POOL_MAX_SIZE, delta | 0);
+  }
+
+  /** QSLIST_INSERT_HEAD_ATOMIC, then the size: the same order (and skew) as QEMU. */
+  private pushReleasePool(slot: number): void {
+    const i32 = this.i32;
+    const s = this.region.slotBase(slot);
+    i32[s + Slot.STATE] = SlotState.GLOBAL_POOL;
+    i32[s + Slot.OWNER] = -1;
+    for (;;) {
+      const head = Atomics.load(i32, Header.GLOBAL_POOL_HEAD);
+      Atomics.store(i32, s + Slot.NEXT, head);
+      if (Atomics.compareExchange(i32, Header.GLOBAL_POOL_HEAD, head, slot) === head) break;
+    }
+    Atomics.add(i32, Header.GLOBAL_POOL_SIZE, 1);
+  }
+
+  /**
+   * The slow path: register the exit cleanup, then take the whole release pool
+   * (size exchanged with 0, then the list moved) into the alloc pool. A push
+   * never pops single entries, so this exchange-all list has no ABA problem.
+   */
+  private takeReleasePool(thread: number): void {
+    const t = this.region.threadBase(thread);
+    const i32 = this.i32;
+    i32[t + Thread.CLEANUP_REGISTERED] = 1;
+    i32[t + Thread.LOCAL_SIZE_0] = Atomics.exchange(i32, Header.GLOBAL_POOL_SIZE, 0);
+    const head = Atomics.exchange(i32, Header.GLOBAL_POOL_HEAD, NO_SLOT);
+    i32[t + Thread.LOCAL_HEAD_0] = head;
+    i32[t + Thread.STAT_REFILLS]!++;
+    for (let slot = head; slot !== NO_SLOT; ) {
+      const s = this.region.slotBase(slot);
+      i32[s + Slot.STATE] = SlotState.LOCAL_POOL;
+      i32[s + Slot.OWNER] = thread;
+      slot = Atomics.load(i32, s + Slot.NEXT);
+    }
+  }
+
+  /** The stacks of an exiting thread whose cleanup was never registered. */
+  private leakList(thread: number, head: number): void {
+    const i32 = this.i32;
+    let n = 0;
+    for (let slot = head; slot !== NO_SLOT; n++) {
+      const s = this.region.slotBase(slot);
+      i32[s + Slot.STATE] = SlotState.LEAKED;
+      i32[s + Slot.OWNER] = -1;
+      slot = i32[s + Slot.NEXT]!;
+    }
+    i32[this.region.threadBase(thread) + Thread.STAT_STACKS_LEAKED]! += n;
+    Atomics.add(this.region.i64, Totals.STACKS_LEAKED, BigInt(n));
+  }
+}

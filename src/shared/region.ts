@@ -1,0 +1,134 @@
+import {
+  Header,
+  I64_WORDS,
+  LAYOUT_VERSION,
+  NO_SLOT,
+  REGION_MAGIC,
+  SLOT_WORDS,
+  Slot,
+  SlotState,
+  Thread,
+  Totals,
+  Vma,
+  regionByteLength,
+  stackTableBase,
+  threadBase,
+} from "./layout.js";
+import { CoropoolError } from "../errors.js";
+import { packFreeHead } from "../stacks/free-slots.js";
+import { POLICY_IDS, POLICY_NAMES, type PolicyName } from "../pools/policy-name.js";
+
+/** What the creator of a region decides; everything else is derived. */
+export interface RegionOptions {
+  policy: PolicyName;
+  /** Worker threads that will attach (and the per-thread slots reserved). */
+  threads: number;
+  /** Stack-table slots: the most stacks that can exist at once. */
+  stackCapacity: number;
+  /** The VMA limit (max_map_count) the counter enforces. */
+  vmaLimit: number;
+  /** VMAs the rest of the process uses; the counter starts here. */
+  baselineVmas: number;
+  /** legacy pool_max_size / batched global_pool_max_size at start. */
+  initialPoolMaxSize: number;
+  /** batched global_pool_hard_max_size (unsigned 32-bit). */
+  hardMaxSize: number;
+}
+
+/**
+ * A view onto the shared region. The main thread creates it; workers attach
+ * to the same SharedArrayBuffer and get a view that reads the same words.
+ */
+export class SharedRegion {
+  readonly buffer: SharedArrayBuffer;
+  readonly i32: Int32Array;
+  readonly i64: BigInt64Array;
+  readonly threadCapacity: number;
+  readonly stackCapacity: number;
+  readonly policy: PolicyName;
+  /** Int32 index of the first stack-table slot. */
+  readonly slotsBase: number;
+
+  private constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.i64 = new BigInt64Array(buffer, 0, I64_WORDS);
+    const i32Offset = I64_WORDS * 8;
+    this.i32 = new Int32Array(buffer, i32Offset, (buffer.byteLength - i32Offset) / 4);
+    if (this.i32[Header.MAGIC] !== REGION_MAGIC || this.i32[Header.LAYOUT_VERSION] !== LAYOUT_VERSION) {
+      throw new CoropoolError("ERR_REGION_LAYOUT", "the buffer is not a coropool shared region of this version");
+    }
+    this.threadCapacity = this.i32[Header.THREAD_CAPACITY]!;
+    this.stackCapacity = this.i32[Header.STACK_CAPACITY]!;
+    this.policy = POLICY_NAMES[this.i32[Header.POLICY]!]!;
+    this.slotsBase = stackTableBase(this.threadCapacity);
+  }
+
+  /** Allocates and initialises a region. */
+  static create(options: RegionOptions): SharedRegion {
+    const { total, i64Bytes } = regionByteLength(options.threads, options.stackCapacity);
+    const buffer = new SharedArrayBuffer(total);
+    const i32 = new Int32Array(buffer, i64Bytes);
+    const i64 = new BigInt64Array(buffer, 0, I64_WORDS);
+    i32[Header.MAGIC] = REGION_MAGIC;
+    i32[Header.LAYOUT_VERSION] = LAYOUT_VERSION;
+    i32[Header.POLICY] = POLICY_IDS[options.policy];
+    i32[Header.THREAD_CAPACITY] = options.threads;
+    i32[Header.STACK_CAPACITY] = options.stackCapacity;
+    i32[Header.POOL_MAX_SIZE] = options.initialPoolMaxSize | 0;
+    i32[Header.HARD_MAX_SIZE] = options.hardMaxSize | 0;
+    i32[Header.GLOBAL_POOL_HEAD] = NO_SLOT;
+    i32[Vma.CURRENT] = options.baselineVmas;
+    i32[Vma.PEAK] = options.baselineVmas;
+    i32[Vma.LIMIT] = options.vmaLimit;
+    i32[Vma.BASELINE] = options.baselineVmas;
+    for (let t = 0; t < options.threads; t++) {
+      i32[threadBase(t) + Thread.LOCAL_HEAD_0] = NO_SLOT;
+      i32[threadBase(t) + Thread.LOCAL_HEAD_1] = NO_SLOT;
+      i32[threadBase(t) + Thread.LAST_HANDED_HEAD] = NO_SLOT;
+    }
+    // Every slot starts on the free-slot list, lowest index first.
+    const slots = stackTableBase(options.threads);
+    for (let s = 0; s < options.stackCapacity; s++) {
+      const base = slots + s * SLOT_WORDS;
+      i32[base + Slot.NEXT] = s + 1 < options.stackCapacity ? s + 1 : NO_SLOT;
+      i32[base + Slot.STATE] = SlotState.FREE;
+      i32[base + Slot.OWNER] = -1;
+      i32[base + Slot.BATCH_NEXT] = NO_SLOT;
+    }
+    i64[Totals.FREE_SLOT_HEAD] = packFreeHead(0n, options.stackCapacity > 0 ? 0 : NO_SLOT);
+    return new SharedRegion(buffer);
+  }
+
+  /** A view onto a region another thread created. */
+  static attach(buffer: SharedArrayBuffer): SharedRegion {
+    return new SharedRegion(buffer);
+  }
+
+  /** Int32 index of slot `s`'s first word. */
+  slotBase(s: number): number {
+    return this.slotsBase + s * SLOT_WORDS;
+  }
+
+  threadBase(t: number): number {
+    return threadBase(t);
+  }
+
+  /** An unsigned 32-bit header or thread word. */
+  readU32(index: number): number {
+    return Atomics.load(this.i32, index) >>> 0;
+  }
+
+  /** Total stacks mapped, unmapped and leaked since the region was made. */
+  totals(): { created: number; freed: number; leaked: number } {
+    return {
+      created: Number(Atomics.load(this.i64, Totals.STACKS_CREATED)),
+      freed: Number(Atomics.load(this.i64, Totals.STACKS_FREED)),
+      leaked: Number(Atomics.load(this.i64, Totals.STACKS_LEAKED)),
+    };
+  }
+
+  /** Unsigned value of thread `t`'s word `field`. */
+  threadWord(t: number, field: number): number {
+    return Atomics.load(this.i32, threadBase(t) + field) >>> 0;
+  }
+}
