@@ -38,6 +38,8 @@ export interface ReplayOutcome {
   leakedStacks: number;
   hardMaxSize: number;
   globalLockAcquisitions: number;
+  /** The replay's private region, for invariant checks. */
+  region: SharedRegion;
 }
 
 /**
@@ -111,7 +113,7 @@ export function replayTrace(trace: Trace, options: ReplayOptions): ReplayOutcome
     failure,
   };
   const globalLockAcquisitions = policy.name === "batched" ? lockAcquisitions(region) : 0;
-  return { result, leakedStacks: totals.leaked, hardMaxSize, globalLockAcquisitions };
+  return { result, leakedStacks: totals.leaked, hardMaxSize, globalLockAcquisitions, region };
 }
 
 /**

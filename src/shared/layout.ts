@@ -49,8 +49,14 @@ export const Header = {
   GLOBAL_POOL_SIZE: 8,
   /** Next thread index to hand out to an attaching worker. */
   THREADS_CLAIMED: 9,
-  /** Set to 1 by the first VMA-exhaustion abort, so other threads stop too. */
+  /** AbortKind of the first VMA-exhaustion failure, so other threads stop too. */
   ABORTED: 10,
+} as const;
+
+export const AbortKind = {
+  NONE: 0,
+  STACK_ALLOC: 1,
+  GUARD_PAGE: 2,
 } as const;
 export const HEADER_WORDS = 16;
 

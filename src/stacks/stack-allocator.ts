@@ -1,5 +1,5 @@
 import { CoropoolError } from "../errors.js";
-import { NO_SLOT, Slot, SlotState, Thread, Totals } from "../shared/layout.js";
+import { AbortKind, Header, NO_SLOT, Slot, SlotState, Thread, Totals } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import { VmaCounter } from "../vma/vma-counter.js";
 import { simulatedBackend, type StackBackend } from "./backend.js";
@@ -25,7 +25,12 @@ export class StackAllocator {
    * VmaExhaustedError with QEMU's message when a step would pass the limit.
    */
   mapNew(thread: number): number {
-    this.vmas.chargeMapping();
+    try {
+      this.vmas.chargeMapping();
+    } catch (err) {
+      this.recordAbort(AbortKind.STACK_ALLOC);
+      throw err;
+    }
     const slot = popFreeSlot(this.region);
     if (slot === NO_SLOT) {
       this.vmas.releaseMapping();
@@ -41,6 +46,7 @@ export class StackAllocator {
       // QEMU aborts here with the mapping still in place; the slot holds no
       // usable stack, so it goes back to the free list.
       pushFreeSlot(this.region, slot);
+      this.recordAbort(AbortKind.GUARD_PAGE);
       throw err;
     }
     this.backend.protectGuard(slot);
@@ -71,6 +77,11 @@ export class StackAllocator {
       slot = next;
     }
     return n;
+  }
+
+  /** The first failure wins: it is the one QEMU would have died of. */
+  private recordAbort(kind: number): void {
+    Atomics.compareExchange(this.region.i32, Header.ABORTED, AbortKind.NONE, kind);
   }
 
   /**
