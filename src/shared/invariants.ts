@@ -1,4 +1,4 @@
-import { AbortKind, Header, NO_SLOT, Slot, SlotState, Thread, Totals, Vma } from "./layout.js";
+import { Header, NO_SLOT, Slot, SlotState, Thread, Totals, Vma } from "./layout.js";
 import type { SharedRegion } from "./region.js";
 import { VMAS_PER_STACK } from "../vma/vma-counter.js";
 
@@ -60,10 +60,10 @@ class RegionWalker {
     this.expect(freeSlots + existing === r.stackCapacity, `${freeSlots} free slots + ${existing} stacks != ${r.stackCapacity} slots`);
     if (expectedLive !== undefined) this.expect(live === expectedLive, `${live} stacks are live, expected ${expectedLive}`);
     // A failed guard page leaves its mapping's VMA counted, as QEMU's abort does.
-    const strandedMapping = Atomics.load(r.i32, Header.ABORTED) === AbortKind.GUARD_PAGE ? 1 : 0;
+    const strandedMapping = r.readU32(Header.STRANDED_MAPPINGS);
     const current = r.readU32(Vma.CURRENT);
     const expected = r.readU32(Vma.BASELINE) + VMAS_PER_STACK * existing + strandedMapping;
-    this.expect(current === expected, `the VMA counter says ${current} but baseline + 2 x ${existing} stacks${strandedMapping ? " + 1" : ""} = ${expected}`);
+    this.expect(current === expected, `the VMA counter says ${current} but baseline + 2 x ${existing} stacks${strandedMapping ? ` + ${strandedMapping} stranded mapping(s)` : ""} = ${expected}`);
     return {
       inGlobalPool,
       inLocalPools,

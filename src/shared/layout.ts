@@ -51,6 +51,11 @@ export const Header = {
   THREADS_CLAIMED: 9,
   /** AbortKind of the first VMA-exhaustion failure, so other threads stop too. */
   ABORTED: 10,
+  /**
+   * Mappings whose guard page failed: each still holds the 1 VMA of its mmap,
+   * as a failed mprotect leaves the mapping in place.
+   */
+  STRANDED_MAPPINGS: 11,
 } as const;
 
 export const AbortKind = {
@@ -118,8 +123,14 @@ export const Thread = {
   STAT_LOCK_ACQUISITIONS: 16,
   /** legacy: stacks left behind at exit because the cleanup was never registered. */
   STAT_STACKS_LEAKED: 17,
-  /** Coroutines currently live on this thread (maintained by the coroutine layer). */
+  /**
+   * Coroutines created on this thread minus those terminated on it. Summed over
+   * threads it is the live count; one thread's value is its own only when
+   * coroutines terminate where they were created (always so in the runtime).
+   */
   LIVE: 18,
+  /** Units of scenario work done (rounds, requests), for the progress display. */
+  PROGRESS: 19,
 } as const;
 export const THREAD_WORDS = 20;
 

@@ -1,5 +1,11 @@
 import {
+  BARRIER_I32_BASE,
+  BARRIER_I32_WORDS,
   Header,
+  MUTEX_I32_BASE,
+  MUTEX_I32_WORDS,
+  MUTEX_I64_BASE,
+  MUTEX_I64_WORDS,
   I64_WORDS,
   LAYOUT_VERSION,
   NO_SLOT,
@@ -15,8 +21,15 @@ import {
   threadBase,
 } from "./layout.js";
 import { CoropoolError } from "../errors.js";
+import { Barrier, BARRIER_INT32_WORDS } from "../sync/barrier.js";
+import { FutexMutex, MUTEX_INT32_WORDS, MUTEX_INT64_WORDS } from "../sync/futex-mutex.js";
 import { packFreeHead } from "../stacks/free-slots.js";
 import { POLICY_IDS, POLICY_NAMES, type PolicyName } from "../pools/policy-name.js";
+
+// The layout reserves room for the sync primitives' words; fail at load time if they outgrow it.
+if (MUTEX_INT32_WORDS > MUTEX_I32_WORDS || MUTEX_INT64_WORDS > MUTEX_I64_WORDS || BARRIER_INT32_WORDS > BARRIER_I32_WORDS) {
+  throw new Error("coropool: the shared layout reserves too few words for the mutex or the barrier");
+}
 
 /** What the creator of a region decides; everything else is derived. */
 export interface RegionOptions {
@@ -81,6 +94,8 @@ export class SharedRegion {
     i32[Vma.PEAK] = options.baselineVmas;
     i32[Vma.LIMIT] = options.vmaLimit;
     i32[Vma.BASELINE] = options.baselineVmas;
+    FutexMutex.initialize(i32, MUTEX_I32_BASE, i64, MUTEX_I64_BASE);
+    Barrier.initialize(i32, BARRIER_I32_BASE, Math.max(1, options.threads));
     for (let t = 0; t < options.threads; t++) {
       i32[threadBase(t) + Thread.LOCAL_HEAD_0] = NO_SLOT;
       i32[threadBase(t) + Thread.LOCAL_HEAD_1] = NO_SLOT;

@@ -46,6 +46,7 @@ export class StackAllocator {
       // QEMU aborts here with the mapping still in place; the slot holds no
       // usable stack, so it goes back to the free list.
       pushFreeSlot(this.region, slot);
+      Atomics.add(this.region.i32, Header.STRANDED_MAPPINGS, 1);
       this.recordAbort(AbortKind.GUARD_PAGE);
       throw err;
     }
@@ -54,6 +55,16 @@ export class StackAllocator {
     Atomics.add(this.region.i64, Totals.STACKS_CREATED, 1n);
     this.region.i32[this.region.threadBase(thread) + Thread.STAT_STACKS_CREATED]!++;
     return slot;
+  }
+
+  /**
+   * At shutdown after an abort: unmap the mappings whose guard page failed, so
+   * the counter can come back to its baseline. Returns how many there were.
+   */
+  releaseStrandedMappings(): number {
+    const n = Atomics.exchange(this.region.i32, Header.STRANDED_MAPPINGS, 0);
+    for (let i = 0; i < n; i++) this.vmas.releaseMapping();
+    return n;
   }
 
   /** Unmaps the stack in `slot` on behalf of `thread`. */

@@ -1,0 +1,65 @@
+import type { PolicyName } from "../pools/policy-name.js";
+import type { AbortSnapshot } from "./protocol.js";
+import type { Sample } from "./sampler.js";
+import { Thread } from "../shared/layout.js";
+import type { SharedRegion } from "../shared/region.js";
+
+/** Per-thread counters, read from the thread's slot after the run. */
+export interface ThreadStats {
+  thread: number;
+  stacksCreated: number;
+  stacksFreed: number;
+  gets: number;
+  poolHits: number;
+  puts: number;
+  /** batched: batches taken from the global pool; legacy: release-pool take-alls. */
+  refills: number;
+  /** batched: refills that took back the batch this thread had just handed over. */
+  bounces: number;
+  handOvers: number;
+  handOverDiscards: number;
+  lockAcquisitions: number;
+  leakedAtExit: number;
+  peakPooled: number;
+}
+
+/** What a run returns: typed, and the basis of every report. */
+export interface RunResult {
+  policy: PolicyName;
+  threads: number;
+  /** False when a thread hit VMA exhaustion (QEMU would have aborted). */
+  completed: boolean;
+  abort: AbortSnapshot | null;
+  durationMs: number;
+  stacks: { created: number; freed: number; leaked: number; liveAtEnd: number };
+  vmas: { baseline: number; limit: number; peak: number; final: number; backToBaseline: boolean };
+  pool: { maxSize: number; hardMaxSize: number; drainedAtShutdown: number };
+  /** Mappings left by failed guard pages (one per failing thread), unmapped at shutdown. */
+  strandedMappingsReleased: number;
+  lock: { acquisitions: number; contended: number; waitNs: number };
+  perThread: ThreadStats[];
+  samples: Sample[];
+  /** From the invariant walk after shutdown; empty when every stack was accounted for. */
+  invariantViolations: string[];
+  /** Scenario-specific figures, one per thread. */
+  parts: unknown[];
+}
+
+export function readThreadStats(region: SharedRegion, t: number, peakPooled: number): ThreadStats {
+  const w = (field: number) => region.threadWord(t, field);
+  return {
+    thread: t,
+    stacksCreated: w(Thread.STAT_STACKS_CREATED),
+    stacksFreed: w(Thread.STAT_STACKS_FREED),
+    gets: w(Thread.STAT_GETS),
+    poolHits: w(Thread.STAT_POOL_HITS),
+    puts: w(Thread.STAT_PUTS),
+    refills: w(Thread.STAT_REFILLS),
+    bounces: w(Thread.STAT_BOUNCES),
+    handOvers: w(Thread.STAT_HAND_OVERS),
+    handOverDiscards: w(Thread.STAT_HAND_OVER_DISCARDS),
+    lockAcquisitions: w(Thread.STAT_LOCK_ACQUISITIONS),
+    leakedAtExit: w(Thread.STAT_STACKS_LEAKED),
+    peakPooled,
+  };
+}

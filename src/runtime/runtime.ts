@@ -1,0 +1,182 @@
+import { join } from "node:path";
+import { Piscina } from "piscina";
+import { CoropoolError } from "../errors.js";
+import { initialPoolMaxSize, openPolicy } from "../pools/index.js";
+import type { PolicyName } from "../pools/policy-name.js";
+import { projectRoot } from "../project-root.js";
+import { checkRegion } from "../shared/invariants.js";
+import { Header, MUTEX_I32_BASE, MUTEX_I64_BASE } from "../shared/layout.js";
+import { SharedRegion } from "../shared/region.js";
+import { StackAllocator } from "../stacks/stack-allocator.js";
+import { FutexMutex } from "../sync/futex-mutex.js";
+import { batchedHardMaxSize, defaultBaselineVmas, readMaxMapCount, UNLIMITED_POOL_SIZE } from "../vma/limits.js";
+import type { ScenarioPart, WorkerReport, WorkerTask } from "./protocol.js";
+import { readThreadStats, type RunResult } from "./result.js";
+import { Sampler } from "./sampler.js";
+
+export interface RuntimeOptions {
+  /** Worker threads (IOThreads, plus the main loop where a scenario has one). */
+  threads: number;
+  policy: PolicyName;
+  /** The VMA limit; default: the host's vm.max_map_count (65530 if unreadable). */
+  maxMapCount?: number;
+  /** VMAs the rest of the process uses; default: this process's /proc/self/maps. */
+  baselineVmas?: number;
+  /** batched: no hard cap from max_map_count (QEMU's practical behaviour). */
+  uncapped?: boolean;
+  /** Most stacks that may exist at once; default: what the VMA limit allows. */
+  stackCapacity?: number;
+  sampleIntervalMs?: number;
+  /** Any barrier wait longer than this means a thread is stuck: the run fails, never hangs. */
+  barrierTimeoutMs?: number;
+  /** Called on the main thread with the units of work done so far. */
+  onProgress?: (done: number) => void;
+}
+
+/** What one run does: a part per thread, and the pool-size increase the devices bring. */
+export interface RunPlan {
+  parts: ScenarioPart[];
+  poolSizeIncrease: number;
+}
+
+/** Slots allocated at most by default: 2^21 stacks (42 MiB of table) is far past any real limit's half. */
+const MAX_DEFAULT_STACK_CAPACITY = 1 << 21;
+const DEFAULT_SAMPLE_INTERVAL_MS = 5;
+const DEFAULT_BARRIER_TIMEOUT_MS = 60_000;
+
+/**
+ * The main thread's side: it creates the shared region for each run, hands
+ * each piscina worker its part, samples the shared counters while the run
+ * goes on (never blocking), then shuts the pools down and checks that every
+ * stack was accounted for.
+ */
+export class Runtime {
+  readonly options: Required<Omit<RuntimeOptions, "onProgress" | "stackCapacity">> & Pick<RuntimeOptions, "onProgress" | "stackCapacity">;
+  private pool: Piscina | null = null;
+
+  constructor(options: RuntimeOptions) {
+    if (!Number.isInteger(options.threads) || options.threads < 1) {
+      throw new CoropoolError("ERR_RUNTIME_OPTIONS", `threads must be a positive integer, got ${options.threads}`);
+    }
+    this.options = {
+      maxMapCount: readMaxMapCount().value,
+      baselineVmas: defaultBaselineVmas().value,
+      uncapped: false,
+      sampleIntervalMs: DEFAULT_SAMPLE_INTERVAL_MS,
+      barrierTimeoutMs: DEFAULT_BARRIER_TIMEOUT_MS,
+      ...stripUndefined(options),
+    };
+  }
+
+  get hardMaxSize(): number {
+    return this.options.uncapped ? UNLIMITED_POOL_SIZE : batchedHardMaxSize(this.options.maxMapCount);
+  }
+
+  async run(plan: RunPlan): Promise<RunResult> {
+    const { threads, policy: policyName } = this.options;
+    if (plan.parts.length !== threads) {
+      throw new CoropoolError("ERR_RUN_PLAN", `the plan has ${plan.parts.length} parts for ${threads} threads`);
+    }
+    const region = this.createRegion();
+    const allocator = new StackAllocator(region);
+    const policy = openPolicy(region, allocator);
+    if (plan.poolSizeIncrease > 0) policy.incPoolSize(plan.poolSizeIncrease);
+    const sampler = new Sampler(region, policy);
+    const started = process.hrtime.bigint();
+    sampler.start(this.options.sampleIntervalMs);
+    const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
+    let reports: WorkerReport[];
+    try {
+      reports = await this.runParts(region, plan.parts);
+    } finally {
+      if (progress) clearInterval(progress);
+      sampler.stop();
+    }
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // Every worker has run its thread exit; what is left is the shared pool.
+    const drainedAtShutdown = policy.drainGlobalPool();
+    const strandedMappingsReleased = allocator.releaseStrandedMappings();
+    const census = checkRegion(region, 0);
+    const totals = region.totals();
+    const abort = reports.map((r) => r.abort).find((a) => a !== null) ?? null;
+    const peakPooled = sampler.peakPooled();
+    const lockStats = new FutexMutex(region.i32, MUTEX_I32_BASE, region.i64, MUTEX_I64_BASE).stats();
+    const byThread = [...reports].sort((a, b) => a.thread - b.thread);
+    return {
+      policy: policyName,
+      threads,
+      completed: abort === null,
+      abort,
+      durationMs,
+      stacks: { created: totals.created, freed: totals.freed, leaked: totals.leaked, liveAtEnd: census.live },
+      vmas: {
+        baseline: allocator.vmas.baseline,
+        limit: allocator.vmas.limit,
+        peak: allocator.vmas.peak,
+        final: allocator.vmas.current,
+        backToBaseline: allocator.vmas.current === allocator.vmas.baseline,
+      },
+      pool: { maxSize: region.readU32(Header.POOL_MAX_SIZE), hardMaxSize: region.readU32(Header.HARD_MAX_SIZE), drainedAtShutdown },
+      strandedMappingsReleased,
+      lock: lockStats,
+      perThread: byThread.map((r) => readThreadStats(region, r.thread, peakPooled[r.thread] ?? 0)),
+      samples: sampler.samples,
+      invariantViolations: census.violations,
+      parts: byThread.map((r) => r.part),
+    };
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    if (pool) await pool.destroy();
+  }
+
+  private createRegion(): SharedRegion {
+    const { threads, policy, maxMapCount, baselineVmas } = this.options;
+    return SharedRegion.create({
+      policy,
+      threads,
+      stackCapacity: this.options.stackCapacity ?? defaultStackCapacity(maxMapCount, baselineVmas),
+      vmaLimit: maxMapCount,
+      baselineVmas,
+      initialPoolMaxSize: initialPoolMaxSize(policy),
+      hardMaxSize: this.hardMaxSize,
+    });
+  }
+
+  private async runParts(region: SharedRegion, parts: ScenarioPart[]): Promise<WorkerReport[]> {
+    const pool = this.workers();
+    const task: WorkerTask = { buffer: region.buffer, parts, barrierTimeoutMs: this.options.barrierTimeoutMs };
+    const results = await Promise.allSettled(parts.map(() => pool.run(task) as Promise<WorkerReport>));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) {
+      // A stuck or failed worker may still hold shared state: start afresh next run.
+      await this.close();
+      const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+      throw new CoropoolError("ERR_WORKER_FAILED", `a worker thread failed: ${reason}`);
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<WorkerReport>).value);
+  }
+
+  private workers(): Piscina {
+    this.pool ??= new Piscina({
+      filename: join(projectRoot(), "dist", "workers", "scenario-worker.js"),
+      minThreads: this.options.threads,
+      maxThreads: this.options.threads,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: 1,
+    });
+    return this.pool;
+  }
+}
+
+/** Enough slots for every stack the VMA limit allows (+1 for a failing guard page). */
+export function defaultStackCapacity(maxMapCount: number, baselineVmas: number): number {
+  return Math.min(Math.max(0, Math.floor((maxMapCount - baselineVmas) / 2)) + 1, MAX_DEFAULT_STACK_CAPACITY);
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

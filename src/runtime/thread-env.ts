@@ -1,0 +1,112 @@
+import { CoroutineContext } from "../coroutine/index.js";
+import { VmaExhaustedError } from "../errors.js";
+import { openPolicy, type PoolPolicy } from "../pools/index.js";
+import { BARRIER_I32_BASE, Header, Thread, Vma } from "../shared/layout.js";
+import { SharedRegion } from "../shared/region.js";
+import { StackAllocator } from "../stacks/stack-allocator.js";
+import { ThreadStacks } from "../stacks/thread-stacks.js";
+import { Barrier } from "../sync/barrier.js";
+import type { AbortSnapshot } from "./protocol.js";
+
+/**
+ * Everything a worker thread needs to run its part of a scenario: its thread
+ * index, its view of the shared pools, and a coroutine context whose stacks
+ * come from this thread's pool.
+ */
+export class ThreadEnv {
+  readonly region: SharedRegion;
+  readonly thread: number;
+  readonly threads: number;
+  readonly policy: PoolPolicy;
+  readonly stacks: ThreadStacks;
+  readonly coroutines: CoroutineContext;
+  private readonly barrier: Barrier;
+  private readonly barrierTimeoutMs: number;
+  private abortSnapshot: AbortSnapshot | null = null;
+
+  private constructor(region: SharedRegion, thread: number, barrierTimeoutMs: number) {
+    this.region = region;
+    this.thread = thread;
+    this.threads = region.threadCapacity;
+    const allocator = new StackAllocator(region);
+    this.policy = openPolicy(region, allocator);
+    this.stacks = new ThreadStacks(region, this.policy, allocator, thread);
+    this.coroutines = new CoroutineContext(this.stacks);
+    this.barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
+    this.barrierTimeoutMs = barrierTimeoutMs;
+  }
+
+  /**
+   * Attaches to the region and claims the next thread index. The caller then
+   * waits at the barrier, so no worker can claim two parts.
+   */
+  static claim(buffer: SharedArrayBuffer, barrierTimeoutMs: number): ThreadEnv {
+    const region = SharedRegion.attach(buffer);
+    const thread = Atomics.add(region.i32, Header.THREADS_CLAIMED, 1);
+    if (thread >= region.threadCapacity) {
+      throw new Error(`more workers than the ${region.threadCapacity} thread slots claimed a part`);
+    }
+    return new ThreadEnv(region, thread, barrierTimeoutMs);
+  }
+
+  /** Waits until every thread reaches the same point (phases start together). */
+  sync(): void {
+    this.barrier.arriveAndWait(this.barrierTimeoutMs);
+  }
+
+  /** True once any thread hit VMA exhaustion: like QEMU's abort(), it stops everyone. */
+  aborted(): boolean {
+    return Atomics.load(this.region.i32, Header.ABORTED) !== 0;
+  }
+
+  /** Counts units of scenario work, for the main thread's progress display. */
+  progress(units = 1): void {
+    Atomics.add(this.region.i32, this.region.threadBase(this.thread) + Thread.PROGRESS, units);
+  }
+
+  /**
+   * Runs `create` and reports whether it worked. A VMA-exhaustion failure is
+   * recorded with the counts at that moment instead of propagating, so the
+   * thread can unwind (complete what is in flight, exit) and report it.
+   */
+  tryCreate(create: () => void): boolean {
+    try {
+      create();
+      return true;
+    } catch (err) {
+      if (!(err instanceof VmaExhaustedError)) throw err;
+      this.abortSnapshot ??= this.snapshot(err);
+      return false;
+    }
+  }
+
+  get abort(): AbortSnapshot | null {
+    return this.abortSnapshot;
+  }
+
+  /** The thread's exit: QEMU's thread-exit notifier for its pool. */
+  exit(): void {
+    this.stacks.exit();
+  }
+
+  private snapshot(err: VmaExhaustedError): AbortSnapshot {
+    const totals = this.region.totals();
+    let live = 0;
+    const pooledThreads: number[] = [];
+    for (let t = 0; t < this.threads; t++) {
+      live += Atomics.load(this.region.i32, this.region.threadBase(t) + Thread.LIVE);
+      pooledThreads.push(this.policy.localPoolSize(t));
+    }
+    return {
+      message: err.vmaMessage,
+      thread: this.thread,
+      vmas: this.region.readU32(Vma.CURRENT),
+      vmaPeak: this.region.readU32(Vma.PEAK),
+      stacksCreated: totals.created,
+      stacksFreed: totals.freed,
+      live,
+      pooledGlobal: this.policy.globalPoolSize(),
+      pooledThreads,
+    };
+  }
+}

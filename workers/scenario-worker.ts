@@ -1,0 +1,30 @@
+/**
+ * The piscina worker entry: one task = one thread's part of a scenario.
+ *
+ * The task claims a thread index in the shared region and waits at the
+ * region's barrier before it starts. A worker blocked at the barrier cannot
+ * take another task, so with one task per thread every worker gets exactly
+ * one part, and every thread's pool state is that worker's own.
+ */
+import type { WorkerReport, WorkerTask } from "../src/runtime/protocol.js";
+import { runPart } from "../src/runtime/parts.js";
+import { ThreadEnv } from "../src/runtime/thread-env.js";
+
+export default function runScenarioPart(task: WorkerTask): WorkerReport {
+  const env = ThreadEnv.claim(task.buffer, task.barrierTimeoutMs);
+  env.sync();
+  let part: unknown;
+  try {
+    part = runPart(env, task.parts[env.thread]!);
+  } finally {
+    // The thread's part is over: QEMU's thread-exit notifier runs here.
+    env.exit();
+  }
+  return {
+    thread: env.thread,
+    abort: env.abort,
+    coroutinesCreated: env.coroutines.created,
+    coroutinesTerminated: env.coroutines.terminated,
+    part,
+  };
+}
