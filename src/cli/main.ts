@@ -1,5 +1,7 @@
 import { CoropoolError, InputError } from "../errors.js";
 import { demoCommand, DEMO_HELP } from "./commands/demo.js";
+import { imbalanceCommand, IMBALANCE_HELP } from "./commands/imbalance.js";
+import { stressCommand, STRESS_HELP } from "./commands/stress.js";
 import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
 import { EXIT, type CommandResult } from "./exit.js";
 
@@ -8,6 +10,8 @@ type Command = (argv: string[]) => CommandResult | Promise<CommandResult>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
+  stress: { run: stressCommand, help: STRESS_HELP },
+  imbalance: { run: imbalanceCommand, help: IMBALANCE_HELP },
 };
 
 const MAIN_HELP = `Usage: coropool COMMAND [options]
@@ -18,6 +22,8 @@ per-thread pools vs the batched pool of QEMU 9.0).
 Commands:
   demo      the main job: a bundled imbalance trace under every policy
   replay    replay a trace of pool events deterministically
+  stress    the vma-exhaustion scenario (the seed's bug report by default)
+  imbalance one thread bursts then goes quiet while others need coroutines
 
 Run 'coropool COMMAND --help' for a command's options and examples.`;
 

@@ -37,6 +37,8 @@ export interface RuntimeOptions {
 export interface RunPlan {
   parts: ScenarioPart[];
   poolSizeIncrease: number;
+  /** Units of progress the parts report in all (for a progress bar); 0 if unknown. */
+  progressUnits?: number;
 }
 
 /** Slots allocated at most by default: 2^21 stacks (42 MiB of table) is far past any real limit's half. */

@@ -19,6 +19,8 @@ export interface ImbalancePartResult {
   newStacksInPhase2: number;
   /** This thread's local pool at the start of phase 2 (the burst thread's: stranded). */
   pooledAtPhase2: number;
+  /** This thread's local pool after the last round, before its thread exit. */
+  pooledAtEnd: number;
   requests: number;
 }
 
@@ -45,7 +47,13 @@ export function runImbalancePart(env: ThreadEnv, part: ImbalancePart): Imbalance
     env.sync();
     env.progress();
   }
-  return { role: part.role, newStacksInPhase2: stacksCreatedHere(env) - createdBefore, pooledAtPhase2, requests };
+  return {
+    role: part.role,
+    newStacksInPhase2: stacksCreatedHere(env) - createdBefore,
+    pooledAtPhase2,
+    pooledAtEnd: env.policy.localPoolSize(env.thread),
+    requests,
+  };
 }
 
 function stacksCreatedHere(env: ThreadEnv): number {

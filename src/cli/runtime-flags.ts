@@ -1,0 +1,70 @@
+import { InputError } from "../errors.js";
+import type { PolicyName } from "../pools/policy-name.js";
+import type { RuntimeOptions } from "../runtime/runtime.js";
+import { integerFlag, policyListFlag, type OptionSpec, type ParsedArgs } from "./args.js";
+
+/** The flags every runtime command shares. */
+export const RUNTIME_OPTIONS: OptionSpec = {
+  policy: { type: "string" },
+  threads: { type: "string" },
+  "max-map-count": { type: "string" },
+  "baseline-vmas": { type: "string" },
+  uncapped: { type: "boolean" },
+  seed: { type: "string" },
+  scenario: { type: "string" },
+  json: { type: "boolean" },
+};
+
+export const RUNTIME_HELP = `  --policy P[,P...]      legacy, batched or none; a comma list runs each in turn, side by side
+  --threads N            worker threads (overrides the scenario's)
+  --max-map-count N      the VMA limit (default: the scenario's, else the host's)
+  --baseline-vmas N      VMAs the rest of the process uses (default: /proc/self/maps)
+  --uncapped             batched: no hard cap from max_map_count (QEMU's practical behaviour)
+  --seed N               seed for everything random in the scenario
+  --scenario FILE        a scenario file (JSON; see scenarios/README.md)
+  --json                 machine-readable result on stdout, nothing else there
+  -h, --help             this help`;
+
+export interface RuntimeFlags {
+  policies: PolicyName[];
+  threads: number | undefined;
+  maxMapCount: number | undefined;
+  baselineVmas: number | undefined;
+  uncapped: boolean;
+  seed: number | undefined;
+  scenario: string | undefined;
+  json: boolean;
+}
+
+export const MAX_THREADS = 64;
+
+export function runtimeFlags(values: ParsedArgs["values"], defaultPolicies: PolicyName[]): RuntimeFlags {
+  const scenario = values.scenario;
+  if (scenario === "") throw new InputError("ERR_USAGE", "bad value for --scenario: ''; give the path of a scenario file");
+  return {
+    policies: policyListFlag(values.policy, defaultPolicies),
+    threads: integerFlag("threads", values.threads, 1, MAX_THREADS),
+    maxMapCount: integerFlag("max-map-count", values["max-map-count"], 1, 0x7fffffff),
+    baselineVmas: integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff),
+    uncapped: values.uncapped === true,
+    seed: integerFlag("seed", values.seed, 0, 0xffffffff),
+    scenario: typeof scenario === "string" ? scenario : undefined,
+    json: values.json === true,
+  };
+}
+
+/** Runtime options for one policy, from the flags and what the scenario says. */
+export function runtimeOptionsFor(
+  flags: RuntimeFlags,
+  policy: PolicyName,
+  threads: number,
+  scenarioMaxMapCount: number | null,
+): RuntimeOptions {
+  return {
+    threads,
+    policy,
+    maxMapCount: flags.maxMapCount ?? scenarioMaxMapCount ?? undefined,
+    baselineVmas: flags.baselineVmas,
+    uncapped: flags.uncapped,
+  };
+}
