@@ -5,10 +5,8 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../src/errors.js";
 import { LEGACY_INITIAL_POOL_MAX_SIZE } from "../src/pools/legacy.js";
 import type { GuestConfig, StressScenario } from "../src/scenarios/types.js";
+import { devicePoolSizeIncrease, guestPoolSizeIncrease, iothreadQueueEntries } from "../src/scenarios/guest.js";
 import {
-  devicePoolSizeIncrease,
-  guestPoolSizeIncrease,
-  iothreadQueueEntries,
   loadScenarioFile,
   parseScenario,
   SCENARIO_ERROR,
@@ -139,7 +137,7 @@ describe("defaults", () => {
       blockSizes: [4096, 131072],
       iodepths: [1, 8, 16, 32, 64],
       durationMs: 1000,
-      device: { latencyUs: 8, bandwidthMBps: 2300 },
+      device: { latencyUs: 7.31, bandwidthMBps: 2300 },
       seed: 1,
     });
   });

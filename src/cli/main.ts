@@ -2,6 +2,8 @@ import { CoropoolError, InputError } from "../errors.js";
 import { demoCommand, DEMO_HELP } from "./commands/demo.js";
 import { imbalanceCommand, IMBALANCE_HELP } from "./commands/imbalance.js";
 import { stressCommand, STRESS_HELP } from "./commands/stress.js";
+import { randreadCommand, RANDREAD_HELP } from "./commands/randread.js";
+import { runCommand, RUN_HELP } from "./commands/run.js";
 import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
 import { EXIT, type CommandResult } from "./exit.js";
 
@@ -12,6 +14,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   replay: { run: replayCommand, help: REPLAY_HELP },
   stress: { run: stressCommand, help: STRESS_HELP },
   imbalance: { run: imbalanceCommand, help: IMBALANCE_HELP },
+  randread: { run: randreadCommand, help: RANDREAD_HELP },
+  run: { run: runCommand, help: RUN_HELP },
 };
 
 const MAIN_HELP = `Usage: coropool COMMAND [options]
@@ -24,6 +28,8 @@ Commands:
   replay    replay a trace of pool events deterministically
   stress    the vma-exhaustion scenario (the seed's bug report by default)
   imbalance one thread bursts then goes quiet while others need coroutines
+  randread  the seed's fio-like benchmark: IOPS and latency, OLD vs NEW
+  run       any scenario file, including custom workload modules
 
 Run 'coropool COMMAND --help' for a command's options and examples.`;
 

@@ -1,23 +1,39 @@
+import { runCustomPart, type CustomPart } from "../scenarios/custom/part.js";
+import { loadWorkload, type Workload } from "../scenarios/custom/workload.js";
 import { runImbalancePart, type ImbalancePart } from "../scenarios/imbalance/part.js";
+import { runRandreadPart, type RandreadPart } from "../scenarios/randread/part.js";
 import { runStressPart, type StressPart } from "../scenarios/stress/part.js";
 import type { ScenarioPart } from "./protocol.js";
 import type { ThreadEnv } from "./thread-env.js";
 
-type PartRunner = (env: ThreadEnv, part: never) => unknown;
+/** Custom workload modules this worker has imported, by path. */
+const workloads = new Map<string, Workload>();
 
-/** The worker-side code of each scenario kind. */
-const RUNNERS: Record<string, PartRunner> = {
-  "vma-exhaustion": runStressPart as (env: ThreadEnv, part: StressPart) => unknown,
-  imbalance: runImbalancePart as (env: ThreadEnv, part: ImbalancePart) => unknown,
-};
-
-export function registerPartRunner(kind: string, runner: PartRunner): void {
-  RUNNERS[kind] = runner;
+/**
+ * Work a part needs done before the thread joins the run: importing a custom
+ * workload is asynchronous, and must not happen while others wait at a barrier.
+ */
+export async function preparePart(part: ScenarioPart): Promise<void> {
+  if (part.kind === "custom") {
+    const path = (part as CustomPart).modulePath;
+    if (!workloads.has(path)) workloads.set(path, await loadWorkload(path));
+  }
 }
 
 /** Runs this thread's part with the code for its kind. */
 export function runPart(env: ThreadEnv, part: ScenarioPart): unknown {
-  const runner = RUNNERS[part.kind];
-  if (!runner) throw new Error(`no worker code for scenario kind '${part.kind}'`);
-  return (runner as (env: ThreadEnv, part: ScenarioPart) => unknown)(env, part);
+  switch (part.kind) {
+    case "vma-exhaustion":
+      return runStressPart(env, part as StressPart);
+    case "imbalance":
+      return runImbalancePart(env, part as ImbalancePart);
+    case "randread":
+      return runRandreadPart(env, part as RandreadPart);
+    case "custom": {
+      const custom = part as CustomPart;
+      return runCustomPart(env, custom, workloads.get(custom.modulePath)!);
+    }
+    default:
+      throw new Error(`no worker code for scenario kind '${part.kind}'`);
+  }
 }

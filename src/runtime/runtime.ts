@@ -98,7 +98,9 @@ export class Runtime {
     // Every worker has run its thread exit; what is left is the shared pool.
     const drainedAtShutdown = policy.drainGlobalPool();
     const strandedMappingsReleased = allocator.releaseStrandedMappings();
-    const census = checkRegion(region, 0);
+    // Coroutines a worker left unfinished (a run cut short by an abort) keep their stacks.
+    const unfinished = reports.reduce((n, r) => n + r.coroutinesCreated - r.coroutinesTerminated, 0);
+    const census = checkRegion(region, unfinished);
     const totals = region.totals();
     const abort = reports.map((r) => r.abort).find((a) => a !== null) ?? null;
     const peakPooled = sampler.peakPooled();

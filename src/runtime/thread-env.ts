@@ -75,9 +75,14 @@ export class ThreadEnv {
       return true;
     } catch (err) {
       if (!(err instanceof VmaExhaustedError)) throw err;
-      this.abortSnapshot ??= this.snapshot(err);
+      this.recordAbort(err);
       return false;
     }
+  }
+
+  /** Keeps the counts at this thread's first VMA-exhaustion failure. */
+  recordAbort(err: VmaExhaustedError): void {
+    this.abortSnapshot ??= this.snapshot(err);
   }
 
   get abort(): AbortSnapshot | null {

@@ -18,6 +18,7 @@
  *                   durationMs 1000, device {latencyUs 8, bandwidthMBps 2300}
  *   custom          threads 1, options {}, maxMapCount null
  */
+import { DEFAULT_DEVICE_MODEL } from "./randread/device.js";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../errors.js";
@@ -25,8 +26,6 @@ import {
   SCENARIO_KINDS,
   type CustomScenario,
   type DeviceConfig,
-  type DeviceModel,
-  type GuestConfig,
   type ImbalanceScenario,
   type RandreadScenario,
   type Scenario,
@@ -90,8 +89,8 @@ export const DEFAULT_RANDREAD_BLOCK_SIZES = [4 * KIB, 128 * KIB] as const;
 /** The seed's fio table: iodepths 1 to 64. */
 export const DEFAULT_RANDREAD_IODEPTHS = [1, 8, 16, 32, 64] as const;
 export const DEFAULT_RANDREAD_DURATION_MS = 1000;
-/** An NVMe-class disk: 8 µs to first byte, 2.3 GB/s. */
-export const DEFAULT_DEVICE_MODEL: Readonly<DeviceModel> = { latencyUs: 8, bandwidthMBps: 2300 };
+/** The device model's defaults are derived (from the seed's fio table) where the model lives. */
+export { DEFAULT_DEVICE_MODEL };
 export const DEFAULT_THREADS = 1;
 
 // ---------------------------------------------------------------- public API
@@ -110,37 +109,6 @@ export function loadScenarioFile(path: string): Scenario {
   const scenario = parseScenario(readScenarioText(path), path);
   if (scenario.kind === "custom") checkModuleExists(scenario, path);
   return scenario;
-}
-
-/**
- * What one virtio-blk device adds to QEMU's coroutine pool size when it is
- * realized: half its queue entries (`num_queues * queue_size / 2`), so a
- * guest with many deep queues is not held to the default pool of 64. It is
- * also what lets legacy's per-thread pools grow large enough to exhaust VMAs.
- */
-export function devicePoolSizeIncrease(device: Pick<DeviceConfig, "numQueues" | "queueSize">): number {
-  return Math.floor((device.numQueues * device.queueSize) / 2);
-}
-
-/** What all of a guest's devices add to the pool size. */
-export function guestPoolSizeIncrease(guest: Pick<GuestConfig, "devices">): number {
-  return guest.devices.reduce((sum, device) => sum + devicePoolSizeIncrease(device), 0);
-}
-
-/**
- * Queue entries each IOThread serves: a device's queues go round-robin over
- * its IOThreads (QEMU's iothread-vq-mapping without explicit `vqs`), and each
- * queue brings `queueSize` entries. This bounds the requests an IOThread can
- * have in flight, so it is what stress bursts are fractions of.
- */
-export function iothreadQueueEntries(guest: Pick<GuestConfig, "iothreads" | "devices">): number[] {
-  const entries = new Array<number>(guest.iothreads).fill(0);
-  for (const device of guest.devices) {
-    for (let queue = 0; queue < device.numQueues; queue++) {
-      entries[device.iothreads[queue % device.iothreads.length]!]! += device.queueSize;
-    }
-  }
-  return entries;
 }
 
 // ---------------------------------------------------------------- file and JSON

@@ -1,7 +1,7 @@
 import { SeededRandom } from "../../random.js";
 import type { RunPlan } from "../../runtime/runtime.js";
 import type { StressScenario } from "../types.js";
-import { guestPoolSizeIncrease, iothreadQueueEntries } from "../validate.js";
+import { guestPoolSizeIncrease, iothreadQueueEntries } from "../guest.js";
 import type { StressPart } from "./part.js";
 
 /** Threads of a guest: its IOThreads first, then the main loop if it has one. */

@@ -1,0 +1,111 @@
+import { dirname, resolve } from "node:path";
+import { InputError } from "../../errors.js";
+import type { RunResult } from "../../runtime/result.js";
+import type { CustomPart, CustomPartResult } from "../../scenarios/custom/part.js";
+import { loadWorkload } from "../../scenarios/custom/workload.js";
+import type { CustomScenario } from "../../scenarios/types.js";
+import { loadScenarioFile } from "../../scenarios/validate.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT, type CommandResult } from "../exit.js";
+import { formatTable } from "../output.js";
+import { runPlanUnderPolicies } from "../run-policies.js";
+import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
+import { formatImbalanceReport, runImbalance } from "./imbalance.js";
+import { formatRandreadReport, runRandread } from "./randread.js";
+import { formatStressReport, runStress } from "./stress.js";
+
+export const RUN_HELP = `Usage: coropool run SCENARIO.json [options]
+
+Runs any scenario file by its kind: vma-exhaustion, imbalance, randread, or
+custom (your own module of generator-based coroutines, run on N threads).
+Scenario files are described in scenarios/README.md.
+
+Options:
+${RUNTIME_HELP.replace(/\n  --scenario FILE[^\n]*/, "")}
+
+Default policies: legacy,batched.
+
+Examples:
+  coropool run scenarios/custom-example.json --policy legacy,batched,none
+  coropool run scenarios/stress-small.json --json`;
+
+export interface CustomReport {
+  command: "run";
+  scenarioFile: string;
+  scenario: CustomScenario;
+  runs: RunResult[];
+}
+
+export async function runCommand(argv: string[]): Promise<CommandResult> {
+  const { values, positionals } = parseCommandArgs("run", argv, RUNTIME_OPTIONS, 1);
+  if (values.help) return { stdout: RUN_HELP, exitCode: EXIT.OK };
+  const file = positionals[0];
+  if (file === undefined) throw new InputError("ERR_USAGE", "run: missing the SCENARIO file; see 'coropool run --help'");
+  if (values.scenario !== undefined) throw new InputError("ERR_USAGE", "run: give the scenario as the argument, not with --scenario");
+  const flags = runtimeFlags(values, ["legacy", "batched"]);
+  const scenario = loadScenarioFile(file);
+  const withSeed = flags.seed === undefined ? scenario : { ...scenario, seed: flags.seed };
+  const threadsFlagUnsupported = () => new InputError("ERR_USAGE", `run: --threads does not apply to kind '${scenario.kind}'; edit the scenario file`);
+  let stdout: string;
+  let completed: boolean;
+  switch (withSeed.kind) {
+    case "vma-exhaustion": {
+      if (flags.threads !== undefined) throw threadsFlagUnsupported();
+      const report = await runStress(file, withSeed, flags);
+      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatStressReport(report), report.runs.every((r) => r.completed)];
+      break;
+    }
+    case "imbalance": {
+      const report = await runImbalance(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
+      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatImbalanceReport(report), report.runs.every((r) => r.completed)];
+      break;
+    }
+    case "randread": {
+      const report = await runRandread(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
+      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatRandreadReport(report), report.cells.every((c) => c.run.completed)];
+      break;
+    }
+    case "custom": {
+      const report = await runCustom(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
+      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatCustomReport(report), report.runs.every((r) => r.completed)];
+      break;
+    }
+  }
+  return { stdout, exitCode: completed ? EXIT.OK : EXIT.VMA_ABORT };
+}
+
+/** The module path is relative to the scenario file. */
+export async function runCustom(file: string, scenario: CustomScenario, flags: RuntimeFlags): Promise<CustomReport> {
+  const modulePath = resolve(dirname(file), scenario.module);
+  await loadWorkload(modulePath); // bad modules are refused here, before any worker starts
+  const part: CustomPart = { kind: "custom", modulePath, options: scenario.options, seed: scenario.seed };
+  const runs = await runPlanUnderPolicies(
+    "custom",
+    flags.policies,
+    (policy) => runtimeOptionsFor(flags, policy, scenario.threads, scenario.maxMapCount),
+    { parts: Array.from({ length: scenario.threads }, () => part), poolSizeIncrease: 0, progressUnits: scenario.threads },
+    !flags.json,
+  );
+  return { command: "run", scenarioFile: file, scenario, runs };
+}
+
+export function formatCustomReport(report: CustomReport): string {
+  const { runs, scenario } = report;
+  const parts = (r: RunResult) => r.parts as CustomPartResult[];
+  const total = (r: RunResult, key: "coroutines" | "completed" | "failed") => parts(r).reduce((a, p) => a + p[key], 0);
+  const col = (f: (r: RunResult) => string | number) => runs.map(f);
+  const rows: (string | number)[][] = [
+    ["coroutines", ...col((r) => total(r, "coroutines"))],
+    ["completed", ...col((r) => total(r, "completed"))],
+    ["failed (body threw)", ...col((r) => total(r, "failed"))],
+    ["stacks created", ...col((r) => r.stacks.created)],
+    ["peak VMAs", ...col((r) => r.vmas.peak)],
+    ["VMAs back to baseline", ...col((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
+    ["outcome", ...col((r) => (r.completed ? "completed" : `ABORTED: ${r.abort!.message}`))],
+  ];
+  const lines = [`custom: ${scenario.module} on ${scenario.threads} thread(s)`, formatTable(["", ...runs.map((r) => r.policy)], rows)];
+  for (const r of runs) {
+    parts(r).forEach((p, t) => p.failures.forEach((f) => lines.push(`${r.policy}: T${t} coroutine ${f.index} threw: ${f.message}`)));
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,75 @@
+import type { Coroutine } from "../../coroutine/index.js";
+import { VmaExhaustedError } from "../../errors.js";
+import type { ThreadEnv } from "../../runtime/thread-env.js";
+import type { Workload, WorkloadApi } from "./workload.js";
+
+/** One thread's share of a custom run: the module (already loaded by the worker) and its options. */
+export interface CustomPart {
+  kind: "custom";
+  modulePath: string;
+  options: Record<string, unknown>;
+  seed: number;
+}
+
+export interface CustomPartResult {
+  coroutines: number;
+  completed: number;
+  /** Coroutines whose body threw: the coroutine ends, its stack goes back, the run goes on. */
+  failed: number;
+  failures: { index: number; message: string }[];
+  /** Passes of the runner over the coroutines still suspended. */
+  passes: number;
+  /** The first few return values, for a look at what the workload did. */
+  sampleResults: unknown[];
+}
+
+const MAX_REPORTED = 10;
+
+/**
+ * Creates one coroutine per argument the workload gives this thread, enters
+ * each, then keeps re-entering the suspended ones in turn until all ended.
+ */
+export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Workload): CustomPartResult {
+  const ctx = env.coroutines;
+  const api: WorkloadApi = { thread: env.thread, threads: env.threads };
+  const result: CustomPartResult = { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [] };
+  const record = (value: unknown) => {
+    result.completed++;
+    if (result.sampleResults.length < MAX_REPORTED) result.sampleResults.push(value);
+  };
+  function* body(arg: unknown): Generator<unknown, void, unknown> {
+    record(yield* workload.coroutine(arg, api));
+  }
+  const args = [...workload.coroutines({ thread: env.thread, threads: env.threads, options: part.options, seed: part.seed })];
+  let suspended: { co: Coroutine; index: number }[] = [];
+  for (let index = 0; index < args.length && !env.aborted(); index++) {
+    let co: Coroutine | null = null;
+    if (!env.tryCreate(() => (co = ctx.create(body, args[index])))) break;
+    result.coroutines++;
+    suspended.push({ co: co!, index });
+  }
+  while (suspended.length > 0) {
+    result.passes++;
+    suspended = suspended.filter(({ co, index }) => enterOnce(env, co, index, result));
+  }
+  env.progress();
+  return result;
+}
+
+/** Enters a coroutine once; true if it is still suspended afterwards. */
+function enterOnce(env: ThreadEnv, co: Coroutine, index: number, result: CustomPartResult): boolean {
+  try {
+    env.coroutines.enter(co);
+  } catch (err) {
+    // A stack mapping that failed inside the workload (a nested create) is
+    // QEMU's abort, not the workload's failure.
+    if (err instanceof VmaExhaustedError) {
+      env.recordAbort(err);
+      return false;
+    }
+    result.failed++;
+    if (result.failures.length < MAX_REPORTED) result.failures.push({ index, message: err instanceof Error ? err.message : String(err) });
+    return false;
+  }
+  return co.state !== "terminated";
+}

@@ -1,0 +1,45 @@
+import { pathToFileURL } from "node:url";
+import { InputError } from "../../errors.js";
+
+/** What a thread's coroutines may use besides their argument. */
+export interface WorkloadApi {
+  thread: number;
+  threads: number;
+}
+
+/**
+ * A user's workload module: its default export has
+ *   coroutines({ thread, threads, options, seed }) -> iterable of arguments,
+ *     one coroutine per argument on that thread;
+ *   *coroutine(arg, api) -> the body of each coroutine (a generator function):
+ *     every `yield` gives the thread back to the runner, which re-enters it
+ *     later, as an IOThread re-enters a request when its I/O completes.
+ */
+export interface Workload {
+  coroutines(context: { thread: number; threads: number; options: Record<string, unknown>; seed: number }): Iterable<unknown>;
+  coroutine(arg: unknown, api: WorkloadApi): Generator<unknown, unknown, unknown>;
+}
+
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor as FunctionConstructor;
+
+/** Imports and checks a workload module; any failure is the user's input to fix (exit 2). */
+export async function loadWorkload(path: string): Promise<Workload> {
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new InputError("ERR_WORKLOAD", `custom workload '${path}' failed to load: ${why}`);
+  }
+  return checkWorkload(path, mod.default);
+}
+
+function checkWorkload(path: string, w: unknown): Workload {
+  const fail = (what: string) =>
+    new InputError("ERR_WORKLOAD", `custom workload '${path}': ${what}; the default export must be { coroutines(ctx), *coroutine(arg, api) } (see scenarios/README.md)`);
+  if (typeof w !== "object" || w === null) throw fail("no default export object");
+  const { coroutines, coroutine } = w as Record<string, unknown>;
+  if (typeof coroutines !== "function") throw fail("'coroutines' is not a function");
+  if (!(coroutine instanceof GeneratorFunction)) throw fail("'coroutine' is not a generator function (function*)");
+  return w as Workload;
+}
