@@ -7,10 +7,12 @@
  * one part, and every thread's pool state is that worker's own.
  */
 import type { WorkerReport, WorkerTask } from "../src/runtime/protocol.js";
-import { runPart } from "../src/runtime/parts.js";
+import { preparePart, runPart } from "../src/runtime/parts.js";
 import { ThreadEnv } from "../src/runtime/thread-env.js";
 
-export default function runScenarioPart(task: WorkerTask): WorkerReport {
+export default async function runScenarioPart(task: WorkerTask): Promise<WorkerReport> {
+  // Every part of a run has the same kind and module: prepare before claiming.
+  await preparePart(task.parts[0]!);
   const env = ThreadEnv.claim(task.buffer, task.barrierTimeoutMs);
   env.sync();
   let part: unknown;
