@@ -466,13 +466,13 @@ describe("legacy: a terminate racing a take-all", () => {
     expect(created - freed).toBe(census.live + census.inLocalPools[0]!);
   });
 
-  // BUG (src/shared/invariants.ts, walkGlobalList): the census reports the
-  // alloc-pool half of this skew (legacySizeSkew) but flags the release-pool
-  // half as a violation ("release pool holds 0 stacks but its size says 1"),
-  // so a faithful legacy run can fail checkRegion. Marked it.fails until the
-  // checker reports that skew too; then make this an ordinary it().
-  it.fails("checkRegion accepts the release-pool half of the skew, as it does the alloc-pool half", () => {
+  // The census reports both halves of the skew instead of flagging them: the
+  // release pool's size is one above its (empty) list, T0's alloc size one below.
+  it("checkRegion accepts the release-pool half of the skew, as it does the alloc-pool half", () => {
     const { region } = raceTerminateWithTakeAll();
-    expect(checkRegion(region, 1).violations).toEqual([]);
+    const census = checkRegion(region, 1);
+    expect(census.violations).toEqual([]);
+    expect(census.legacyReleaseSkew).toBe(1);
+    expect(census.legacySizeSkew[0]).toBe(-1);
   });
 });

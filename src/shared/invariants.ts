@@ -19,6 +19,13 @@ export interface RegionCensus {
    * raced a take-all; the skew is faithful, so it is reported, not a violation.
    */
   legacySizeSkew: number[];
+  /**
+   * legacy only: release_pool_size minus the release pool's real length. A
+   * push links the stack, then counts it; a take-all landing in between takes
+   * the stack uncounted and leaves the size one above the list — the other
+   * half of the skew above, equally faithful.
+   */
+  legacyReleaseSkew: number;
   violations: string[];
 }
 
@@ -43,6 +50,7 @@ class RegionWalker {
   census(expectedLive?: number): RegionCensus {
     const r = this.region;
     const inGlobalPool = r.policy === "batched" ? this.walkGlobalBatches() : this.walkGlobalList();
+    const legacyReleaseSkew = r.policy === "legacy" ? r.readU32(Header.GLOBAL_POOL_SIZE) - inGlobalPool : 0;
     const inLocalPools: number[] = [];
     const legacySizeSkew: number[] = [];
     for (let t = 0; t < r.threadCapacity; t++) {
@@ -74,6 +82,7 @@ class RegionWalker {
       freed: totals.freed,
       vmas: { current, expected },
       legacySizeSkew,
+      legacyReleaseSkew,
       violations: this.violations,
     };
   }
@@ -81,8 +90,7 @@ class RegionWalker {
   private walkGlobalList(): number {
     const r = this.region;
     const n = this.walkList(r.i32[Header.GLOBAL_POOL_HEAD]!, SlotState.GLOBAL_POOL, -1, "the release pool");
-    if (r.policy === "legacy") this.expect(n === r.readU32(Header.GLOBAL_POOL_SIZE), `release pool holds ${n} stacks but its size says ${r.readU32(Header.GLOBAL_POOL_SIZE)}`);
-    else this.expect(n === 0, `policy ${r.policy} has ${n} stacks in a global list`);
+    if (r.policy !== "legacy") this.expect(n === 0 && r.readU32(Header.GLOBAL_POOL_SIZE) === 0, `policy ${r.policy} has ${n} stacks in a global list`);
     return n;
   }
 
