@@ -21,6 +21,9 @@ export interface ImbalancePartResult {
   pooledAtPhase2: number;
   /** This thread's local pool after the last round, before its thread exit. */
   pooledAtEnd: number;
+  /** Coroutines created and global-lock acquisitions by this thread in phase 2: the steady cross-thread flow. */
+  coroutinesInPhase2: number;
+  lockAcquisitionsInPhase2: number;
   requests: number;
 }
 
@@ -40,6 +43,8 @@ export function runImbalancePart(env: ThreadEnv, part: ImbalancePart): Imbalance
   env.sync();
   const pooledAtPhase2 = env.policy.localPoolSize(env.thread);
   const createdBefore = stacksCreatedHere(env);
+  const getsBefore = word(env, Thread.STAT_GETS);
+  const locksBefore = word(env, Thread.STAT_LOCK_ACQUISITIONS);
   for (let round = 0; round < part.rounds; round++) {
     if (part.role === "steady") requests += submitBurst(env, part.inFlight, inFlight);
     env.sync();
@@ -52,10 +57,16 @@ export function runImbalancePart(env: ThreadEnv, part: ImbalancePart): Imbalance
     newStacksInPhase2: stacksCreatedHere(env) - createdBefore,
     pooledAtPhase2,
     pooledAtEnd: env.policy.localPoolSize(env.thread),
+    coroutinesInPhase2: word(env, Thread.STAT_GETS) - getsBefore,
+    lockAcquisitionsInPhase2: word(env, Thread.STAT_LOCK_ACQUISITIONS) - locksBefore,
     requests,
   };
 }
 
 function stacksCreatedHere(env: ThreadEnv): number {
-  return env.region.threadWord(env.thread, Thread.STAT_STACKS_CREATED);
+  return word(env, Thread.STAT_STACKS_CREATED);
+}
+
+function word(env: ThreadEnv, field: number): number {
+  return env.region.threadWord(env.thread, field);
 }

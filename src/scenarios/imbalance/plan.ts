@@ -25,6 +25,9 @@ export interface ImbalanceSummary {
   pooledAtEnd: number[];
   maxOverMean: number;
   gini: number;
+  /** Phase 2 (steady cross-thread flow): coroutines created and global-lock acquisitions, all threads. */
+  steadyCoroutines: number;
+  steadyLockAcquisitions: number;
 }
 
 export function summarizeImbalance(s: ImbalanceScenario, result: RunResult): ImbalanceSummary {
@@ -39,5 +42,7 @@ export function summarizeImbalance(s: ImbalanceScenario, result: RunResult): Imb
     pooledAtEnd,
     maxOverMean: maxOverMean(pooledAtEnd),
     gini: gini(pooledAtEnd),
+    steadyCoroutines: parts.reduce((a, p) => a + p.coroutinesInPhase2, 0),
+    steadyLockAcquisitions: parts.reduce((a, p) => a + p.lockAcquisitionsInPhase2, 0),
   };
 }

@@ -1,0 +1,77 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "./helpers/cli.js";
+
+// The bench code runs in tiny budgets so it cannot rot; no figure is judged here.
+const BENCH = join(ROOT, "dist", "bench", "run.js");
+
+function runBench(args: string[]) {
+  const r = spawnSync(process.execPath, [BENCH, ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Rows of the markdown table that follows `heading` (header and separator dropped). */
+function tableAfter(text: string, heading: string): string[][] {
+  const start = text.indexOf(heading);
+  expect(start, `section '${heading}'`).toBeGreaterThanOrEqual(0);
+  const lines = text.slice(start).split("\n");
+  const first = lines.findIndex((l) => l.startsWith("|"));
+  const rows: string[][] = [];
+  for (let i = first + 2; i < lines.length && lines[i]!.startsWith("|"); i++) {
+    rows.push(lines[i]!.split("|").slice(1, -1).map((c) => c.trim()));
+  }
+  return rows;
+}
+
+const FIGURE = /^-?\d+(\.\d+)?( ns| us|x|%)?$/;
+
+describe("bench smoke test (--quick, nothing written)", () => {
+  const r = runBench(["--quick"]);
+
+  it("runs every suite and exits 0", () => {
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(r.code).toBe(0);
+    for (const s of ["micro", "pool", "mutex", "stacks", "randread", "figures"]) expect(r.stderr).toContain(`bench: ${s}...`);
+  });
+
+  it("prints the micro table with a finite figure per policy", () => {
+    const rows = tableAfter(r.stdout, "## Coroutine micro benchmarks");
+    expect(rows.map((row) => row[0])).toEqual(["lifecycle", "yield", "cost", "nesting", "function call"]);
+    for (const row of rows.slice(0, 4)) for (const cell of row.slice(1)) expect(cell).toMatch(FIGURE);
+  });
+
+  it("prints the pool, mutex and stacks tables with finite figures", () => {
+    expect(tableAfter(r.stdout, "## Pool get + put").map((row) => row[0])).toEqual(["legacy", "batched", "bare pop/push"]);
+    for (const row of tableAfter(r.stdout, "## Pool get + put")) expect(row[1]).toMatch(FIGURE);
+    for (const row of tableAfter(r.stdout, "## Global-pool mutex")) expect(row[1]).toMatch(FIGURE);
+    expect(tableAfter(r.stdout, "## Stack map + unmap")[0]![1]).toMatch(FIGURE);
+  });
+
+  it("prints the seed's randread table shape", () => {
+    const table = r.stdout.slice(r.stdout.indexOf("RW "));
+    const [header, ...rows] = table.split("\n").filter((l) => l.startsWith("RW ") || l.startsWith("randread"));
+    expect(header!.split(/\s+/).slice(0, 6)).toEqual(["RW", "BLKSIZE", "IODEPTH", "OLD", "NEW", "CHANGE"]);
+    expect(rows.length).toBe(2);
+    for (const row of rows) {
+      const [rw, bs, depth, old, now, change] = row.split(/\s+/);
+      expect([rw, bs]).toEqual(["randread", "4k"]);
+      expect(Number(depth)).toBeGreaterThan(0);
+      expect(Number(old)).toBeGreaterThan(0);
+      expect(Number(now)).toBeGreaterThan(0);
+      expect(change).toMatch(/^[+-]\d+\.\d%$/);
+    }
+  });
+
+  it("prints the exhaustion and imbalance figures for every policy", () => {
+    const rows = tableAfter(r.stdout, "## Imbalance and exhaustion figures");
+    expect(rows.map((row) => row[0])).toEqual(["legacy", "batched", "none"]);
+    for (const row of rows) for (const i of [2, 3, 4, 5, 6]) expect(Number(row[i])).toBeGreaterThanOrEqual(0);
+  });
+
+  it("refuses an unknown suite with exit 2", () => {
+    const bad = runBench(["nosuch", "--quick"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown suite 'nosuch'; allowed: micro, pool, mutex, stacks, randread, figures");
+  });
+});
