@@ -32,8 +32,10 @@ export type VmaFailureMessage = typeof STACK_ALLOC_FAILED | typeof GUARD_PAGE_FA
 export class VmaExhaustedError extends CoropoolError {
   readonly vmaMessage: VmaFailureMessage;
 
-  constructor(message: VmaFailureMessage) {
+  /** `cause`: the failed system call, when the stack was a real mapping. */
+  constructor(message: VmaFailureMessage, cause?: Error) {
     super(message === STACK_ALLOC_FAILED ? "ERR_STACK_ALLOC" : "ERR_GUARD_PAGE", message);
+    if (cause) this.cause = cause;
     this.name = "VmaExhaustedError";
     this.vmaMessage = message;
   }

@@ -13,7 +13,7 @@ import { ThreadEnv } from "../src/runtime/thread-env.js";
 export default async function runScenarioPart(task: WorkerTask): Promise<WorkerReport> {
   // Every part of a run has the same kind and module: prepare before claiming.
   await preparePart(task.parts[0]!);
-  const env = ThreadEnv.claim(task.buffer, task.barrierTimeoutMs);
+  const env = ThreadEnv.claim(task);
   env.sync();
   let part: unknown;
   try {
@@ -28,5 +28,6 @@ export default async function runScenarioPart(task: WorkerTask): Promise<WorkerR
     coroutinesCreated: env.coroutines.created,
     coroutinesTerminated: env.coroutines.terminated,
     part,
+    crossChecks: env.crossChecks,
   };
 }

@@ -1,4 +1,5 @@
 import type { VmaFailureMessage } from "../errors.js";
+import type { KernelBackendState } from "../stacks/kernel-backend.js";
 
 /**
  * What the main thread sends each worker and what comes back. Everything here
@@ -17,6 +18,22 @@ export interface WorkerTask {
   parts: ScenarioPart[];
   /** How long any barrier wait may take before the run is declared hung. */
   barrierTimeoutMs: number;
+  /** Set when stacks are real mappings (the kernel backend); absent for the simulated one. */
+  kernel?: KernelBackendState;
+  /**
+   * Die like QEMU on the first VMA-exhaustion failure: print its message and
+   * abort the process (the child process of the real-limit reproduction).
+   */
+  dieOnVmaExhaustion?: boolean;
+}
+
+/** A kernel-mode check of the VMA counter against /proc/self/maps at a quiescent point. */
+export interface CrossCheck {
+  point: string;
+  /** VMAs /proc/self/maps shows inside the stacks' mappings. */
+  counted: number;
+  /** What the shared counter implies: 2 per stack, 1 per mapping whose guard page failed. */
+  expected: number;
 }
 
 /** The shared counters at the moment a thread hit VMA exhaustion. */
@@ -40,4 +57,6 @@ export interface WorkerReport {
   coroutinesTerminated: number;
   /** Scenario-specific figures from this thread. */
   part: unknown;
+  /** Kernel mode, thread 0 only: the checks made at phase boundaries. */
+  crossChecks: CrossCheck[];
 }

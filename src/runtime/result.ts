@@ -1,5 +1,5 @@
 import type { PolicyName } from "../pools/policy-name.js";
-import type { AbortSnapshot } from "./protocol.js";
+import type { AbortSnapshot, CrossCheck } from "./protocol.js";
 import type { Sample } from "./sampler.js";
 import { Thread } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
@@ -43,6 +43,11 @@ export interface RunResult {
   invariantViolations: string[];
   /** Scenario-specific figures, one per thread. */
   parts: unknown[];
+  backend: "simulated" | "kernel";
+  /** Kernel mode: the counter against /proc/self/maps at start, each phase boundary, and after shutdown. */
+  crossChecks: CrossCheck[];
+  /** The checks that disagreed, each with both numbers; empty when all agreed. */
+  crossCheckMismatches: string[];
 }
 
 export function readThreadStats(region: SharedRegion, t: number, peakPooled: number): ThreadStats {

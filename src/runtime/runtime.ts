@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { Piscina } from "piscina";
-import { CoropoolError } from "../errors.js";
+import { CoropoolError, InputError } from "../errors.js";
+import { crossCheck, describeMismatch } from "../stacks/cross-check.js";
+import { KernelStackBackend, kernelBackendUnavailableReason } from "../stacks/kernel-backend.js";
 import { initialPoolMaxSize, openPolicy } from "../pools/index.js";
 import type { PolicyName } from "../pools/policy-name.js";
 import { projectRoot } from "../project-root.js";
@@ -10,7 +12,7 @@ import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
 import { FutexMutex } from "../sync/futex-mutex.js";
 import { batchedHardMaxSize, defaultBaselineVmas, readMaxMapCount, UNLIMITED_POOL_SIZE } from "../vma/limits.js";
-import type { ScenarioPart, WorkerReport, WorkerTask } from "./protocol.js";
+import type { CrossCheck, ScenarioPart, WorkerReport, WorkerTask } from "./protocol.js";
 import { readThreadStats, type RunResult } from "./result.js";
 import { Sampler } from "./sampler.js";
 
@@ -31,7 +33,26 @@ export interface RuntimeOptions {
   barrierTimeoutMs?: number;
   /** Called on the main thread with the units of work done so far. */
   onProgress?: (done: number) => void;
+  /** simulated: accounting only; kernel: every stack a real mmap + mprotect (Linux, koffi). */
+  backend?: BackendName;
+  /** Kernel backend: bytes per stack (default 1 MiB, as QEMU), plus a guard page. */
+  stackBytes?: number;
+  /**
+   * Kernel backend only, for the child process that reproduces the real
+   * abort: let the run go up to the host's real limit, and die like QEMU.
+   */
+  realLimitChild?: boolean;
 }
+
+export type BackendName = "simulated" | "kernel";
+export const BACKEND_NAMES: BackendName[] = ["simulated", "kernel"];
+
+/**
+ * VMAs the in-process kernel backend keeps free below the host's real limit:
+ * a Node process that truly runs out of VMAs dies inside V8 (std::bad_alloc),
+ * so the runtime must refuse first. Runs that want the real abort use a child.
+ */
+export const KERNEL_SAFETY_MARGIN_VMAS = 4096;
 
 /** What one run does: a part per thread, and the pool-size increase the devices bring. */
 export interface RunPlan {
@@ -52,8 +73,10 @@ const DEFAULT_BARRIER_TIMEOUT_MS = 60_000;
  * goes on (never blocking), then shuts the pools down and checks that every
  * stack was accounted for.
  */
+type DefaultedOptions = "threads" | "policy" | "maxMapCount" | "baselineVmas" | "uncapped" | "sampleIntervalMs" | "barrierTimeoutMs" | "backend";
+
 export class Runtime {
-  readonly options: Required<Omit<RuntimeOptions, "onProgress" | "stackCapacity">> & Pick<RuntimeOptions, "onProgress" | "stackCapacity">;
+  readonly options: Required<Pick<RuntimeOptions, DefaultedOptions>> & Omit<RuntimeOptions, DefaultedOptions>;
   private pool: Piscina | null = null;
 
   constructor(options: RuntimeOptions) {
@@ -66,8 +89,25 @@ export class Runtime {
       uncapped: false,
       sampleIntervalMs: DEFAULT_SAMPLE_INTERVAL_MS,
       barrierTimeoutMs: DEFAULT_BARRIER_TIMEOUT_MS,
+      backend: "simulated",
       ...stripUndefined(options),
     };
+    if (this.options.backend === "kernel") this.checkKernelMode();
+  }
+
+  /** The kernel backend must be available, and must not approach the host's real limit in-process. */
+  private checkKernelMode(): void {
+    const reason = kernelBackendUnavailableReason();
+    if (reason !== null) throw new InputError("ERR_BACKEND", reason);
+    if (this.options.realLimitChild) return;
+    const host = readMaxMapCount().value;
+    const ceiling = host - KERNEL_SAFETY_MARGIN_VMAS;
+    if (this.options.maxMapCount > ceiling) {
+      throw new InputError(
+        "ERR_KERNEL_LIMIT",
+        `--max-map-count ${this.options.maxMapCount} with the kernel backend would come within ${KERNEL_SAFETY_MARGIN_VMAS} VMAs of this host's real limit ${host} (a Node process that really runs out dies inside V8); allowed: at most ${ceiling}, or 'coropool stress --backend kernel' to reproduce the real abort in a child process`,
+      );
+    }
   }
 
   get hardMaxSize(): number {
@@ -80,7 +120,9 @@ export class Runtime {
       throw new CoropoolError("ERR_RUN_PLAN", `the plan has ${plan.parts.length} parts for ${threads} threads`);
     }
     const region = this.createRegion();
-    const allocator = new StackAllocator(region);
+    const kernel = this.options.backend === "kernel" ? KernelStackBackend.create(region.stackCapacity, this.options.stackBytes) : null;
+    const allocator = new StackAllocator(region, kernel ?? undefined);
+    const crossChecks: CrossCheck[] = kernel ? [crossCheck(region, kernel, "at start")] : [];
     const policy = openPolicy(region, allocator);
     if (plan.poolSizeIncrease > 0) policy.incPoolSize(plan.poolSizeIncrease);
     const sampler = new Sampler(region, policy);
@@ -89,7 +131,7 @@ export class Runtime {
     const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
     let reports: WorkerReport[];
     try {
-      reports = await this.runParts(region, plan.parts);
+      reports = await this.runParts(region, plan.parts, kernel);
     } finally {
       if (progress) clearInterval(progress);
       sampler.stop();
@@ -101,6 +143,7 @@ export class Runtime {
     // Coroutines a worker left unfinished (a run cut short by an abort) keep their stacks.
     const unfinished = reports.reduce((n, r) => n + r.coroutinesCreated - r.coroutinesTerminated, 0);
     const census = checkRegion(region, unfinished);
+    if (kernel) crossChecks.push(...reports.flatMap((r) => r.crossChecks), crossCheck(region, kernel, "after shutdown"));
     const totals = region.totals();
     const abort = reports.map((r) => r.abort).find((a) => a !== null) ?? null;
     const peakPooled = sampler.peakPooled();
@@ -126,6 +169,9 @@ export class Runtime {
       perThread: byThread.map((r) => readThreadStats(region, r.thread, peakPooled[r.thread] ?? 0)),
       samples: sampler.samples,
       invariantViolations: census.violations,
+      backend: this.options.backend,
+      crossChecks,
+      crossCheckMismatches: crossChecks.filter((c) => c.counted !== c.expected).map(describeMismatch),
       parts: byThread.map((r) => r.part),
     };
   }
@@ -139,20 +185,29 @@ export class Runtime {
 
   private createRegion(): SharedRegion {
     const { threads, policy, maxMapCount, baselineVmas } = this.options;
+    // The real-limit child lets the kernel, not the counter, refuse the
+    // mapping that passes the limit; the hard cap still comes from max_map_count.
+    const vmaLimit = this.options.realLimitChild ? 0x7fffffff : maxMapCount;
     return SharedRegion.create({
       policy,
       threads,
-      stackCapacity: this.options.stackCapacity ?? defaultStackCapacity(maxMapCount, baselineVmas),
-      vmaLimit: maxMapCount,
+      stackCapacity: this.options.stackCapacity ?? defaultStackCapacity(maxMapCount, this.options.realLimitChild ? 0 : baselineVmas),
+      vmaLimit,
       baselineVmas,
       initialPoolMaxSize: initialPoolMaxSize(policy),
       hardMaxSize: this.hardMaxSize,
     });
   }
 
-  private async runParts(region: SharedRegion, parts: ScenarioPart[]): Promise<WorkerReport[]> {
+  private async runParts(region: SharedRegion, parts: ScenarioPart[], kernel: KernelStackBackend | null): Promise<WorkerReport[]> {
     const pool = this.workers();
-    const task: WorkerTask = { buffer: region.buffer, parts, barrierTimeoutMs: this.options.barrierTimeoutMs };
+    const task: WorkerTask = {
+      buffer: region.buffer,
+      parts,
+      barrierTimeoutMs: this.options.barrierTimeoutMs,
+      ...(kernel ? { kernel: kernel.state } : {}),
+      ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),
+    };
     const results = await Promise.allSettled(parts.map(() => pool.run(task) as Promise<WorkerReport>));
     const failed = results.find((r) => r.status === "rejected");
     if (failed) {

@@ -6,7 +6,9 @@ import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
 import { ThreadStacks } from "../stacks/thread-stacks.js";
 import { Barrier } from "../sync/barrier.js";
-import type { AbortSnapshot } from "./protocol.js";
+import { crossCheck } from "../stacks/cross-check.js";
+import { KernelStackBackend } from "../stacks/kernel-backend.js";
+import type { AbortSnapshot, CrossCheck, WorkerTask } from "./protocol.js";
 
 /**
  * Everything a worker thread needs to run its part of a scenario: its thread
@@ -20,38 +22,55 @@ export class ThreadEnv {
   readonly policy: PoolPolicy;
   readonly stacks: ThreadStacks;
   readonly coroutines: CoroutineContext;
+  /** Kernel mode, thread 0: the /proc/self/maps checks made at phase boundaries. */
+  readonly crossChecks: CrossCheck[] = [];
   private readonly barrier: Barrier;
   private readonly barrierTimeoutMs: number;
+  private readonly kernel: KernelStackBackend | null;
+  private readonly dieOnVmaExhaustion: boolean;
   private abortSnapshot: AbortSnapshot | null = null;
 
-  private constructor(region: SharedRegion, thread: number, barrierTimeoutMs: number) {
+  private constructor(region: SharedRegion, thread: number, task: WorkerTask) {
     this.region = region;
     this.thread = thread;
     this.threads = region.threadCapacity;
-    const allocator = new StackAllocator(region);
+    this.kernel = task.kernel ? KernelStackBackend.attach(task.kernel) : null;
+    this.dieOnVmaExhaustion = task.dieOnVmaExhaustion === true;
+    const allocator = new StackAllocator(region, this.kernel ?? undefined);
     this.policy = openPolicy(region, allocator);
     this.stacks = new ThreadStacks(region, this.policy, allocator, thread);
     this.coroutines = new CoroutineContext(this.stacks);
     this.barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
-    this.barrierTimeoutMs = barrierTimeoutMs;
+    this.barrierTimeoutMs = task.barrierTimeoutMs;
   }
 
   /**
    * Attaches to the region and claims the next thread index. The caller then
    * waits at the barrier, so no worker can claim two parts.
    */
-  static claim(buffer: SharedArrayBuffer, barrierTimeoutMs: number): ThreadEnv {
-    const region = SharedRegion.attach(buffer);
+  static claim(task: WorkerTask): ThreadEnv {
+    const region = SharedRegion.attach(task.buffer);
     const thread = Atomics.add(region.i32, Header.THREADS_CLAIMED, 1);
     if (thread >= region.threadCapacity) {
       throw new Error(`more workers than the ${region.threadCapacity} thread slots claimed a part`);
     }
-    return new ThreadEnv(region, thread, barrierTimeoutMs);
+    return new ThreadEnv(region, thread, task);
   }
 
   /** Waits until every thread reaches the same point (phases start together). */
   sync(): void {
     this.barrier.arriveAndWait(this.barrierTimeoutMs);
+  }
+
+  /**
+   * A phase boundary. In kernel mode every thread stops while thread 0
+   * compares the counter with /proc/self/maps; otherwise it costs nothing.
+   */
+  phaseDone(point: string): void {
+    if (this.kernel === null) return;
+    this.sync();
+    if (this.thread === 0) this.crossChecks.push(crossCheck(this.region, this.kernel, point));
+    this.sync();
   }
 
   /** True once any thread hit VMA exhaustion: like QEMU's abort(), it stops everyone. */
@@ -82,7 +101,17 @@ export class ThreadEnv {
 
   /** Keeps the counts at this thread's first VMA-exhaustion failure. */
   recordAbort(err: VmaExhaustedError): void {
+    if (this.dieOnVmaExhaustion) this.dieLikeQemu(err);
     this.abortSnapshot ??= this.snapshot(err);
+  }
+
+  /**
+   * QEMU's perror() then abort(): the last counter value and the message go
+   * to stderr for the parent to report, then the whole process dies.
+   */
+  private dieLikeQemu(err: VmaExhaustedError): never {
+    process.stderr.write(`vmas ${this.region.readU32(Vma.CURRENT)}\n${err.vmaMessage}: ${err.cause instanceof Error ? err.cause.message : "the VMA limit"}\n`);
+    process.abort();
   }
 
   get abort(): AbortSnapshot | null {

@@ -59,13 +59,15 @@ class RegionWalker {
       legacySizeSkew.push(skew);
     }
     const freeSlots = this.walkFreeSlots();
+    const stranded = this.walkList(r.i32[Header.STRANDED_HEAD]!, SlotState.STRANDED, -1, "the stranded mappings");
+    this.expect(stranded === r.readU32(Header.STRANDED_MAPPINGS), `${stranded} stranded mappings listed but ${r.readU32(Header.STRANDED_MAPPINGS)} counted`);
     const { live, leaked } = this.countUnlisted();
     const totals = r.totals();
     const pooled = inGlobalPool + inLocalPools.reduce((a, b) => a + b, 0);
     const existing = totals.created - totals.freed;
     this.expect(existing === live + pooled + leaked, `stacks created - freed = ${existing}, but live + pooled + leaked = ${live} + ${pooled} + ${leaked}`);
     this.expect(leaked === totals.leaked, `${leaked} slots are marked leaked but ${totals.leaked} leaks were counted`);
-    this.expect(freeSlots + existing === r.stackCapacity, `${freeSlots} free slots + ${existing} stacks != ${r.stackCapacity} slots`);
+    this.expect(freeSlots + existing + stranded === r.stackCapacity, `${freeSlots} free slots + ${existing} stacks + ${stranded} stranded != ${r.stackCapacity} slots`);
     if (expectedLive !== undefined) this.expect(live === expectedLive, `${live} stacks are live, expected ${expectedLive}`);
     // A failed guard page leaves its mapping's VMA counted, as QEMU's abort does.
     const strandedMapping = r.readU32(Header.STRANDED_MAPPINGS);

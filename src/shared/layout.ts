@@ -56,6 +56,8 @@ export const Header = {
    * as a failed mprotect leaves the mapping in place.
    */
   STRANDED_MAPPINGS: 11,
+  /** Head of the list of those mappings' slots, unmapped at shutdown. */
+  STRANDED_HEAD: 12,
 } as const;
 
 export const AbortKind = {
@@ -167,6 +169,8 @@ export const SlotState = {
   GLOBAL_POOL: 3,
   /** Still mapped but unreachable: a legacy thread exited without cleanup. */
   LEAKED: 4,
+  /** A mapping whose guard page failed: 1 VMA, no usable stack, on the stranded list. */
+  STRANDED: 5,
 } as const;
 export type SlotStateValue = (typeof SlotState)[keyof typeof SlotState];
 

@@ -1,4 +1,4 @@
-import { CoropoolError } from "../errors.js";
+import { CoropoolError, GUARD_PAGE_FAILED, STACK_ALLOC_FAILED, VmaExhaustedError } from "../errors.js";
 import { AbortKind, Header, NO_SLOT, Slot, SlotState, Thread, Totals } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import { VmaCounter } from "../vma/vma-counter.js";
@@ -28,33 +28,67 @@ export class StackAllocator {
     try {
       this.vmas.chargeMapping();
     } catch (err) {
-      this.recordAbort(AbortKind.STACK_ALLOC);
-      throw err;
+      throw this.abort(AbortKind.STACK_ALLOC, err as VmaExhaustedError);
     }
-    const slot = popFreeSlot(this.region);
-    if (slot === NO_SLOT) {
-      this.vmas.releaseMapping();
-      throw new CoropoolError(
-        "ERR_STACK_TABLE_FULL",
-        `the stack table is full (${this.region.stackCapacity} slots) before the VMA limit; create the region with a larger stack capacity`,
-      );
-    }
-    this.backend.map(slot);
+    const slot = this.takeFreeSlot();
     try {
-      this.vmas.chargeGuardPage();
+      this.backend.map(slot);
     } catch (err) {
-      // QEMU aborts here with the mapping still in place; the slot holds no
-      // usable stack, so it goes back to the free list.
+      // The real mmap failed (the kernel's own limit came first): to QEMU
+      // that is the same failure, with nothing mapped.
+      this.vmas.releaseMapping();
       pushFreeSlot(this.region, slot);
-      Atomics.add(this.region.i32, Header.STRANDED_MAPPINGS, 1);
-      this.recordAbort(AbortKind.GUARD_PAGE);
-      throw err;
+      throw this.abort(AbortKind.STACK_ALLOC, new VmaExhaustedError(STACK_ALLOC_FAILED, err as Error));
     }
-    this.backend.protectGuard(slot);
+    try {
+      this.setUpGuardPage(slot);
+    } catch (err) {
+      // QEMU aborts here with the mapping still in place (1 VMA).
+      this.strand(slot);
+      throw this.abort(AbortKind.GUARD_PAGE, err as VmaExhaustedError);
+    }
     this.markLive(slot, thread);
     Atomics.add(this.region.i64, Totals.STACKS_CREATED, 1n);
     this.region.i32[this.region.threadBase(thread) + Thread.STAT_STACKS_CREATED]!++;
     return slot;
+  }
+
+  /** Counter first, then the real mprotect; a refused mprotect leaves no split to count. */
+  private setUpGuardPage(slot: number): void {
+    this.vmas.chargeGuardPage();
+    try {
+      this.backend.protectGuard(slot);
+    } catch (err) {
+      this.vmas.releaseMapping();
+      throw new VmaExhaustedError(GUARD_PAGE_FAILED, err as Error);
+    }
+  }
+
+  private takeFreeSlot(): number {
+    const slot = popFreeSlot(this.region);
+    if (slot !== NO_SLOT) return slot;
+    this.vmas.releaseMapping();
+    throw new CoropoolError(
+      "ERR_STACK_TABLE_FULL",
+      `the stack table is full (${this.region.stackCapacity} slots) before the VMA limit; create the region with a larger stack capacity`,
+    );
+  }
+
+  /**
+   * A mapping whose guard page failed: it keeps its 1 VMA, on the stranded
+   * list (push-only until shutdown, so a plain CAS push has no ABA problem).
+   */
+  private strand(slot: number): void {
+    const i32 = this.region.i32;
+    const base = this.region.slotBase(slot);
+    Atomics.store(i32, base + Slot.STATE, SlotState.STRANDED);
+    Atomics.store(i32, base + Slot.OWNER, -1);
+    for (;;) {
+      const head = Atomics.load(i32, Header.STRANDED_HEAD);
+      Atomics.store(i32, base + Slot.NEXT, head);
+      if (Atomics.compareExchange(i32, Header.STRANDED_HEAD, head, slot) === head) break;
+    }
+    Atomics.add(i32, Header.STRANDED_MAPPINGS, 1);
   }
 
   /**
@@ -62,8 +96,17 @@ export class StackAllocator {
    * the counter can come back to its baseline. Returns how many there were.
    */
   releaseStrandedMappings(): number {
-    const n = Atomics.exchange(this.region.i32, Header.STRANDED_MAPPINGS, 0);
-    for (let i = 0; i < n; i++) this.vmas.releaseMapping();
+    const i32 = this.region.i32;
+    let n = 0;
+    for (let slot = Atomics.exchange(i32, Header.STRANDED_HEAD, NO_SLOT); slot !== NO_SLOT; n++) {
+      const next = Atomics.load(i32, this.region.slotBase(slot) + Slot.NEXT);
+      this.backend.unmap(slot);
+      this.vmas.releaseMapping();
+      Atomics.store(i32, this.region.slotBase(slot) + Slot.STATE, SlotState.FREE);
+      pushFreeSlot(this.region, slot);
+      Atomics.sub(i32, Header.STRANDED_MAPPINGS, 1);
+      slot = next;
+    }
     return n;
   }
 
@@ -90,9 +133,10 @@ export class StackAllocator {
     return n;
   }
 
-  /** The first failure wins: it is the one QEMU would have died of. */
-  private recordAbort(kind: number): void {
+  /** Records the failure (the first one wins: it is what QEMU would have died of) and returns it to throw. */
+  private abort(kind: number, err: VmaExhaustedError): VmaExhaustedError {
     Atomics.compareExchange(this.region.i32, Header.ABORTED, AbortKind.NONE, kind);
+    return err;
   }
 
   /**

@@ -41,6 +41,7 @@ export function runImbalancePart(env: ThreadEnv, part: ImbalancePart): Imbalance
     completeAll(env, inFlight);
   }
   env.sync();
+  env.phaseDone("after the burst");
   const pooledAtPhase2 = env.policy.localPoolSize(env.thread);
   const createdBefore = stacksCreatedHere(env);
   const getsBefore = word(env, Thread.STAT_GETS);

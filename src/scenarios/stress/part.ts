@@ -24,13 +24,14 @@ export function runStressPart(env: ThreadEnv, part: StressPart): StressPartResul
   let requests = 0;
   let peakInFlight = 0;
   let roundsRun = 0;
-  for (const burst of part.inFlightPerRound) {
+  for (const [round, burst] of part.inFlightPerRound.entries()) {
     if (!env.aborted()) roundsRun++;
     requests += submitBurst(env, burst, inFlight);
     peakInFlight = Math.max(peakInFlight, inFlight.length);
     env.sync();
     completeAll(env, inFlight);
     env.sync();
+    env.phaseDone(`after round ${round + 1}`);
     env.progress();
   }
   return { requests, peakInFlight, roundsRun };
