@@ -1,6 +1,6 @@
 /**
- * The randread engine on one thread: the device model, exact latency
- * percentiles, and the closed loop — checked on a virtual clock where every
+ * The randread engine on one thread: the device model, HDR latency
+ * percentiles (hand-computed bucket edges), and the closed loop — checked on a virtual clock where every
  * figure is known by hand, plus one short run on the real clock.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { CoroutineContext, type StackSource } from '../src/coroutine/index.js';
 import { CoropoolError, STACK_ALLOC_FAILED, VmaExhaustedError } from '../src/errors.js';
 import { BlockDevice, DEFAULT_DEVICE_MODEL, type PolledDevice } from '../src/scenarios/randread/device.js';
 import { runRandreadJob, type RandreadJobOptions, type RandreadJobResult } from '../src/scenarios/randread/engine.js';
-import { LatencyRecorder, percentile } from '../src/scenarios/randread/latency.js';
+import { LatencyRecorder } from '../src/scenarios/randread/latency.js';
 
 const KIB = 1024;
 const SIZE_4K = 4 * KIB;
@@ -202,45 +202,74 @@ describe('BlockDevice', () => {
   });
 });
 
-describe('LatencyRecorder', () => {
-  it('applies the nearest-rank rule: the sample of rank ceil(P/100 × n)', () => {
-    const oneToTen = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(percentile(oneToTen, 500)).toBe(5); // ceil(5.0) = 5
-    expect(percentile(oneToTen, 900)).toBe(9); // ceil(9.0) = 9
-    expect(percentile(oneToTen, 990)).toBe(10); // ceil(9.9) = 10
-    expect(percentile(oneToTen, 999)).toBe(10); // ceil(9.99) = 10
-    expect(percentile(oneToTen, 1)).toBe(1); // ceil(0.01) = 1: never rank 0
-    expect(percentile(Float64Array.from([42]), 999)).toBe(42);
+describe('LatencyRecorder (HDR histogram, 3 significant digits)', () => {
+  // Bucket edges by hand: below 2048 ns a bucket is 1 ns wide; from 2^k ns it
+  // is 2^(k-10) ns wide, and a percentile reads as its bucket's highest value.
+  it('applies the nearest-rank rule, rank ceil(P/100 × n), exactly where buckets are 1 ns wide', () => {
+    const recorder = new LatencyRecorder();
+    for (const ns of [7, 3, 10, 1, 5, 9, 2, 8, 4, 6]) recorder.record(ns);
+    expect(recorder.summarizeUs()).toEqual({
+      p50: 0.005, // rank ceil(5.0) = 5
+      p90: 0.009, // rank ceil(9.0) = 9
+      p99: 0.01, // rank ceil(9.9) = 10
+      p999: 0.01, // rank ceil(9.99) = 10
+      min: 0.001,
+      max: 0.01,
+      mean: 0.0055,
+    });
+    const one = new LatencyRecorder();
+    one.record(42);
+    expect(one.summarizeUs().p50).toBe(0.042); // a single sample is every percentile
   });
 
   it('summarizes a hand-computed distribution in microseconds', () => {
     // 998 requests of 10 µs, one of 500 µs, one of 9 ms, recorded out of order.
-    const recorder = new LatencyRecorder(16); // small, so it must grow
+    const recorder = new LatencyRecorder();
     recorder.record(9_000 * NS_PER_US);
     for (let i = 0; i < 998; i++) recorder.record(10 * NS_PER_US);
     recorder.record(500 * NS_PER_US);
     expect(recorder.count).toBe(1_000);
     expect(recorder.summarizeUs()).toEqual({
-      p50: 10, // rank 500
-      p90: 10, // rank 900
-      p99: 10, // rank 990
-      p999: 500, // rank 999
-      min: 10,
-      max: 9_000,
-      mean: (998 * 10 + 500 + 9_000) / 1_000, // 19.48
+      // 10,000 ns lies in [8192, 16384): buckets of 8 ns, [10,000, 10,007].
+      p50: 10.007, // rank 500
+      p90: 10.007, // rank 900
+      p99: 10.007, // rank 990
+      // 500,000 ns lies in [2^18, 2^19): buckets of 256 ns, [499,968, 500,223].
+      p999: 500.223, // rank 999
+      min: 10, // exact
+      max: 9_000, // exact (its bucket would read 9,003.007)
+      mean: (998 * 10 + 500 + 9_000) / 1_000, // 19.48, exact
     });
   });
 
-  it('reads p50/p90/p99/p99.9 off 1..1000 µs at ranks 500, 900, 990, 999', () => {
+  it('reads p50/p90/p99/p99.9 off 1..1000 µs at ranks 500, 900, 990, 999, each within 1/1024 above', () => {
     const recorder = new LatencyRecorder();
     for (let i = 1_000; i >= 1; i--) recorder.record(i * NS_PER_US);
-    expect(recorder.summarizeUs()).toEqual({ p50: 500, p90: 900, p99: 990, p999: 999, min: 1, max: 1_000, mean: 500.5 });
+    expect(recorder.summarizeUs()).toEqual({
+      p50: 500.223, // 500,000 ns: buckets of 256 ns from 2^18
+      p90: 900.095, // 900,000 ns: buckets of 512 ns from 2^19, [899,584, 900,095]
+      p99: 990.207, // 990,000 ns: [989,696, 990,207]
+      p999: 999.423, // 999,000 ns: [998,912, 999,423]
+      min: 1,
+      max: 1_000,
+      mean: 500.5,
+    });
+    const summary = recorder.summarizeUs();
+    for (const [reported, exact] of [[summary.p50, 500], [summary.p90, 900], [summary.p99, 990], [summary.p999, 999]] as const) {
+      expectWithinHdrPrecision(reported, exact);
+    }
   });
 
   it('gives NaN figures when nothing was recorded', () => {
     expect(Object.values(new LatencyRecorder().summarizeUs()).every(Number.isNaN)).toBe(true);
   });
 });
+
+/** HDR at 3 significant digits: never below the exact sample, at most 1/1024 above it. */
+function expectWithinHdrPrecision(reportedUs: number, exactUs: number): void {
+  expect(reportedUs).toBeGreaterThanOrEqual(exactUs);
+  expect(reportedUs).toBeLessThanOrEqual(exactUs * (1 + 1 / 1024));
+}
 
 describe('runRandreadJob on zero-cost virtual time', () => {
   it('at iodepth 1 every latency is exactly L+T and IOPS is 1e9/(L+T)', () => {
@@ -253,7 +282,8 @@ describe('runRandreadJob on zero-cost virtual time', () => {
       completed: NS_PER_MS / roundTripNs, // 100, the last one exactly at the deadline
       elapsedNs: NS_PER_MS,
       iops: NS_PER_S / roundTripNs, // 100,000
-      latencyUs: { p50: roundTripUs, p90: roundTripUs, p99: roundTripUs, p999: roundTripUs, min: roundTripUs, max: roundTripUs, mean: roundTripUs },
+      // 10,000 ns reads as its HDR bucket's top, 10,007 ns; min, max and mean are exact.
+      latencyUs: { p50: 10.007, p90: 10.007, p99: 10.007, p999: 10.007, min: roundTripUs, max: roundTripUs, mean: roundTripUs },
       stoppedEarly: false,
       inFlightAtStop: 0,
     });
@@ -271,10 +301,10 @@ describe('runRandreadJob on zero-cost virtual time', () => {
     expect(run.result.iops).toBe(397 * 1_000);
     expect(run.result.inFlightAtStop).toBe(3);
     expect(run.result.latencyUs).toEqual({
-      p50: 10,
-      p90: 10,
-      p99: 10, // rank ceil(393.03) = 394
-      p999: 16, // rank ceil(396.6) = 397
+      p50: 10.007, // 10,000 ns in an 8 ns bucket
+      p90: 10.007,
+      p99: 10.007, // rank ceil(393.03) = 394
+      p999: 16.007, // rank ceil(396.6) = 397: 16,000 ns in an 8 ns bucket
       min: 10,
       max: 16,
       mean: latenciesNs.reduce((a, b) => a + b, 0) / 397 / NS_PER_US,
@@ -306,12 +336,15 @@ describe('runRandreadJob on zero-cost virtual time', () => {
     // Little's law in steady state: 8 in flight at one per T is 8·T each.
     // The first eight took L+T .. L+8T; L+8T is the maximum.
     expect(run.result.latencyUs).toMatchObject({
-      p50: (iodepth * T) / NS_PER_US,
-      p99: (iodepth * T) / NS_PER_US,
       min: (L + T) / NS_PER_US,
       max: (L + iodepth * T) / NS_PER_US,
-      p999: (L + iodepth * T) / NS_PER_US,
     });
+    // 8·T = 2^20 ns exactly (buckets of 1,024 ns there); L + 8·T = 1,148,576 ns, in [1,147,904, 1,148,927].
+    expect(run.result.latencyUs.p50).toBe(1_049.599);
+    expect(run.result.latencyUs.p99).toBe(1_049.599);
+    expect(run.result.latencyUs.p999).toBe(1_148.927);
+    expectWithinHdrPrecision(run.result.latencyUs.p50, (iodepth * T) / NS_PER_US);
+    expectWithinHdrPrecision(run.result.latencyUs.p999, (L + iodepth * T) / NS_PER_US);
     expectAllStacksReleased(run);
   });
 
@@ -387,7 +420,8 @@ describe('runRandreadJob on the real clock', () => {
       expect(Number.isFinite(figure) && figure > 0).toBe(true);
     }
     expect(result.latencyUs.min).toBeLessThanOrEqual(result.latencyUs.p50);
-    expect(result.latencyUs.p999).toBeLessThanOrEqual(result.latencyUs.max);
+    // A percentile reads as its bucket's top: at most 1/1024 past the exact maximum.
+    expect(result.latencyUs.p999).toBeLessThanOrEqual(result.latencyUs.max * (1 + 1 / 1024));
     expect(ctx.created).toBe(result.completed + result.inFlightAtStop);
     expectAllStacksReleased({ ctx, stacks });
   });
