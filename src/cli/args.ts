@@ -41,6 +41,20 @@ export function integerFlag(name: string, value: unknown, min: number, max: numb
   return n;
 }
 
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1 << 20, g: 1 << 30 };
+
+/** A byte size like 4096, 64k or 1m, a multiple of `multiple`, up to `max`. */
+export function byteSizeFlag(name: string, value: unknown, multiple: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  const m = /^(\d+)([kKmMgG]?)$/.exec(text);
+  const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : NaN;
+  if (!(bytes > 0 && bytes % multiple === 0 && bytes <= max)) {
+    throw new InputError("ERR_USAGE", `bad value for --${name}: '${text}'; allowed: a multiple of ${multiple} bytes up to ${max}, e.g. 64k or 1m`);
+  }
+  return bytes;
+}
+
 /** One policy name. */
 export function policyFlag(value: unknown): PolicyName {
   const text = String(value);

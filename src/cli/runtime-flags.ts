@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import type { PolicyName } from "../pools/policy-name.js";
-import type { RuntimeOptions } from "../runtime/runtime.js";
-import { integerFlag, policyListFlag, type OptionSpec, type ParsedArgs } from "./args.js";
+import { BACKEND_NAMES, type BackendName, type RuntimeOptions } from "../runtime/runtime.js";
+import { byteSizeFlag, integerFlag, policyListFlag, type OptionSpec, type ParsedArgs } from "./args.js";
 
 /** The flags every runtime command shares. */
 export const RUNTIME_OPTIONS: OptionSpec = {
@@ -13,6 +13,8 @@ export const RUNTIME_OPTIONS: OptionSpec = {
   seed: { type: "string" },
   scenario: { type: "string" },
   json: { type: "boolean" },
+  backend: { type: "string" },
+  "stack-size": { type: "string" },
 };
 
 export const RUNTIME_HELP = `  --policy P[,P...]      legacy, batched or none; a comma list runs each in turn, side by side
@@ -22,6 +24,9 @@ export const RUNTIME_HELP = `  --policy P[,P...]      legacy, batched or none; a
   --uncapped             batched: no hard cap from max_map_count (QEMU's practical behaviour)
   --seed N               seed for everything random in the scenario
   --scenario FILE        a scenario file (JSON; see scenarios/README.md)
+  --backend B            simulated (default: VMA accounting only) or kernel (real mmap +
+                         mprotect of every stack through koffi; Linux)
+  --stack-size SIZE      kernel backend: bytes per stack, e.g. 64k (default 1m, as QEMU)
   --json                 machine-readable result on stdout, nothing else there
   -h, --help             this help`;
 
@@ -34,6 +39,8 @@ export interface RuntimeFlags {
   seed: number | undefined;
   scenario: string | undefined;
   json: boolean;
+  backend: BackendName;
+  stackBytes: number | undefined;
 }
 
 export const MAX_THREADS = 64;
@@ -50,7 +57,22 @@ export function runtimeFlags(values: ParsedArgs["values"], defaultPolicies: Poli
     seed: integerFlag("seed", values.seed, 0, 0xffffffff),
     scenario: typeof scenario === "string" ? scenario : undefined,
     json: values.json === true,
+    backend: backendFlag(values.backend),
+    stackBytes: byteSizeFlag("stack-size", values["stack-size"], PAGE_BYTES, MAX_STACK_BYTES),
   };
+}
+
+/** Stacks are whole pages; 256 MiB is far past any coroutine's needs. */
+const PAGE_BYTES = 4096;
+const MAX_STACK_BYTES = 256 << 20;
+
+function backendFlag(value: unknown): BackendName {
+  if (value === undefined) return "simulated";
+  const text = String(value);
+  if (!(BACKEND_NAMES as string[]).includes(text)) {
+    throw new InputError("ERR_USAGE", `bad value for --backend: '${text}'; allowed: ${BACKEND_NAMES.join(", ")}`);
+  }
+  return text as BackendName;
 }
 
 /** Runtime options for one policy, from the flags and what the scenario says. */
@@ -66,5 +88,7 @@ export function runtimeOptionsFor(
     maxMapCount: flags.maxMapCount ?? scenarioMaxMapCount ?? undefined,
     baselineVmas: flags.baselineVmas,
     uncapped: flags.uncapped,
+    backend: flags.backend,
+    stackBytes: flags.stackBytes,
   };
 }

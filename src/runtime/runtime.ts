@@ -14,7 +14,7 @@ import { FutexMutex } from "../sync/futex-mutex.js";
 import { batchedHardMaxSize, defaultBaselineVmas, readMaxMapCount, UNLIMITED_POOL_SIZE } from "../vma/limits.js";
 import type { CrossCheck, ScenarioPart, WorkerReport, WorkerTask } from "./protocol.js";
 import { readThreadStats, type RunResult } from "./result.js";
-import { Sampler } from "./sampler.js";
+import { Sampler, type Sample } from "./sampler.js";
 
 export interface RuntimeOptions {
   /** Worker threads (IOThreads, plus the main loop where a scenario has one). */
@@ -33,6 +33,10 @@ export interface RuntimeOptions {
   barrierTimeoutMs?: number;
   /** Called on the main thread with the units of work done so far. */
   onProgress?: (done: number) => void;
+  /** Called on the main thread with every sample of the shared counters. */
+  onSample?: (sample: Sample) => void;
+  /** Called as soon as a worker thread fails (before the others are waited for). */
+  onWorkerFailure?: (reason: string) => void;
   /** simulated: accounting only; kernel: every stack a real mmap + mprotect (Linux, koffi). */
   backend?: BackendName;
   /** Kernel backend: bytes per stack (default 1 MiB, as QEMU), plus a guard page. */
@@ -125,7 +129,7 @@ export class Runtime {
     const crossChecks: CrossCheck[] = kernel ? [crossCheck(region, kernel, "at start")] : [];
     const policy = openPolicy(region, allocator);
     if (plan.poolSizeIncrease > 0) policy.incPoolSize(plan.poolSizeIncrease);
-    const sampler = new Sampler(region, policy);
+    const sampler = new Sampler(region, policy, this.options.onSample);
     const started = process.hrtime.bigint();
     sampler.start(this.options.sampleIntervalMs);
     const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
@@ -208,13 +212,20 @@ export class Runtime {
       ...(kernel ? { kernel: kernel.state } : {}),
       ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),
     };
-    const results = await Promise.allSettled(parts.map(() => pool.run(task) as Promise<WorkerReport>));
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) {
+    const onFailure = this.options.onWorkerFailure;
+    const runOne = () =>
+      (pool.run(task) as Promise<WorkerReport>).catch((err: unknown) => {
+        onFailure?.(err instanceof Error ? err.message : String(err));
+        throw err;
+      });
+    const results = await Promise.allSettled(parts.map(runOne));
+    const reasons = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    if (reasons.length > 0) {
       // A stuck or failed worker may still hold shared state: start afresh next run.
       await this.close();
-      const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
-      throw new CoropoolError("ERR_WORKER_FAILED", `a worker thread failed: ${reason}`);
+      // The first failure is usually the cause; barrier timeouts on the others follow from it.
+      const distinct = [...new Set(reasons)].sort((a, b) => Number(a.startsWith("Barrier")) - Number(b.startsWith("Barrier")));
+      throw new CoropoolError("ERR_WORKER_FAILED", `${reasons.length} worker thread(s) failed: ${distinct.join(" | ")}`);
     }
     return results.map((r) => (r as PromiseFulfilledResult<WorkerReport>).value);
   }

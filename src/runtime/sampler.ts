@@ -24,6 +24,7 @@ export class Sampler {
   constructor(
     private readonly region: SharedRegion,
     private readonly policy: PoolPolicy,
+    private readonly onSample?: (sample: Sample) => void,
   ) {}
 
   start(intervalMs: number): void {
@@ -53,6 +54,7 @@ export class Sampler {
       liveThreads,
     };
     this.samples.push(sample);
+    this.onSample?.(sample);
     return sample;
   }
 

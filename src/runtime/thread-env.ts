@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { CoroutineContext } from "../coroutine/index.js";
 import { VmaExhaustedError } from "../errors.js";
 import { openPolicy, type PoolPolicy } from "../pools/index.js";
@@ -7,6 +8,7 @@ import { StackAllocator } from "../stacks/stack-allocator.js";
 import { ThreadStacks } from "../stacks/thread-stacks.js";
 import { Barrier } from "../sync/barrier.js";
 import { crossCheck } from "../stacks/cross-check.js";
+import { readProcessVmaCount } from "../vma/limits.js";
 import { KernelStackBackend } from "../stacks/kernel-backend.js";
 import type { AbortSnapshot, CrossCheck, WorkerTask } from "./protocol.js";
 
@@ -110,8 +112,17 @@ export class ThreadEnv {
    * to stderr for the parent to report, then the whole process dies.
    */
   private dieLikeQemu(err: VmaExhaustedError): never {
-    process.stderr.write(`vmas ${this.region.readU32(Vma.CURRENT)}\n${err.vmaMessage}: ${err.cause instanceof Error ? err.cause.message : "the VMA limit"}\n`);
-    process.abort();
+    const real = readProcessVmaCount();
+    // Straight to fd 2: a worker's process.stderr is relayed by the main
+    // thread, which the signal below would kill before it wrote anything.
+    writeSync(
+      2,
+      `vmas ${this.region.readU32(Vma.CURRENT)}\nreal-vmas ${real ?? "unknown"}\n` +
+        `${err.vmaMessage}: ${err.cause instanceof Error ? err.cause.message : "the VMA limit"}\n`,
+    );
+    // process.abort() is not available in worker threads; the signal is what abort() raises.
+    process.kill(process.pid, "SIGABRT");
+    throw err;
   }
 
   get abort(): AbortSnapshot | null {

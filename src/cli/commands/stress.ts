@@ -9,6 +9,7 @@ import { parseCommandArgs } from "../args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
+import { formatRealAbortReport, runRealAbort } from "../real-abort.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
 
 export const STRESS_HELP = `Usage: coropool stress [options]
@@ -26,13 +27,19 @@ Default scenario: scenarios/bug-report.json (4 IOThreads + main loop, two
 virtio-blk devices of 64 queues x 256 entries, max_map_count 65530).
 Default policies: legacy,batched.
 
+With --backend kernel every stack is a real mmap + mprotect, and each policy
+runs in its own child process against this host's real vm.max_map_count (no
+system setting is changed): the legacy child runs out for real and this
+command reports how it died (QEMU's message, or V8's signal and last words).
+
 Exit status: 0 every run completed, 3 at least one aborted on VMA exhaustion
 (results still printed), 2 bad input, 1 internal error.
 
 Examples:
   coropool stress
   coropool stress --policy legacy,batched,none --json
-  coropool stress --scenario scenarios/stress-small.json --seed 7`;
+  coropool stress --scenario scenarios/stress-small.json --seed 7
+  coropool stress --backend kernel`;
 
 export const DEFAULT_STRESS_SCENARIO = "scenarios/bug-report.json";
 
@@ -53,6 +60,15 @@ export async function stressCommand(argv: string[]): Promise<CommandResult> {
   }
   const file = flags.scenario ?? join(projectRoot(), DEFAULT_STRESS_SCENARIO);
   const scenario = withOverrides(loadScenarioFile(file), flags, values.rounds);
+  if (flags.backend === "kernel") {
+    // Real stacks up to the real limit can only end in a real abort: each
+    // policy runs in a child process, and this process reports how it died.
+    const real = await runRealAbort(file, scenario, flags.policies, flags.stackBytes);
+    return {
+      stdout: flags.json ? JSON.stringify(real) : formatRealAbortReport(real),
+      exitCode: real.children.every((c) => c.outcome.kind === "completed") ? EXIT.OK : EXIT.VMA_ABORT,
+    };
+  }
   const report = await runStress(file, scenario, flags);
   return {
     stdout: flags.json ? JSON.stringify(report) : formatStressReport(report),

@@ -1,0 +1,122 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import type { PolicyName } from "../pools/policy-name.js";
+import { projectRoot } from "../project-root.js";
+import type { RunResult } from "../runtime/result.js";
+import type { StressScenario } from "../scenarios/types.js";
+import { GUARD_PAGE_FAILED, STACK_ALLOC_FAILED } from "../errors.js";
+import { readMaxMapCount } from "../vma/limits.js";
+import type { RealAbortChildArgs } from "./real-abort-child.js";
+import { formatTable } from "./output.js";
+
+/** How a child ended. */
+export type ChildOutcome =
+  | { kind: "completed"; result: Omit<RunResult, "samples"> }
+  /** A stack mapping failed first: QEMU's own abort, with its message. */
+  | { kind: "qemu-abort"; message: string; detail: string; signal: string | null }
+  /** Something else failed first, most likely V8 needing a mapping of its own. */
+  | { kind: "died"; signal: string | null; exitCode: number | null; lastWords: string[] };
+
+export interface ChildReport {
+  policy: PolicyName;
+  outcome: ChildOutcome;
+  /** The child's last reported VMA count (its shared counter: baseline + 2 per stack). */
+  lastVmas: number | null;
+  /** The real count in the child's /proc/self/maps as it died, when it could say. */
+  realVmasAtDeath: number | null;
+  durationMs: number;
+}
+
+export interface RealAbortReport {
+  command: "stress";
+  backend: "kernel";
+  scenarioFile: string;
+  scenario: StressScenario;
+  hostMaxMapCount: number;
+  children: ChildReport[];
+}
+
+/** A child that has not finished by then is killed and reported as hung. */
+const CHILD_TIMEOUT_MS = 180_000;
+const LAST_WORDS = 8;
+
+/**
+ * Runs each policy in its own child process against the host's real limit
+ * (never changing any system setting), and reports how each one ended.
+ */
+export async function runRealAbort(file: string, scenario: StressScenario, policies: PolicyName[], stackBytes?: number): Promise<RealAbortReport> {
+  const children: ChildReport[] = [];
+  for (const policy of policies) children.push(await runChild({ scenario, policy, ...(stackBytes ? { stackBytes } : {}) }));
+  return { command: "stress", backend: "kernel", scenarioFile: file, scenario, hostMaxMapCount: readMaxMapCount().value, children };
+}
+
+function runChild(args: RealAbortChildArgs): Promise<ChildReport> {
+  const started = Date.now();
+  const entry = join(projectRoot(), "dist", "src", "cli", "real-abort-child.js");
+  // No core file from the abort: `ulimit -c 0` only for this child's shell.
+  const child = spawn("/bin/sh", ["-c", 'ulimit -c 0; exec "$0" "$@"', process.execPath, entry, JSON.stringify(args)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let lastVmas: number | null = null;
+  let realVmasAtDeath: number | null = null;
+  let result: ChildOutcome | null = null;
+  const stderrLines: string[] = [];
+  let stdoutBuffer = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdoutBuffer += chunk;
+    const lines = stdoutBuffer.split("\n");
+    stdoutBuffer = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith("vmas ")) lastVmas = Number(line.slice(5));
+      else if (line.startsWith("result ")) result = { kind: "completed", result: JSON.parse(line.slice(7)) };
+    }
+  });
+  let stderrBuffer = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderrBuffer += chunk;
+    const lines = stderrBuffer.split("\n");
+    stderrBuffer = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith("vmas ")) lastVmas = Number(line.slice(5));
+      else if (line.startsWith("real-vmas ")) realVmasAtDeath = Number(line.slice(10)) || null;
+      else if (line.trim() !== "") stderrLines.push(line);
+    }
+    stderrLines.splice(0, Math.max(0, stderrLines.length - 200));
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_TIMEOUT_MS);
+  return new Promise((resolve) => {
+    child.on("close", (exitCode, signal) => {
+      clearTimeout(timer);
+      if (stderrBuffer.trim() !== "") stderrLines.push(stderrBuffer);
+      const outcome = result && exitCode === 0 ? result : classifyDeath(stderrLines, exitCode, signal);
+      resolve({ policy: args.policy, outcome, lastVmas, realVmasAtDeath, durationMs: Date.now() - started });
+    });
+  });
+}
+
+function classifyDeath(stderr: string[], exitCode: number | null, signal: NodeJS.Signals | null): ChildOutcome {
+  const qemu = stderr.find((l) => l.startsWith(STACK_ALLOC_FAILED) || l.startsWith(GUARD_PAGE_FAILED));
+  if (qemu) {
+    const message = qemu.startsWith(STACK_ALLOC_FAILED) ? STACK_ALLOC_FAILED : GUARD_PAGE_FAILED;
+    return { kind: "qemu-abort", message, detail: qemu.slice(message.length).replace(/^:\s*/, ""), signal };
+  }
+  return { kind: "died", signal, exitCode, lastWords: stderr.slice(-LAST_WORDS) };
+}
+
+export function formatRealAbortReport(report: RealAbortReport): string {
+  const describe = (c: ChildReport): string => {
+    const o = c.outcome;
+    if (o.kind === "completed") return `completed (peak ${o.result.vmas.peak} VMAs)`;
+    if (o.kind === "qemu-abort") return `aborted: ${o.message} (${o.detail}), ${o.signal ?? "no signal"}`;
+    return `died before any stack mapping failed: ${o.signal ?? `exit code ${o.exitCode}`}`;
+  };
+  const rows = report.children.map((c) => [c.policy, describe(c), c.lastVmas ?? "-", c.realVmasAtDeath ?? "-", `${(c.durationMs / 1000).toFixed(1)} s`]);
+  const lines = [
+    `vma-exhaustion with real stacks (mmap + mprotect, ${report.scenario.guest.iothreads} IOThreads${report.scenario.guest.mainLoop ? " + main loop" : ""}), each policy in its own child process at this host's real vm.max_map_count ${report.hostMaxMapCount}:`,
+    formatTable(["policy", "how the child ended", "counter's last VMAs", "real VMAs at death", "time"], rows),
+  ];
+  for (const c of report.children) {
+    if (c.outcome.kind === "died") lines.push(`${c.policy}: V8's / Node's last words:`, ...c.outcome.lastWords.map((l) => `  ${l}`));
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,48 @@
+/**
+ * The JSON every command but replay prints with --json, and what the HTML
+ * report is drawn from: the command's report with `schemaVersion` and the
+ * machine in front. The schema is docs/result.schema.json, described in
+ * docs/json.md. Bump SCHEMA_VERSION when a key is renamed or removed or
+ * changes meaning; adding a key does not need a new version, but the schema
+ * file must describe it (the tests validate every command's output).
+ */
+import type { ImbalanceReport } from "../cli/commands/imbalance.js";
+import type { RandreadReport } from "../cli/commands/randread.js";
+import type { CustomReport } from "../cli/commands/run.js";
+import type { StressReport } from "../cli/commands/stress.js";
+import { machineInfo, type MachineInfo } from "./machine.js";
+
+export const SCHEMA_VERSION = 1;
+
+export type Versioned<R> = { schemaVersion: typeof SCHEMA_VERSION; machine: MachineInfo } & R;
+
+export type StressDocument = Versioned<StressReport>;
+export type ImbalanceDocument = Versioned<ImbalanceReport>;
+export type RandreadDocument = Versioned<RandreadReport>;
+export type CustomDocument = Versioned<CustomReport>;
+
+export interface DemoDocument {
+  schemaVersion: typeof SCHEMA_VERSION;
+  command: "demo";
+  machine: MachineInfo;
+  /** The VMA limit the demo's bug-report run used. */
+  maxMapCount: number;
+  stress: StressReport;
+  imbalance: ImbalanceReport;
+  randread: RandreadReport;
+}
+
+export type ResultDocument = StressDocument | ImbalanceDocument | RandreadDocument | CustomDocument | DemoDocument;
+
+/** A command's report as a versioned document; keys in a fixed order: schemaVersion, command, machine, then the report's. */
+export function toDocument<R extends { command: string }>(report: R, machine: MachineInfo = machineInfo()): Versioned<R> {
+  const { command, ...rest } = report;
+  return { schemaVersion: SCHEMA_VERSION, command, machine, ...rest } as unknown as Versioned<R>;
+}
+
+export function demoDocument(
+  parts: { maxMapCount: number; stress: StressReport; imbalance: ImbalanceReport; randread: RandreadReport },
+  machine: MachineInfo = machineInfo(),
+): DemoDocument {
+  return { schemaVersion: SCHEMA_VERSION, command: "demo", machine, ...parts };
+}
