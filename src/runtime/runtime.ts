@@ -87,8 +87,11 @@ export class Runtime {
     if (!Number.isInteger(options.threads) || options.threads < 1) {
       throw new CoropoolError("ERR_RUNTIME_OPTIONS", `threads must be a positive integer, got ${options.threads}`);
     }
+    // In-process real stacks stay below the host's limit by the safety margin unless told otherwise.
+    const hostLimit = readMaxMapCount().value;
+    const defaultLimit = options.backend === "kernel" && !options.realLimitChild ? hostLimit - KERNEL_SAFETY_MARGIN_VMAS : hostLimit;
     this.options = {
-      maxMapCount: readMaxMapCount().value,
+      maxMapCount: defaultLimit,
       baselineVmas: defaultBaselineVmas().value,
       uncapped: false,
       sampleIntervalMs: DEFAULT_SAMPLE_INTERVAL_MS,
