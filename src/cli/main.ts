@@ -5,6 +5,7 @@ import { stressCommand, STRESS_HELP } from "./commands/stress.js";
 import { randreadCommand, RANDREAD_HELP } from "./commands/randread.js";
 import { runCommand, RUN_HELP } from "./commands/run.js";
 import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
+import { reportCommand, REPORT_HELP } from "./commands/report.js";
 import { EXIT, type CommandResult } from "./exit.js";
 
 type Command = (argv: string[]) => CommandResult | Promise<CommandResult>;
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   imbalance: { run: imbalanceCommand, help: IMBALANCE_HELP },
   randread: { run: randreadCommand, help: RANDREAD_HELP },
   run: { run: runCommand, help: RUN_HELP },
+  report: { run: reportCommand, help: REPORT_HELP },
 };
 
 const MAIN_HELP = `Usage: coropool COMMAND [options]
@@ -30,6 +32,7 @@ Commands:
   imbalance one thread bursts then goes quiet while others need coroutines
   randread  the seed's fio-like benchmark: IOPS and latency, OLD vs NEW
   run       any scenario file, including custom workload modules
+  report    render a saved --json result as a self-contained HTML page
 
 Run 'coropool COMMAND --help' for a command's options and examples.`;
 

@@ -10,6 +10,7 @@ import type { ImbalanceReport } from "../cli/commands/imbalance.js";
 import type { RandreadReport } from "../cli/commands/randread.js";
 import type { CustomReport } from "../cli/commands/run.js";
 import type { StressReport } from "../cli/commands/stress.js";
+import type { RealAbortReport } from "../cli/real-abort.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 
 export const SCHEMA_VERSION = 1;
@@ -17,6 +18,8 @@ export const SCHEMA_VERSION = 1;
 export type Versioned<R> = { schemaVersion: typeof SCHEMA_VERSION; machine: MachineInfo } & R;
 
 export type StressDocument = Versioned<StressReport>;
+/** stress --backend kernel: each policy in a child process at the host's real limit; no time series. */
+export type KernelStressDocument = Versioned<RealAbortReport>;
 export type ImbalanceDocument = Versioned<ImbalanceReport>;
 export type RandreadDocument = Versioned<RandreadReport>;
 export type CustomDocument = Versioned<CustomReport>;
@@ -32,7 +35,7 @@ export interface DemoDocument {
   randread: RandreadReport;
 }
 
-export type ResultDocument = StressDocument | ImbalanceDocument | RandreadDocument | CustomDocument | DemoDocument;
+export type ResultDocument = StressDocument | KernelStressDocument | ImbalanceDocument | RandreadDocument | CustomDocument | DemoDocument;
 
 /** A command's report as a versioned document; keys in a fixed order: schemaVersion, command, machine, then the report's. */
 export function toDocument<R extends { command: string }>(report: R, machine: MachineInfo = machineInfo()): Versioned<R> {

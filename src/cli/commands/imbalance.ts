@@ -5,6 +5,8 @@ import type { RunResult } from "../../runtime/result.js";
 import { planImbalance, summarizeImbalance, type ImbalanceSummary } from "../../scenarios/imbalance/plan.js";
 import type { ImbalanceScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
+import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
+import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
@@ -20,12 +22,14 @@ meanwhile, and how unevenly the per-thread pools are filled (max/mean, Gini).
 
 Options:
 ${RUNTIME_HELP}
+${REPORT_HELP_LINE}
 
 Default scenario: scenarios/imbalance.json. Default policies: legacy,batched,none.
 
 Examples:
   coropool imbalance
-  coropool imbalance --threads 3 --policy legacy,batched --json`;
+  coropool imbalance --threads 3 --policy legacy,batched --json
+  coropool imbalance --report reports/imbalance.html`;
 
 export const DEFAULT_IMBALANCE_SCENARIO = "scenarios/imbalance.json";
 
@@ -37,14 +41,15 @@ export interface ImbalanceReport {
 }
 
 export async function imbalanceCommand(argv: string[]): Promise<CommandResult> {
-  const { values } = parseCommandArgs("imbalance", argv, RUNTIME_OPTIONS, 0);
+  const { values } = parseCommandArgs("imbalance", argv, { ...RUNTIME_OPTIONS, ...REPORT_OPTION }, 0);
   if (values.help) return { stdout: IMBALANCE_HELP, exitCode: EXIT.OK };
   const flags = runtimeFlags(values, ["legacy", "batched", "none"]);
   const file = flags.scenario ?? join(projectRoot(), DEFAULT_IMBALANCE_SCENARIO);
   const scenario = imbalanceWithOverrides(loadScenarioFile(file), flags);
+  const reportPath = reportPathFlag(values.report);
   const report = await runImbalance(file, scenario, flags);
   return {
-    stdout: flags.json ? JSON.stringify(report) : formatImbalanceReport(report),
+    stdout: commandOutput(toDocument(report), () => formatImbalanceReport(report), flags.json, reportPath),
     exitCode: report.runs.every((r) => r.completed) ? EXIT.OK : EXIT.VMA_ABORT,
   };
 }

@@ -7,6 +7,8 @@ import { Runtime } from "../../runtime/runtime.js";
 import { formatBlockSize, planRandread, randreadCases, randreadFigures, type RandreadCase, type RandreadFigures } from "../../scenarios/randread/plan.js";
 import type { RandreadScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
+import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
+import { toDocument } from "../../report/document.js";
 import { integerFlag, parseCommandArgs } from "../args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
@@ -27,12 +29,14 @@ ${RUNTIME_HELP}
   --duration-ms N        how long each cell runs (default: the scenario's)
   --iodepths LIST        e.g. 1,16 (default: the scenario's)
   --block-sizes LIST     e.g. 4k,128k (default: the scenario's)
+${REPORT_HELP_LINE}
 
 Default scenario: scenarios/randread.json. Default policies: legacy,batched.
 
 Examples:
   coropool randread
-  coropool randread --iodepths 1,32 --duration-ms 200 --json`;
+  coropool randread --iodepths 1,32 --duration-ms 200 --json
+  coropool randread --report reports/randread.html`;
 
 export const DEFAULT_RANDREAD_SCENARIO = "scenarios/randread.json";
 
@@ -54,7 +58,7 @@ export async function randreadCommand(argv: string[]): Promise<CommandResult> {
   const { values } = parseCommandArgs(
     "randread",
     argv,
-    { ...RUNTIME_OPTIONS, "duration-ms": { type: "string" }, iodepths: { type: "string" }, "block-sizes": { type: "string" } },
+    { ...RUNTIME_OPTIONS, ...REPORT_OPTION, "duration-ms": { type: "string" }, iodepths: { type: "string" }, "block-sizes": { type: "string" } },
     0,
   );
   if (values.help) return { stdout: RANDREAD_HELP, exitCode: EXIT.OK };
@@ -72,9 +76,10 @@ export async function randreadCommand(argv: string[]): Promise<CommandResult> {
     iodepths: listFlag("iodepths", values.iodepths, parseIodepth) ?? loaded.iodepths,
     blockSizes: listFlag("block-sizes", values["block-sizes"], parseBlockSize) ?? loaded.blockSizes,
   };
+  const reportPath = reportPathFlag(values.report);
   const report = await runRandread(file, scenario, flags);
   return {
-    stdout: flags.json ? JSON.stringify(report) : formatRandreadReport(report),
+    stdout: commandOutput(toDocument(report), () => formatRandreadReport(report), flags.json, reportPath),
     exitCode: report.cells.every((c) => c.run.completed) ? EXIT.OK : EXIT.VMA_ABORT,
   };
 }

@@ -5,6 +5,8 @@ import type { CustomPart, CustomPartResult } from "../../scenarios/custom/part.j
 import { loadWorkload } from "../../scenarios/custom/workload.js";
 import type { CustomScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
+import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
+import { toDocument, type ResultDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
@@ -22,12 +24,14 @@ Scenario files are described in scenarios/README.md.
 
 Options:
 ${RUNTIME_HELP.replace(/\n  --scenario FILE[^\n]*/, "")}
+${REPORT_HELP_LINE}
 
 Default policies: legacy,batched.
 
 Examples:
   coropool run scenarios/custom-example.json --policy legacy,batched,none
-  coropool run scenarios/stress-small.json --json`;
+  coropool run scenarios/stress-small.json --json
+  coropool run scenarios/custom-example.json --report reports/custom.html`;
 
 export interface CustomReport {
   command: "run";
@@ -37,7 +41,7 @@ export interface CustomReport {
 }
 
 export async function runCommand(argv: string[]): Promise<CommandResult> {
-  const { values, positionals } = parseCommandArgs("run", argv, RUNTIME_OPTIONS, 1);
+  const { values, positionals } = parseCommandArgs("run", argv, { ...RUNTIME_OPTIONS, ...REPORT_OPTION }, 1);
   if (values.help) return { stdout: RUN_HELP, exitCode: EXIT.OK };
   const file = positionals[0];
   if (file === undefined) throw new InputError("ERR_USAGE", "run: missing the SCENARIO file; see 'coropool run --help'");
@@ -46,32 +50,34 @@ export async function runCommand(argv: string[]): Promise<CommandResult> {
   const scenario = loadScenarioFile(file);
   const withSeed = flags.seed === undefined ? scenario : { ...scenario, seed: flags.seed };
   const threadsFlagUnsupported = () => new InputError("ERR_USAGE", `run: --threads does not apply to kind '${scenario.kind}'; edit the scenario file`);
-  let stdout: string;
+  const reportPath = reportPathFlag(values.report);
+  let doc: ResultDocument;
+  let text: () => string;
   let completed: boolean;
   switch (withSeed.kind) {
     case "vma-exhaustion": {
       if (flags.threads !== undefined) throw threadsFlagUnsupported();
       const report = await runStress(file, withSeed, flags);
-      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatStressReport(report), report.runs.every((r) => r.completed)];
+      [doc, text, completed] = [toDocument(report), () => formatStressReport(report), report.runs.every((r) => r.completed)];
       break;
     }
     case "imbalance": {
       const report = await runImbalance(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
-      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatImbalanceReport(report), report.runs.every((r) => r.completed)];
+      [doc, text, completed] = [toDocument(report), () => formatImbalanceReport(report), report.runs.every((r) => r.completed)];
       break;
     }
     case "randread": {
       const report = await runRandread(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
-      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatRandreadReport(report), report.cells.every((c) => c.run.completed)];
+      [doc, text, completed] = [toDocument(report), () => formatRandreadReport(report), report.cells.every((c) => c.run.completed)];
       break;
     }
     case "custom": {
       const report = await runCustom(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
-      [stdout, completed] = [flags.json ? JSON.stringify(report) : formatCustomReport(report), report.runs.every((r) => r.completed)];
+      [doc, text, completed] = [toDocument(report), () => formatCustomReport(report), report.runs.every((r) => r.completed)];
       break;
     }
   }
-  return { stdout, exitCode: completed ? EXIT.OK : EXIT.VMA_ABORT };
+  return { stdout: commandOutput(doc, text, flags.json, reportPath), exitCode: completed ? EXIT.OK : EXIT.VMA_ABORT };
 }
 
 /** The module path is relative to the scenario file. */

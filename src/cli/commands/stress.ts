@@ -5,6 +5,8 @@ import { planStress, stressThreadNames } from "../../scenarios/stress/plan.js";
 import type { StressScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
 import { InputError } from "../../errors.js";
+import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
+import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
@@ -22,6 +24,7 @@ limit the legacy pool runs out and aborts with QEMU's message; batched survives.
 Options:
 ${RUNTIME_HELP}
   --rounds N             override the scenario's number of rounds
+${REPORT_HELP_LINE}
 
 Default scenario: scenarios/bug-report.json (4 IOThreads + main loop, two
 virtio-blk devices of 64 queues x 256 entries, max_map_count 65530).
@@ -39,7 +42,8 @@ Examples:
   coropool stress
   coropool stress --policy legacy,batched,none --json
   coropool stress --scenario scenarios/stress-small.json --seed 7
-  coropool stress --backend kernel`;
+  coropool stress --backend kernel
+  coropool stress --report reports/stress.html`;
 
 export const DEFAULT_STRESS_SCENARIO = "scenarios/bug-report.json";
 
@@ -52,7 +56,7 @@ export interface StressReport {
 }
 
 export async function stressCommand(argv: string[]): Promise<CommandResult> {
-  const { values } = parseCommandArgs("stress", argv, { ...RUNTIME_OPTIONS, rounds: { type: "string" } }, 0);
+  const { values } = parseCommandArgs("stress", argv, { ...RUNTIME_OPTIONS, ...REPORT_OPTION, rounds: { type: "string" } }, 0);
   if (values.help) return { stdout: STRESS_HELP, exitCode: EXIT.OK };
   const flags = runtimeFlags(values, ["legacy", "batched"]);
   if (flags.threads !== undefined) {
@@ -60,18 +64,19 @@ export async function stressCommand(argv: string[]): Promise<CommandResult> {
   }
   const file = flags.scenario ?? join(projectRoot(), DEFAULT_STRESS_SCENARIO);
   const scenario = withOverrides(loadScenarioFile(file), flags, values.rounds);
+  const reportPath = reportPathFlag(values.report);
   if (flags.backend === "kernel") {
     // Real stacks up to the real limit can only end in a real abort: each
     // policy runs in a child process, and this process reports how it died.
     const real = await runRealAbort(file, scenario, flags.policies, flags.stackBytes);
     return {
-      stdout: flags.json ? JSON.stringify(real) : formatRealAbortReport(real),
+      stdout: commandOutput(toDocument(real), () => formatRealAbortReport(real), flags.json, reportPath),
       exitCode: real.children.every((c) => c.outcome.kind === "completed") ? EXIT.OK : EXIT.VMA_ABORT,
     };
   }
   const report = await runStress(file, scenario, flags);
   return {
-    stdout: flags.json ? JSON.stringify(report) : formatStressReport(report),
+    stdout: commandOutput(toDocument(report), () => formatStressReport(report), flags.json, reportPath),
     exitCode: report.runs.every((r) => r.completed) ? EXIT.OK : EXIT.VMA_ABORT,
   };
 }

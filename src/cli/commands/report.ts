@@ -1,0 +1,46 @@
+import { InputError } from "../../errors.js";
+import { prepareReportPath, readResultDocument, renderReportHtml, writeFileAtomic } from "../../report/index.js";
+import { parseCommandArgs } from "../args.js";
+import { EXIT, type CommandResult } from "../exit.js";
+
+export const REPORT_HELP = `Usage: coropool report RESULT.json [-o FILE.html]
+
+Renders a saved result (what demo, stress, imbalance, randread or run print
+with --json) as one self-contained HTML page: VMAs over time per policy with
+the limit and any abort, pooled stacks per thread over time, randread IOPS
+against iodepth, the parameters and the machine. No network is needed to
+write it or to view it.
+
+Options:
+  -o, --output FILE.html  where to write the page (default: RESULT with .html)
+  -h, --help              this help
+
+Exit status: 0 written, 2 bad input (unreadable or unsupported result, bad
+output path), 1 internal error.
+
+Examples:
+  coropool stress --json > stress.json && coropool report stress.json -o stress.html
+  coropool report demo.json`;
+
+export function reportCommand(argv: string[]): CommandResult {
+  const { values, positionals } = parseCommandArgs("report", argv, { output: { type: "string", short: "o" } }, 1);
+  if (values.help) return { stdout: REPORT_HELP, exitCode: EXIT.OK };
+  const file = positionals[0];
+  if (file === undefined) throw new InputError("ERR_USAGE", "report: missing the RESULT.json file; see 'coropool report --help'");
+  const doc = readResultDocument(file);
+  const output = prepareReportPath(values.output ?? defaultOutput(file), "-o");
+  let html: string;
+  try {
+    html = renderReportHtml(doc);
+  } catch (err) {
+    // A hand-edited or truncated result: the version and command were right but a part is missing.
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new InputError("ERR_RESULT_FILE", `${file}: not a complete '${doc.command}' result (${detail}); render a file written by 'coropool ${doc.command} --json'`);
+  }
+  writeFileAtomic(output, html, "-o");
+  return { stdout: `report: ${output}`, exitCode: EXIT.OK };
+}
+
+function defaultOutput(file: string): string {
+  return /\.json$/i.test(file) ? file.replace(/\.json$/i, ".html") : `${file}.html`;
+}

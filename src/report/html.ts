@@ -1,0 +1,430 @@
+/**
+ * The HTML report: one self-contained page drawn from a result document (the
+ * very JSON that --json prints), with inline SVG charts, inline CSS, no
+ * script and a Content-Security-Policy that forbids every fetch — so it opens
+ * anywhere, offline, and shows the same thing every time.
+ *
+ * What it shows, per command:
+ *   stress, run (vma-exhaustion)  VMAs over time per policy (limit line, abort
+ *                                 marked), pooled stacks per thread over time
+ *   imbalance                     the same two pictures, plus stranded stacks,
+ *                                 max/mean and Gini
+ *   randread                      IOPS against iodepth per policy, one chart
+ *                                 per block size; latency percentiles
+ *   run (custom)                  VMAs and pooled stacks over time
+ *   demo                          the stress, imbalance and randread sections
+ * and always the run's parameters (scenario) and the machine.
+ */
+import type { ImbalanceReport } from "../cli/commands/imbalance.js";
+import type { RandreadReport } from "../cli/commands/randread.js";
+import type { CustomReport } from "../cli/commands/run.js";
+import type { StressReport } from "../cli/commands/stress.js";
+import type { ChildReport, RealAbortReport } from "../cli/real-abort.js";
+import type { RunResult } from "../runtime/result.js";
+import type { ResultDocument } from "./document.js";
+import { escapeHtml } from "./html-escape.js";
+import type { MachineInfo } from "./machine.js";
+import { renderLineChart, type LineSeries, type Marker } from "./svg.js";
+
+/** Fixed colours per policy, so a policy looks the same in every chart. */
+const POLICY_COLORS: Record<string, string> = { legacy: "#c0392b", batched: "#1f6fb4", none: "#6b6b6b" };
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const LIMIT_COLOR = "#111111";
+const GLOBAL_POOL_COLOR = "#000000";
+
+export function policyColor(policy: string, index: number): string {
+  return POLICY_COLORS[policy] ?? PALETTE[index % PALETTE.length]!;
+}
+
+export function renderReportHtml(doc: ResultDocument): string {
+  const title = `coropool ${doc.command} report`;
+  let body: string;
+  switch (doc.command) {
+    case "demo":
+      body = [
+        section("stress", "1. The seed's bug report: VMA exhaustion", stressBody(doc.stress)),
+        section("imbalance", "2. Imbalance: one thread bursts, then goes quiet", imbalanceBody(doc.imbalance)),
+        section("randread", "3. randread: OLD (legacy) against NEW (batched)", randreadBody(doc.randread)),
+      ].join("");
+      break;
+    case "stress":
+      body = "children" in doc ? section("stress", "VMA exhaustion with real stacks", kernelStressBody(doc)) : section("stress", "VMA exhaustion", stressBody(doc));
+      break;
+    case "imbalance":
+      body = section("imbalance", "Imbalance", imbalanceBody(doc));
+      break;
+    case "randread":
+      body = section("randread", "randread", randreadBody(doc));
+      break;
+    case "run":
+      body = section("custom", "Custom workload", customBody(doc));
+      break;
+  }
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body data-command="${escapeHtml(doc.command)}" data-schema-version="${doc.schemaVersion}">
+<header><h1>${escapeHtml(title)}</h1>
+<p class="meta">Generated ${escapeHtml(doc.machine.generatedAt)} on ${escapeHtml(doc.machine.cpuModel)} (${doc.machine.cores} cores), Node.js ${escapeHtml(doc.machine.nodeVersion)}. Result schema version ${doc.schemaVersion}.</p></header>
+<main>
+${body}
+${section("machine", "Machine", machineTable(doc.machine))}
+</main>
+</body>
+</html>
+`;
+}
+
+function section(id: string, heading: string, content: string): string {
+  return `<section data-section="${escapeHtml(id)}"><h2>${escapeHtml(heading)}</h2>${content}</section>\n`;
+}
+
+// ---- per command ----------------------------------------------------------
+
+function stressBody(report: StressReport): string {
+  const { scenario, runs, threadNames } = report;
+  const devices = scenario.guest.devices.map((d) => `${d.name} ${d.numQueues}×${d.queueSize}`).join(", ");
+  const intro = `${scenario.guest.iothreads} IOThreads${scenario.guest.mainLoop ? " + main loop" : ""}, devices ${devices}, ${scenario.rounds} rounds, seed ${scenario.seed}.`;
+  const rows: Row[] = [
+    ["outcome", runs.map(outcome)],
+    ["pool max size", runs.map((r) => r.pool.maxSize)],
+    ["batched hard cap", runs.map((r) => (r.policy === "batched" ? r.pool.hardMaxSize : "–"))],
+    ["VMA limit", runs.map((r) => r.vmas.limit)],
+    ["peak VMAs", runs.map((r) => r.vmas.peak)],
+    ["stacks created", runs.map((r) => r.stacks.created)],
+    ["leaked at thread exit", runs.map((r) => r.stacks.leaked)],
+    ["global-lock acquisitions", runs.map((r) => (r.policy === "batched" ? r.lock.acquisitions : "–"))],
+    ["VMAs back to baseline", runs.map((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
+    ["duration (ms)", runs.map((r) => r.durationMs.toFixed(0))],
+  ];
+  return [
+    paragraph(scenario.description),
+    paragraph(intro),
+    policyTable(runs, rows),
+    abortList(runs, threadNames),
+    vmaChart(runs),
+    pooledCharts(runs, threadNames),
+    parameters(report.scenarioFile, scenario),
+  ].join("");
+}
+
+/** stress --backend kernel: how each policy's child process ended at the host's real limit. */
+function kernelStressBody(report: RealAbortReport): string {
+  const describe = (c: ChildReport): string => {
+    const o = c.outcome;
+    if (o.kind === "completed") return `completed (peak ${o.result.vmas.peak} VMAs)`;
+    if (o.kind === "qemu-abort") return `aborted: ${o.message}${o.detail ? ` (${o.detail})` : ""}, ${o.signal ?? "no signal"}`;
+    return `died before any stack mapping failed: ${o.signal ?? `exit code ${o.exitCode}`}`;
+  };
+  const rows = report.children.map((c) => [c.policy, describe(c), String(c.lastVmas ?? "–"), String(c.realVmasAtDeath ?? "–"), (c.durationMs / 1000).toFixed(1)]);
+  const lastWords = report.children
+    .filter((c) => c.outcome.kind === "died")
+    .map((c) => `<p>${escapeHtml(c.policy)}: last words</p><pre>${escapeHtml((c.outcome as { lastWords: string[] }).lastWords.join("\n"))}</pre>`);
+  return [
+    paragraph(`Every stack a real mmap + mprotect; each policy in its own child process at this host's vm.max_map_count ${report.hostMaxMapCount}. A child that runs out dies as QEMU does; no time series is kept.`),
+    htmlTable(["policy", "how the child ended", "counter's last VMAs", "real VMAs at death", "time (s)"], rows, "children"),
+    lastWords.join(""),
+    parameters(report.scenarioFile, report.scenario),
+  ].join("");
+}
+
+function imbalanceBody(report: ImbalanceReport): string {
+  const { scenario, runs } = report;
+  const threadNames = Array.from({ length: scenario.threads }, (_, t) => (t === scenario.burstThread ? `T${t} (bursts)` : `T${t}`));
+  const rows: Row[] = [
+    ["stranded stacks (quiet thread's pool)", runs.map((r) => r.imbalance.strandedStacks)],
+    ["new stacks mapped meanwhile", runs.map((r) => r.imbalance.newStacksWhileStranded)],
+    ["stacks created in all", runs.map((r) => r.stacks.created)],
+    ["peak VMAs", runs.map((r) => r.vmas.peak)],
+    ["pooled per thread at end", runs.map((r) => r.imbalance.pooledAtEnd.join(" / "))],
+    ["max/mean of pools", runs.map((r) => r.imbalance.maxOverMean.toFixed(2))],
+    ["Gini of pools", runs.map((r) => r.imbalance.gini.toFixed(3))],
+    ["global-lock acquisitions", runs.map((r) => (r.policy === "batched" ? r.lock.acquisitions : "–"))],
+    ["outcome", runs.map(outcome)],
+  ];
+  const intro = `${scenario.threads} threads; T${scenario.burstThread} has ${scenario.burst} coroutines in flight at once, then goes quiet while the others run ${scenario.rounds} rounds of ${scenario.inFlight}.`;
+  return [
+    paragraph(scenario.description),
+    paragraph(intro),
+    policyTable(runs, rows),
+    abortList(runs, threadNames),
+    vmaChart(runs),
+    pooledCharts(runs, threadNames),
+    parameters(report.scenarioFile, scenario),
+  ].join("");
+}
+
+function randreadBody(report: RandreadReport): string {
+  const { scenario, policies, cells } = report;
+  const charts = scenario.blockSizes.map((blockSize) => {
+    const series: LineSeries[] = policies.map((policy, i) => ({
+      id: policy,
+      label: policy,
+      color: policyColor(policy, i),
+      dots: true,
+      points: cells
+        .filter((c) => c.policy === policy && c.blockSize === blockSize)
+        .sort((a, b) => a.iodepth - b.iodepth)
+        .map((c) => ({ x: c.iodepth, y: c.figures.iops })),
+    }));
+    return renderLineChart({
+      attrs: { "data-chart": "iops", "data-block-size": blockSizeLabel(blockSize) },
+      title: `randread ${blockSizeLabel(blockSize)}: IOPS against iodepth`,
+      xLabel: "iodepth (requests in flight per IOThread)",
+      yLabel: "IOPS",
+      xScale: "log2",
+      xTicks: [...scenario.iodepths].sort((a, b) => a - b),
+      series,
+    });
+  });
+  const seedTable = policies.length === 2 && policies[0] === "legacy" && policies[1] === "batched";
+  const header = ["block size", "iodepth", ...policies.map((p) => `${p} IOPS`), ...(seedTable ? ["change"] : [])];
+  const latencyHeader = ["block size", "iodepth", ...policies.flatMap((p) => [`${p} p50`, "p90", "p99", "p99.9"])];
+  const rows: string[][] = [];
+  const latencyRows: string[][] = [];
+  for (const blockSize of scenario.blockSizes) {
+    for (const iodepth of scenario.iodepths) {
+      const row = policies.map((p) => cells.find((c) => c.policy === p && c.blockSize === blockSize && c.iodepth === iodepth));
+      const iops = row.map((c) => (c ? Math.round(c.figures.iops) : NaN));
+      rows.push([blockSizeLabel(blockSize), String(iodepth), ...iops.map((n) => (Number.isNaN(n) ? "–" : String(n))), ...(seedTable ? [change(iops[0]!, iops[1]!)] : [])]);
+      latencyRows.push([
+        blockSizeLabel(blockSize),
+        String(iodepth),
+        ...row.flatMap((c) => (c ? [c.figures.latencyUs.p50, c.figures.latencyUs.p90, c.figures.latencyUs.p99, c.figures.latencyUs.p999].map(us) : ["–", "–", "–", "–"])),
+      ]);
+    }
+  }
+  const device = `Device model: ${scenario.device.latencyUs} µs latency + size at ${scenario.device.bandwidthMBps} MB/s, polled by ${scenario.threads} IOThread(s); ${scenario.durationMs} ms per cell. Every request is one coroutine (create, submit, yield, completion re-enters, terminate).`;
+  return [
+    paragraph(scenario.description),
+    paragraph(device),
+    charts.join(""),
+    `<h3>IOPS</h3>`,
+    htmlTable(header, rows, "iops"),
+    `<h3>Completion latency (µs)</h3>`,
+    paragraph("Percentiles from an HDR histogram at 3 significant digits (each at most 0.1% above the true sample); with several IOThreads, the worst thread's."),
+    htmlTable(latencyHeader, latencyRows, "latency"),
+    parameters(report.scenarioFile, scenario),
+  ].join("");
+}
+
+function customBody(report: CustomReport): string {
+  const { scenario, runs } = report;
+  const threadNames = Array.from({ length: scenario.threads }, (_, t) => `T${t}`);
+  const parts = (r: RunResult) => r.parts as { coroutines: number; completed: number; failed: number }[];
+  const total = (r: RunResult, key: "coroutines" | "completed" | "failed") => parts(r).reduce((a, p) => a + p[key], 0);
+  const rows: Row[] = [
+    ["coroutines", runs.map((r) => total(r, "coroutines"))],
+    ["completed", runs.map((r) => total(r, "completed"))],
+    ["failed (body threw)", runs.map((r) => total(r, "failed"))],
+    ["stacks created", runs.map((r) => r.stacks.created)],
+    ["peak VMAs", runs.map((r) => r.vmas.peak)],
+    ["VMAs back to baseline", runs.map((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
+    ["outcome", runs.map(outcome)],
+  ];
+  return [
+    paragraph(`${scenario.module} on ${scenario.threads} thread(s).`),
+    policyTable(runs, rows),
+    abortList(runs, threadNames),
+    vmaChart(runs),
+    pooledCharts(runs, threadNames),
+    parameters(report.scenarioFile, scenario),
+  ].join("");
+}
+
+// ---- charts ---------------------------------------------------------------
+
+/** VMAs over time, one line per policy; the limit as a dashed rule; each abort as a cross. */
+function vmaChart(runs: RunResult[]): string {
+  const series: LineSeries[] = runs.map((r, i) => ({
+    id: r.policy,
+    label: r.policy,
+    color: policyColor(r.policy, i),
+    points: r.samples.map((s) => ({ x: s.tMs, y: s.vmas })),
+  }));
+  const limits = [...new Set(runs.map((r) => r.vmas.limit))];
+  const markers: Marker[] = runs.flatMap((r, i) => (r.abort ? [abortMarker(r, i)] : []));
+  return renderLineChart({
+    attrs: { "data-chart": "vmas" },
+    title: "VMAs over time",
+    xLabel: "time since the run started (ms)",
+    yLabel: "VMAs",
+    series,
+    lines: limits.map((limit) => ({ y: limit, label: `VMA limit ${limit}`, color: LIMIT_COLOR, attrs: { "data-limit": String(limit) } })),
+    markers,
+    note: markers.length > 0 ? "× marks the abort, at the first sample that reached the run's highest sampled VMA count (samples every few ms)." : undefined,
+  });
+}
+
+/** Where to draw an abort: its VMA count, at the first sample where the run reached its sampled peak. */
+function abortMarker(r: RunResult, index: number): Marker {
+  const abort = r.abort!;
+  let at = r.samples.length > 0 ? r.samples[0]! : null;
+  for (const s of r.samples) if (at === null || s.vmas > at.vmas) at = s;
+  return {
+    x: at ? at.tMs : r.durationMs,
+    y: abort.vmas,
+    label: `${r.policy} aborted: ${abort.message}`,
+    color: policyColor(r.policy, index),
+    attrs: { "data-abort": r.policy },
+  };
+}
+
+/** One chart per policy: each thread's local pool over time, and the shared pool dashed. */
+function pooledCharts(runs: RunResult[], threadNames: string[]): string {
+  return runs
+    .map((r) => {
+      const series: LineSeries[] = Array.from({ length: r.threads }, (_, t) => ({
+        id: `T${t}`,
+        label: threadNames[t] ?? `T${t}`,
+        color: PALETTE[t % PALETTE.length]!,
+        points: r.samples.map((s) => ({ x: s.tMs, y: s.pooledThreads[t] ?? 0 })),
+      }));
+      series.push({
+        id: "global",
+        label: r.policy === "legacy" ? "release pool (global)" : "global pool",
+        color: GLOBAL_POOL_COLOR,
+        dashed: true,
+        points: r.samples.map((s) => ({ x: s.tMs, y: s.pooledGlobal })),
+      });
+      return renderLineChart({
+        attrs: { "data-chart": "pooled", "data-policy": r.policy },
+        title: `${r.policy}: pooled stacks per thread over time`,
+        xLabel: "time since the run started (ms)",
+        yLabel: "stacks pooled",
+        series,
+      });
+    })
+    .join("");
+}
+
+// ---- tables ---------------------------------------------------------------
+
+type Row = [string, (string | number)[]];
+
+function policyTable(runs: RunResult[], rows: Row[]): string {
+  return htmlTable(
+    ["", ...runs.map((r) => r.policy)],
+    rows.map(([label, cells]) => [label, ...cells.map(String)]),
+    "summary",
+  );
+}
+
+function htmlTable(header: string[], rows: string[][], kind: string, numbersRight = true): string {
+  const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
+  const body = rows
+    .map((r) => `<tr>${r.map((cell, i) => `<td${numbersRight && i > 0 && /^[-+]?[\d.,]+%?$/.test(cell) ? ' class="num"' : ""}>${escapeHtml(cell)}</td>`).join("")}</tr>`)
+    .join("");
+  return `<table data-table="${escapeHtml(kind)}"><thead>${head}</thead><tbody>${body}</tbody></table>`;
+}
+
+function abortList(runs: RunResult[], threadNames: string[]): string {
+  const items = runs
+    .filter((r) => r.abort)
+    .map((r) => {
+      const a = r.abort!;
+      const stacks = a.stacksCreated - a.stacksFreed;
+      return `<li><strong>${escapeHtml(r.policy)}</strong>: ${escapeHtml(threadNames[a.thread] ?? `T${a.thread}`)} aborted with “${escapeHtml(a.message)}” at ${a.vmas} of ${r.vmas.limit} VMAs; ${stacks} stacks: ${a.live} live, ${a.pooledGlobal} in the shared pool, per thread ${escapeHtml(a.pooledThreads.join(" / "))} pooled.</li>`;
+    });
+  const violations = runs
+    .filter((r) => r.invariantViolations.length > 0)
+    .map((r) => `<li class="bad"><strong>${escapeHtml(r.policy)}</strong>: invariant violations: ${escapeHtml(r.invariantViolations.join("; "))}</li>`);
+  const all = [...items, ...violations];
+  return all.length === 0 ? "" : `<ul class="aborts">${all.join("")}</ul>`;
+}
+
+function parameters(file: string, scenario: object): string {
+  const rows = [["scenario file", file], ...flatten(scenario, "")];
+  return `<details class="parameters" open><summary>Parameters</summary>${htmlTable(["parameter", "value"], rows, "parameters", false)}</details>`;
+}
+
+function machineTable(m: MachineInfo): string {
+  const rows: string[][] = [
+    ["CPU", m.cpuModel],
+    ["cores", String(m.cores)],
+    ["memory", `${(m.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB`],
+    ["OS", `${m.platform} ${m.osRelease} (${m.arch})`],
+    ["Node.js", m.nodeVersion],
+    ["host vm.max_map_count", `${m.hostMaxMapCount} (${m.hostMaxMapCountSource})`],
+    ["generated", m.generatedAt],
+  ];
+  return htmlTable(["", ""], rows, "machine", false);
+}
+
+/** {guest: {devices: [{name: "disk0"}]}} → [["guest.devices[0].name", "disk0"]]; lists of numbers stay on one line. */
+export function flatten(value: unknown, prefix: string): string[][] {
+  if (Array.isArray(value)) {
+    if (value.every((v) => v === null || typeof v !== "object")) return [[prefix, value.join(", ")]];
+    return value.flatMap((v, i) => flatten(v, `${prefix}[${i}]`));
+  }
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) return [[prefix, "{}"]];
+    return entries.flatMap(([k, v]) => flatten(v, prefix === "" ? k : `${prefix}.${k}`));
+  }
+  return [[prefix, value === null ? "null" : String(value)]];
+}
+
+// ---- formatting -----------------------------------------------------------
+
+function outcome(r: RunResult): string {
+  return r.completed ? "completed" : `ABORTED: ${r.abort!.message}`;
+}
+
+function paragraph(text: string): string {
+  return text === "" ? "" : `<p>${escapeHtml(text)}</p>`;
+}
+
+function blockSizeLabel(bytes: number): string {
+  if (bytes % (1 << 20) === 0) return `${bytes >> 20}m`;
+  if (bytes % 1024 === 0) return `${bytes >> 10}k`;
+  return String(bytes);
+}
+
+function change(old: number, now: number): string {
+  if (!(old > 0) || Number.isNaN(now)) return "n/a";
+  const pct = ((now - old) / old) * 100;
+  return `${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%`;
+}
+
+/** Microseconds to one decimal; a cell where nothing completed (null in JSON) shows a dash. */
+function us(value: number | null): string {
+  return value === null || Number.isNaN(value) ? "–" : value.toFixed(1);
+}
+
+const STYLE = `
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1b1b1b; background: #fafafa; }
+header, main { max-width: 1000px; margin: 0 auto; padding: 0 24px; }
+header { padding-top: 16px; }
+h1 { font-size: 22px; margin: 8px 0 4px; }
+h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h3 { font-size: 15px; margin: 18px 0 6px; }
+.meta, .note { color: #555; font-size: 13px; }
+section { margin-bottom: 24px; }
+table { border-collapse: collapse; margin: 8px 0 12px; background: #fff; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f0f0f0; font-weight: 600; }
+figure.chart { margin: 14px 0; background: #fff; border: 1px solid #e2e2e2; padding: 8px 10px; max-width: 780px; }
+figure.chart svg { max-width: 100%; height: auto; display: block; }
+figcaption { font-weight: 600; margin-bottom: 4px; }
+svg .grid { stroke: #ececec; }
+svg .axis, svg .tickmark { stroke: #888; }
+svg .tick { font-size: 11px; fill: #555; }
+svg .label { font-size: 12px; fill: #333; }
+svg .line-label, svg .marker-label { font-size: 12px; font-weight: 600; }
+ul.legend { list-style: none; padding: 0; margin: 4px 0 0; display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 12px; }
+ul.legend .swatch { display: inline-block; width: 18px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 5px; }
+ul.legend .swatch.dashed { border-top-style: dashed; }
+ul.aborts li { margin: 2px 0; }
+.bad { color: #a00; }
+details.parameters summary { cursor: pointer; font-weight: 600; margin-top: 8px; }
+`;

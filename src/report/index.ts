@@ -1,0 +1,16 @@
+/** Reports: the versioned JSON document, the HTML page drawn from it, and the terminal chart. */
+export { SCHEMA_VERSION, toDocument, demoDocument, type ResultDocument } from "./document.js";
+export { machineInfo, type MachineInfo } from "./machine.js";
+export { renderReportHtml } from "./html.js";
+export { prepareReportPath, writeFileAtomic } from "./write.js";
+export { readResultDocument, checkResultDocument } from "./read.js";
+export { vmaChartText } from "./terminal-chart.js";
+
+import type { ResultDocument } from "./document.js";
+import { renderReportHtml } from "./html.js";
+import { writeFileAtomic } from "./write.js";
+
+/** Renders `doc` and writes it to `path` (already checked by prepareReportPath) atomically. */
+export function writeHtmlReport(path: string, doc: ResultDocument, flag = "--report"): void {
+  writeFileAtomic(path, renderReportHtml(doc), flag);
+}

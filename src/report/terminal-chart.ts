@@ -1,0 +1,81 @@
+/**
+ * The VMA-over-time picture in the terminal (asciichart): one line per
+ * policy on a shared time axis, and the VMA limit. The demo draws it only
+ * when stdout is a terminal, so piped and --json output never carry it.
+ */
+import * as asciichart from "asciichart";
+import type { RunResult } from "../runtime/result.js";
+
+const POLICY_COLORS: Record<string, string> = { legacy: asciichart.red, batched: asciichart.blue, none: asciichart.yellow };
+const OTHER_COLORS = [asciichart.green, asciichart.magenta, asciichart.cyan];
+const COLOR_NAMES: Record<string, string> = {
+  [asciichart.red]: "red",
+  [asciichart.blue]: "blue",
+  [asciichart.yellow]: "yellow",
+  [asciichart.green]: "green",
+  [asciichart.magenta]: "magenta",
+  [asciichart.cyan]: "cyan",
+};
+
+export interface TerminalChartOptions {
+  /** Columns of plot (the labels take 9 more). */
+  width?: number;
+  /** Rows of plot. */
+  height?: number;
+  /** ANSI colours; off gives plain text (for tests and dumb terminals). */
+  color?: boolean;
+}
+
+/**
+ * VMAs over time for each run, the runs on one time axis (a run that ended
+ * sooner, such as one that aborted, stops short), with the limit as a flat
+ * line. Each column shows the highest VMA count sampled in its time slice.
+ */
+export function vmaChartText(runs: RunResult[], options: TerminalChartOptions = {}): string {
+  const width = options.width ?? 64;
+  const height = options.height ?? 12;
+  const color = options.color ?? true;
+  const withSamples = runs.filter((r) => r.samples.length > 0);
+  if (withSamples.length === 0) return "";
+  const endMs = Math.max(...withSamples.map((r) => r.samples[r.samples.length - 1]!.tMs), 1e-9);
+  const sliceMs = endMs / width;
+  const limit = Math.max(...withSamples.map((r) => r.vmas.limit));
+  const series = withSamples.map((r) => columns(r, sliceMs, width));
+  const colors = withSamples.map((r, i) => POLICY_COLORS[r.policy] ?? OTHER_COLORS[i % OTHER_COLORS.length]!);
+  const limitLine = new Array<number>(width).fill(limit);
+  const plot = asciichart.plot([limitLine, ...series], {
+    height,
+    min: 0,
+    max: limit,
+    colors: color ? [asciichart.darkgray, ...colors] : [],
+    format: (x: number) => formatCount(x).padStart(8),
+  });
+  const axis = `${" ".repeat(9)}0 ms${" ".repeat(Math.max(1, width - 4 - `${Math.round(endMs)} ms`.length))}${Math.round(endMs)} ms`;
+  const legend = withSamples
+    .map((r, i) => {
+      const name = color ? `${colors[i]}${r.policy}${asciichart.reset} (${COLOR_NAMES[colors[i]!] ?? "coloured"})` : r.policy;
+      return r.abort ? `${name}: aborted at ${r.abort.vmas} VMAs` : `${name}: peak ${r.vmas.peak}`;
+    })
+    .join("; ");
+  return [`VMAs over time (limit ${limit} at the top)`, plot, axis, `${" ".repeat(9)}${legend}`].join("\n");
+}
+
+/** The run's samples as `count` columns (its own length: fewer when it ended early), each the slice's peak. */
+function columns(r: RunResult, sliceMs: number, max: number): number[] {
+  const out: number[] = [];
+  let last = r.samples[0]!.vmas;
+  let i = 0;
+  const end = r.samples[r.samples.length - 1]!.tMs;
+  for (let c = 0; c < max && c * sliceMs <= end; c++) {
+    const sliceEnd = (c + 1) * sliceMs;
+    let peak = -Infinity;
+    while (i < r.samples.length && r.samples[i]!.tMs < sliceEnd) peak = Math.max(peak, r.samples[i++]!.vmas);
+    if (peak !== -Infinity) last = peak;
+    out.push(last);
+  }
+  return out.length > 0 ? out : [last];
+}
+
+function formatCount(x: number): string {
+  return String(Math.round(x));
+}
