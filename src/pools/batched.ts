@@ -1,4 +1,4 @@
-import { NO_SLOT, Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Slot, SlotState, Thread } from "../shared/layout.js";
+import { NO_SLOT, Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Slot, SlotState, Thread, ThreadStatus } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
 import { FutexMutex } from "../sync/futex-mutex.js";
@@ -232,13 +232,45 @@ export class BatchedPolicy implements PoolPolicy {
     this.i32[this.region.threadBase(thread) + Thread.CLEANUP_REGISTERED] = 1;
   }
 
+  /**
+   * Test hook: called inside every critical section with the calling thread,
+   * so a test can make a worker die while it holds the lock.
+   */
+  onCriticalSection: ((thread: number) => void) | null = null;
+
   private withGlobalLock<T>(thread: number, critical: () => T): T {
-    this.lock.lock(thread >= 0 ? thread : CONTROLLER_LOCK_OWNER);
+    const previousOwnerDied = this.lock.lockRobust(thread >= 0 ? thread : CONTROLLER_LOCK_OWNER, this.isDead);
     try {
+      if (previousOwnerDied) this.repairGlobalPool();
       if (thread >= 0) this.i32[this.region.threadBase(thread) + Thread.STAT_LOCK_ACQUISITIONS]!++;
+      this.onCriticalSection?.(thread);
       return critical();
     } finally {
       this.lock.unlock();
     }
+  }
+
+  /** Whether the lock's holder is a worker thread that died. */
+  private readonly isDead = (owner: number): boolean =>
+    owner < this.region.threadCapacity && Atomics.load(this.i32, this.region.threadBase(owner) + Thread.STATUS) === ThreadStatus.DEAD;
+
+  /**
+   * A holder died inside a critical section. Every step of a refill or a
+   * hand-over leaves the batch list itself well formed (a batch is linked or
+   * unlinked by one store of the head), but global_pool_size may be off by
+   * the batch in flight, so it is recounted from the list. A batch the dead
+   * thread had unlinked but not yet taken is found later by the runtime's
+   * accounting for dead threads (its stacks are GLOBAL_POOL yet on no list).
+   */
+  private repairGlobalPool(): void {
+    const i32 = this.i32;
+    let size = 0;
+    let batches = 0;
+    for (let batch = i32[Header.GLOBAL_POOL_HEAD]!; batch !== NO_SLOT && batches <= this.region.stackCapacity; batches++) {
+      const head = this.region.slotBase(batch);
+      size += i32[head + Slot.BATCH_SIZE]!;
+      batch = i32[head + Slot.BATCH_NEXT]!;
+    }
+    Atomics.store(i32, Header.GLOBAL_POOL_SIZE, size);
   }
 }

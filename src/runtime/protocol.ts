@@ -25,6 +25,27 @@ export interface WorkerTask {
    * abort the process (the child process of the real-limit reproduction).
    */
   dieOnVmaExhaustion?: boolean;
+  /** Which of the run's tasks this is (each claims a thread and records this id there). */
+  taskId: number;
+  /** Deterministic failure injection for the reliability tests. */
+  testHooks?: TestHooks;
+}
+
+export interface TestHooks {
+  /** Thread `thread` exits (process.exit in the worker) inside its `acquisition`-th global-lock critical section. */
+  dieInCriticalSection?: { thread: number; acquisition: number };
+  /** Thread `thread` throws from its part after it has `afterCreates` coroutines live. */
+  throwWithLiveCoroutines?: { thread: number; afterCreates: number };
+}
+
+/** A worker that died, and what was found of the stacks it held. */
+export interface DeadThreadReport {
+  thread: number;
+  reason: string;
+  /** Stacks in its local pool, freed by the runtime. */
+  reclaimedFromPool: number;
+  /** Stacks of its coroutines that never terminated, freed by the runtime. */
+  reclaimedLive: number;
 }
 
 /** A kernel-mode check of the VMA counter against /proc/self/maps at a quiescent point. */

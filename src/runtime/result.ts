@@ -1,5 +1,5 @@
 import type { PolicyName } from "../pools/policy-name.js";
-import type { AbortSnapshot, CrossCheck } from "./protocol.js";
+import type { AbortSnapshot, CrossCheck, DeadThreadReport } from "./protocol.js";
 import type { Sample } from "./sampler.js";
 import { Thread } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
@@ -30,13 +30,19 @@ export interface RunResult {
   /** False when a thread hit VMA exhaustion (QEMU would have aborted). */
   completed: boolean;
   abort: AbortSnapshot | null;
+  /** Worker threads that died (threw, exited, were terminated), with what was reclaimed of their stacks. */
+  deadThreads: DeadThreadReport[];
+  /** Stacks of a batch in flight between a dead thread and the global pool, reclaimed. */
+  reclaimedInFlight: number;
+  /** The run hit its time limit and its workers were terminated. */
+  timedOut: boolean;
   durationMs: number;
   stacks: { created: number; freed: number; leaked: number; liveAtEnd: number };
   vmas: { baseline: number; limit: number; peak: number; final: number; backToBaseline: boolean };
   pool: { maxSize: number; hardMaxSize: number; drainedAtShutdown: number };
   /** Mappings left by failed guard pages (one per failing thread), unmapped at shutdown. */
   strandedMappingsReleased: number;
-  lock: { acquisitions: number; contended: number; waitNs: number };
+  lock: { acquisitions: number; contended: number; waitNs: number; recoveries: number };
   perThread: ThreadStats[];
   samples: Sample[];
   /** From the invariant walk after shutdown; empty when every stack was accounted for. */

@@ -7,12 +7,14 @@ import { initialPoolMaxSize, openPolicy } from "../pools/index.js";
 import type { PolicyName } from "../pools/policy-name.js";
 import { projectRoot } from "../project-root.js";
 import { checkRegion } from "../shared/invariants.js";
-import { Header, MUTEX_I32_BASE, MUTEX_I64_BASE } from "../shared/layout.js";
+import { BARRIER_I32_BASE, Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Thread, ThreadStatus } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
 import { FutexMutex } from "../sync/futex-mutex.js";
 import { batchedHardMaxSize, defaultBaselineVmas, readMaxMapCount, UNLIMITED_POOL_SIZE } from "../vma/limits.js";
-import type { CrossCheck, ScenarioPart, WorkerReport, WorkerTask } from "./protocol.js";
+import type { CrossCheck, ScenarioPart, TestHooks, WorkerReport, WorkerTask } from "./protocol.js";
+import { markDead, reclaimDeadThread, reclaimOrphanedGlobalStacks, threadOfTask } from "./dead-threads.js";
+import { Barrier } from "../sync/barrier.js";
 import { readThreadStats, type RunResult } from "./result.js";
 import { Sampler, type Sample } from "./sampler.js";
 
@@ -37,6 +39,14 @@ export interface RuntimeOptions {
   onSample?: (sample: Sample) => void;
   /** Called as soon as a worker thread fails (before the others are waited for). */
   onWorkerFailure?: (reason: string) => void;
+  /**
+   * A run not finished by then is stopped: its workers are terminated and
+   * reported as dead (a coroutine that never yields back cannot be
+   * interrupted any other way).
+   */
+  runTimeoutMs?: number;
+  /** Deterministic failure injection (reliability tests only). */
+  testHooks?: TestHooks;
   /** simulated: accounting only; kernel: every stack a real mmap + mprotect (Linux, koffi). */
   backend?: BackendName;
   /** Kernel backend: bytes per stack (default 1 MiB, as QEMU), plus a guard page. */
@@ -59,6 +69,13 @@ export const BACKEND_NAMES: BackendName[] = ["simulated", "kernel"];
 export const KERNEL_SAFETY_MARGIN_VMAS = 4096;
 
 /** What one run does: a part per thread, and the pool-size increase the devices bring. */
+interface PartsOutcome {
+  reports: WorkerReport[];
+  dead: { thread: number; reason: string; exitRan: boolean }[];
+  timedOut: boolean;
+}
+
+/** What makes one run fail: threads that died, and anything they left behind. */
 export interface RunPlan {
   parts: ScenarioPart[];
   poolSizeIncrease: number;
@@ -70,6 +87,7 @@ export interface RunPlan {
 const MAX_DEFAULT_STACK_CAPACITY = 1 << 21;
 const DEFAULT_SAMPLE_INTERVAL_MS = 5;
 const DEFAULT_BARRIER_TIMEOUT_MS = 60_000;
+const DEFAULT_RUN_TIMEOUT_MS = 600_000;
 
 /**
  * The main thread's side: it creates the shared region for each run, hands
@@ -77,7 +95,16 @@ const DEFAULT_BARRIER_TIMEOUT_MS = 60_000;
  * goes on (never blocking), then shuts the pools down and checks that every
  * stack was accounted for.
  */
-type DefaultedOptions = "threads" | "policy" | "maxMapCount" | "baselineVmas" | "uncapped" | "sampleIntervalMs" | "barrierTimeoutMs" | "backend";
+type DefaultedOptions =
+  | "threads"
+  | "policy"
+  | "maxMapCount"
+  | "baselineVmas"
+  | "uncapped"
+  | "sampleIntervalMs"
+  | "barrierTimeoutMs"
+  | "backend"
+  | "runTimeoutMs";
 
 export class Runtime {
   readonly options: Required<Pick<RuntimeOptions, DefaultedOptions>> & Omit<RuntimeOptions, DefaultedOptions>;
@@ -97,6 +124,7 @@ export class Runtime {
       sampleIntervalMs: DEFAULT_SAMPLE_INTERVAL_MS,
       barrierTimeoutMs: DEFAULT_BARRIER_TIMEOUT_MS,
       backend: "simulated",
+      runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS,
       ...stripUndefined(options),
     };
     if (this.options.backend === "kernel") this.checkKernelMode();
@@ -136,14 +164,18 @@ export class Runtime {
     const started = process.hrtime.bigint();
     sampler.start(this.options.sampleIntervalMs);
     const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
-    let reports: WorkerReport[];
+    let outcome: PartsOutcome;
     try {
-      reports = await this.runParts(region, plan.parts, kernel);
+      outcome = await this.runParts(region, plan.parts, kernel);
     } finally {
       if (progress) clearInterval(progress);
       sampler.stop();
     }
+    const { reports, timedOut } = outcome;
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // What dead threads held is found through the stack table and freed.
+    const deadThreads = outcome.dead.map((d) => reclaimDeadThread(region, allocator, d.thread, d.reason, d.exitRan));
+    const reclaimedInFlight = outcome.dead.length > 0 ? reclaimOrphanedGlobalStacks(region, allocator) : 0;
     // Every worker has run its thread exit; what is left is the shared pool.
     const drainedAtShutdown = policy.drainGlobalPool();
     const strandedMappingsReleased = allocator.releaseStrandedMappings();
@@ -159,7 +191,10 @@ export class Runtime {
     return {
       policy: policyName,
       threads,
-      completed: abort === null,
+      completed: abort === null && deadThreads.length === 0,
+      deadThreads,
+      reclaimedInFlight,
+      timedOut,
       abort,
       durationMs,
       stacks: { created: totals.created, freed: totals.freed, leaked: totals.leaked, liveAtEnd: census.live },
@@ -206,31 +241,58 @@ export class Runtime {
     });
   }
 
-  private async runParts(region: SharedRegion, parts: ScenarioPart[], kernel: KernelStackBackend | null): Promise<WorkerReport[]> {
+  /**
+   * Runs every part; never throws for a worker's death. A task that fails
+   * marks its thread dead (so a robust lock waiter can take over a lock it
+   * held) and leaves the barrier (so the others are not kept waiting for
+   * it); the run goes on without it. A run past its time limit has its
+   * workers terminated and every unfinished thread reported dead.
+   */
+  private async runParts(region: SharedRegion, parts: ScenarioPart[], kernel: KernelStackBackend | null): Promise<PartsOutcome> {
     const pool = this.workers();
-    const task: WorkerTask = {
+    const barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
+    const base: Omit<WorkerTask, "taskId"> = {
       buffer: region.buffer,
       parts,
       barrierTimeoutMs: this.options.barrierTimeoutMs,
       ...(kernel ? { kernel: kernel.state } : {}),
       ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),
+      ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
     };
-    const onFailure = this.options.onWorkerFailure;
-    const runOne = () =>
-      (pool.run(task) as Promise<WorkerReport>).catch((err: unknown) => {
-        onFailure?.(err instanceof Error ? err.message : String(err));
-        throw err;
-      });
-    const results = await Promise.allSettled(parts.map(runOne));
-    const reasons = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
-    if (reasons.length > 0) {
-      // A stuck or failed worker may still hold shared state: start afresh next run.
-      await this.close();
-      // The first failure is usually the cause; barrier timeouts on the others follow from it.
-      const distinct = [...new Set(reasons)].sort((a, b) => Number(a.startsWith("Barrier")) - Number(b.startsWith("Barrier")));
-      throw new CoropoolError("ERR_WORKER_FAILED", `${reasons.length} worker thread(s) failed: ${distinct.join(" | ")}`);
+    const outcome: PartsOutcome = { reports: [], dead: [], timedOut: false };
+    let over = false;
+    const runOne = (taskId: number) =>
+      (pool.run({ ...base, taskId }) as Promise<WorkerReport>).then(
+        (report) => void outcome.reports.push(report),
+        (err: unknown) => {
+          if (over) return;
+          const reason = err instanceof Error ? err.message : String(err);
+          this.options.onWorkerFailure?.(reason);
+          const thread = threadOfTask(region, taskId);
+          if (thread !== null) {
+            const exitRan = region.threadWord(thread, Thread.STATUS) === ThreadStatus.EXITED;
+            markDead(region, thread);
+            outcome.dead.push({ thread, reason, exitRan });
+          }
+          if (barrier.parties > 1) barrier.removeParty();
+        },
+      );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.options.runTimeoutMs)));
+    const finished = await Promise.race([Promise.all(parts.map((_, k) => runOne(k))), deadline]);
+    clearTimeout(timer);
+    over = true;
+    if (finished === "timeout") {
+      outcome.timedOut = true;
+      for (let t = 0; t < region.threadCapacity; t++) {
+        if (region.threadWord(t, Thread.STATUS) !== ThreadStatus.ATTACHED) continue;
+        markDead(region, t);
+        outcome.dead.push({ thread: t, reason: `did not finish within ${this.options.runTimeoutMs} ms (a coroutine that never yields back?); its worker was terminated`, exitRan: false });
+      }
     }
-    return results.map((r) => (r as PromiseFulfilledResult<WorkerReport>).value);
+    // A worker that died or was stopped may have left piscina's pool short: start afresh next run.
+    if (outcome.dead.length > 0 || outcome.timedOut) await this.close();
+    return outcome;
   }
 
   private workers(): Piscina {

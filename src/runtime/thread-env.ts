@@ -2,7 +2,8 @@ import { writeSync } from "node:fs";
 import { CoroutineContext } from "../coroutine/index.js";
 import { VmaExhaustedError } from "../errors.js";
 import { openPolicy, type PoolPolicy } from "../pools/index.js";
-import { BARRIER_I32_BASE, Header, Thread, Vma } from "../shared/layout.js";
+import { BatchedPolicy } from "../pools/batched.js";
+import { BARRIER_I32_BASE, Header, Thread, ThreadStatus, Vma } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
 import { ThreadStacks } from "../stacks/thread-stacks.js";
@@ -44,6 +45,21 @@ export class ThreadEnv {
     this.coroutines = new CoroutineContext(this.stacks);
     this.barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
     this.barrierTimeoutMs = task.barrierTimeoutMs;
+    const base = region.threadBase(thread);
+    Atomics.store(region.i32, base + Thread.TASK_ID, task.taskId + 1);
+    Atomics.store(region.i32, base + Thread.STATUS, ThreadStatus.ATTACHED);
+    this.installTestHooks(task);
+  }
+
+  private installTestHooks(task: WorkerTask): void {
+    const die = task.testHooks?.dieInCriticalSection;
+    if (die?.thread === this.thread && this.policy instanceof BatchedPolicy) {
+      let acquisitions = 0;
+      this.policy.onCriticalSection = () => {
+        // The worker thread ends here, with the global lock held.
+        if (++acquisitions === die.acquisition) process.exit(1);
+      };
+    }
   }
 
   /**
@@ -132,6 +148,7 @@ export class ThreadEnv {
   /** The thread's exit: QEMU's thread-exit notifier for its pool. */
   exit(): void {
     this.stacks.exit();
+    Atomics.store(this.region.i32, this.region.threadBase(this.thread) + Thread.STATUS, ThreadStatus.EXITED);
   }
 
   private snapshot(err: VmaExhaustedError): AbortSnapshot {

@@ -133,13 +133,17 @@ export const Thread = {
   LIVE: 18,
   /** Units of scenario work done (rounds, requests), for the progress display. */
   PROGRESS: 19,
+  /** 1 + the index of the runtime task that claimed this thread, so a failed task names its thread. */
+  TASK_ID: 20,
 } as const;
-export const THREAD_WORDS = 20;
+export const THREAD_WORDS = 24;
 
 export const ThreadStatus = {
   UNUSED: 0,
   ATTACHED: 1,
   EXITED: 2,
+  /** The worker died (threw, exited, was terminated) before its thread exit ran. */
+  DEAD: 3,
 } as const;
 
 /** One stack-table slot (Int32 words, relative to the slot's base). */

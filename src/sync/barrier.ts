@@ -46,9 +46,9 @@ interface Arrival {
 }
 
 export class Barrier {
-  readonly parties: number;
   private readonly i32: Int32Array;
   private readonly phaseAt: number;
+  private readonly partiesAt: number;
 
   constructor(i32: Int32Array, base: number, parties: number) {
     checkPlacement(i32, base);
@@ -63,7 +63,21 @@ export class Barrier {
     }
     this.i32 = i32;
     this.phaseAt = base + PHASE;
-    this.parties = parties;
+    this.partiesAt = base + PARTIES;
+  }
+
+  /** Parties the current phase waits for (fewer once a dead party was removed). */
+  get parties(): number {
+    return Atomics.load(this.i32, this.partiesAt);
+  }
+
+  /**
+   * A party died and will never arrive again: stop waiting for it, releasing
+   * the current phase if everyone else is already there. Safe on any thread.
+   */
+  removeParty(): void {
+    if (Atomics.sub(this.i32, this.partiesAt, 1) <= 1) throw invalidArgumentError("Barrier.removeParty()", 0, "at least one party left");
+    this.completeIfAllArrived(generationOf(Atomics.load(this.i32, this.phaseAt)));
   }
 
   /** Reset the barrier's words for `parties` parties. Done once, by whoever creates the region. */
@@ -125,11 +139,26 @@ export class Barrier {
       const word = Atomics.load(this.i32, this.phaseAt);
       const generation = generationOf(word);
       const arrived = arrivedOf(word) + 1;
-      const last = arrived === this.parties;
+      const last = arrived >= this.parties;
       const next = last ? packPhase(generation + 1, 0) : packPhase(generation, arrived);
       if (Atomics.compareExchange(this.i32, this.phaseAt, word, next) !== word) continue;
       if (last) Atomics.notify(this.i32, this.phaseAt);
-      return { generation, last };
+      // A party removed between our read of `parties` and our CAS would leave
+      // the phase complete but unreleased: check again after our own write
+      // (removeParty does the mirror image), so one of the two releases it.
+      return { generation, last: last || this.completeIfAllArrived(generation) };
+    }
+  }
+
+  /** Releases phase `generation` if every remaining party has arrived; true if this call did. */
+  private completeIfAllArrived(generation: number): boolean {
+    for (;;) {
+      const word = Atomics.load(this.i32, this.phaseAt);
+      if (generationOf(word) !== generation || arrivedOf(word) < this.parties || arrivedOf(word) === 0) return false;
+      if (Atomics.compareExchange(this.i32, this.phaseAt, word, packPhase(generation + 1, 0)) === word) {
+        Atomics.notify(this.i32, this.phaseAt);
+        return true;
+      }
     }
   }
 

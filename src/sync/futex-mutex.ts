@@ -34,7 +34,7 @@ import { isMainThread } from "node:worker_threads";
 import { SyncError, invalidArgumentError, mainThreadBlockError } from "./errors.js";
 
 export const MUTEX_INT32_WORDS = 2;
-export const MUTEX_INT64_WORDS = 3;
+export const MUTEX_INT64_WORDS = 4;
 
 // Int32 word offsets, relative to i32Base.
 const STATE = 0;
@@ -44,6 +44,10 @@ const OWNER = 1;
 const ACQUISITIONS = 0;
 const CONTENDED = 1;
 const WAIT_NS = 2;
+const RECOVERIES = 3;
+
+/** How often a robust waiter wakes to ask whether the holder is still alive. */
+const ROBUST_CHECK_MS = 20;
 
 // Values of the state word.
 const UNLOCKED = 0;
@@ -62,6 +66,8 @@ export interface MutexStats {
   contended: number;
   /** Total time spent waiting for the lock, in nanoseconds, including waits that timed out. */
   waitNs: number;
+  /** Times a thread took the lock over from a holder that had died (robust recovery). */
+  recoveries: number;
 }
 
 export class FutexMutex {
@@ -73,6 +79,7 @@ export class FutexMutex {
   private readonly acquisitionsAt: number;
   private readonly contendedAt: number;
   private readonly waitNsAt: number;
+  private readonly recoveriesAt: number;
 
   constructor(i32: Int32Array, i32Base: number, i64: BigInt64Array, i64Base: number) {
     checkPlacement(i32, i32Base, MUTEX_INT32_WORDS, "i32");
@@ -84,6 +91,7 @@ export class FutexMutex {
     this.acquisitionsAt = i64Base + ACQUISITIONS;
     this.contendedAt = i64Base + CONTENDED;
     this.waitNsAt = i64Base + WAIT_NS;
+    this.recoveriesAt = i64Base + RECOVERIES;
   }
 
   /** Zero the mutex's words. Done once, by whoever creates the region, before any thread uses it. */
@@ -104,6 +112,53 @@ export class FutexMutex {
     const seen = Atomics.compareExchange(this.i32, this.stateAt, UNLOCKED, LOCKED);
     if (seen !== UNLOCKED) this.waitForLock(seen, timeoutMs);
     this.recordAcquisition(ownerId);
+  }
+
+  /**
+   * `lock` that survives a holder's death, as a robust POSIX mutex does: while
+   * waiting it wakes every few ms to ask `isDead(owner)`, and if the holder
+   * died it takes the lock over and returns true (EOWNERDEAD): the caller
+   * now owns the lock and must repair what it guards. Otherwise false.
+   * On the main thread it never waits: it takes a dead holder's lock over or
+   * throws ERR_MAIN_THREAD_BLOCK. The one blind spot: a holder that dies
+   * between winning the state word and writing its id cannot be identified.
+   */
+  lockRobust(ownerId: number, isDead: (owner: number) => boolean, timeoutMs = Infinity): boolean {
+    checkOwnerId(ownerId);
+    if (Atomics.compareExchange(this.i32, this.stateAt, UNLOCKED, LOCKED) === UNLOCKED) {
+      this.recordAcquisition(ownerId);
+      return false;
+    }
+    if (this.takeOverFromDead(ownerId, isDead)) return true;
+    if (isMainThread) throw mainThreadBlockError("FutexMutex.lockRobust()", "tryLock() once the holder is known dead");
+    const deadline = deadlineAfter(timeoutMs);
+    for (;;) {
+      const slice = Math.min(ROBUST_CHECK_MS, msUntil(deadline));
+      try {
+        this.waitForLock(LOCKED, Math.max(0, slice));
+        this.recordAcquisition(ownerId);
+        return false;
+      } catch (err) {
+        if (!(err instanceof SyncError) || err.code !== "ERR_LOCK_TIMEOUT") throw err;
+      }
+      if (this.takeOverFromDead(ownerId, isDead)) return true;
+      if (msUntil(deadline) <= 0) throw lockTimeoutError(timeoutMs, this.owner());
+    }
+  }
+
+  /**
+   * The lock stays held (a dead holder never unlocks); ownership passes by a
+   * CAS on the owner word, so of several waiters exactly one takes it over.
+   */
+  private takeOverFromDead(ownerId: number, isDead: (owner: number) => boolean): boolean {
+    const stored = Atomics.load(this.i32, this.ownerAt);
+    if (stored === NO_OWNER || !isDead(stored - 1)) return false;
+    if (Atomics.compareExchange(this.i32, this.ownerAt, stored, ownerId + 1) !== stored) return false;
+    // Others may sleep on the word: make sure our unlock wakes one.
+    Atomics.store(this.i32, this.stateAt, LOCKED_MAYBE_WAITERS);
+    Atomics.add(this.i64, this.acquisitionsAt, 1n);
+    Atomics.add(this.i64, this.recoveriesAt, 1n);
+    return true;
   }
 
   /** Take the lock if it is free right now. Never waits, so it is safe on any thread. */
@@ -161,6 +216,7 @@ export class FutexMutex {
       acquisitions: Number(Atomics.load(this.i64, this.acquisitionsAt)),
       contended: Number(Atomics.load(this.i64, this.contendedAt)),
       waitNs: Number(Atomics.load(this.i64, this.waitNsAt)),
+      recoveries: Number(Atomics.load(this.i64, this.recoveriesAt)),
     };
   }
 
