@@ -51,7 +51,12 @@ export class ThreadEnv {
     this.installTestHooks(task);
   }
 
+  /** Test hook: throw once this many coroutines have been created here (null: never). */
+  private throwAfterCreates: number | null = null;
+
   private installTestHooks(task: WorkerTask): void {
+    const fail = task.testHooks?.throwWithLiveCoroutines;
+    if (fail?.thread === this.thread) this.throwAfterCreates = fail.afterCreates;
     const die = task.testHooks?.dieInCriticalSection;
     if (die?.thread === this.thread && this.policy instanceof BatchedPolicy) {
       let acquisitions = 0;
@@ -107,6 +112,9 @@ export class ThreadEnv {
    * thread can unwind (complete what is in flight, exit) and report it.
    */
   tryCreate(create: () => void): boolean {
+    if (this.throwAfterCreates !== null && this.coroutines.created >= this.throwAfterCreates) {
+      throw new Error(`test hook: thread ${this.thread} fails with ${this.coroutines.live} coroutines live`);
+    }
     try {
       create();
       return true;
