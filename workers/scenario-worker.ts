@@ -29,5 +29,6 @@ export default async function runScenarioPart(task: WorkerTask): Promise<WorkerR
     coroutinesTerminated: env.coroutines.terminated,
     part,
     crossChecks: env.crossChecks,
+    phaseChecks: env.phaseChecks,
   };
 }

@@ -15,6 +15,8 @@ export const RUNTIME_OPTIONS: OptionSpec = {
   json: { type: "boolean" },
   backend: { type: "string" },
   "stack-size": { type: "string" },
+  check: { type: "boolean" },
+  "timeout-ms": { type: "string" },
 };
 
 export const RUNTIME_HELP = `  --policy P[,P...]      legacy, batched or none; a comma list runs each in turn, side by side
@@ -27,6 +29,9 @@ export const RUNTIME_HELP = `  --policy P[,P...]      legacy, batched or none; a
   --backend B            simulated (default: VMA accounting only) or kernel (real mmap +
                          mprotect of every stack through koffi; Linux)
   --stack-size SIZE      kernel backend: bytes per stack, e.g. 64k (default 1m, as QEMU)
+  --check                walk the shared region with the invariant checker at every phase
+                         boundary (every stack in exactly one place, sizes match lists, VMAs)
+  --timeout-ms N         stop a run not finished by then (default 600000)
   --json                 machine-readable result on stdout, nothing else there
   -h, --help             this help`;
 
@@ -41,6 +46,8 @@ export interface RuntimeFlags {
   json: boolean;
   backend: BackendName;
   stackBytes: number | undefined;
+  check: boolean;
+  timeoutMs: number | undefined;
 }
 
 export const MAX_THREADS = 64;
@@ -59,6 +66,8 @@ export function runtimeFlags(values: ParsedArgs["values"], defaultPolicies: Poli
     json: values.json === true,
     backend: backendFlag(values.backend),
     stackBytes: byteSizeFlag("stack-size", values["stack-size"], PAGE_BYTES, MAX_STACK_BYTES),
+    check: values.check === true,
+    timeoutMs: integerFlag("timeout-ms", values["timeout-ms"], 100, 86_400_000),
   };
 }
 
@@ -90,5 +99,7 @@ export function runtimeOptionsFor(
     uncapped: flags.uncapped,
     backend: flags.backend,
     stackBytes: flags.stackBytes,
+    check: flags.check,
+    runTimeoutMs: flags.timeoutMs,
   };
 }

@@ -3,6 +3,7 @@ import { loadWorkload, type Workload } from "../scenarios/custom/workload.js";
 import { runImbalancePart, type ImbalancePart } from "../scenarios/imbalance/part.js";
 import { runRandreadPart, type RandreadPart } from "../scenarios/randread/part.js";
 import { runStressPart, type StressPart } from "../scenarios/stress/part.js";
+import { runSoakPart, type SoakPart } from "../scenarios/soak/part.js";
 import type { ScenarioPart } from "./protocol.js";
 import type { ThreadEnv } from "./thread-env.js";
 
@@ -29,6 +30,8 @@ export function runPart(env: ThreadEnv, part: ScenarioPart): unknown {
       return runImbalancePart(env, part as ImbalancePart);
     case "randread":
       return runRandreadPart(env, part as RandreadPart);
+    case "soak":
+      return runSoakPart(env, part as SoakPart);
     case "custom": {
       const custom = part as CustomPart;
       return runCustomPart(env, custom, workloads.get(custom.modulePath)!);

@@ -29,6 +29,14 @@ export interface WorkerTask {
   taskId: number;
   /** Deterministic failure injection for the reliability tests. */
   testHooks?: TestHooks;
+  /** Walk the whole region with the invariant checker at every phase boundary. */
+  check?: boolean;
+}
+
+/** The invariant checker's verdict at one quiescent point. */
+export interface PhaseCheck {
+  point: string;
+  violations: string[];
 }
 
 export interface TestHooks {
@@ -80,4 +88,6 @@ export interface WorkerReport {
   part: unknown;
   /** Kernel mode, thread 0 only: the checks made at phase boundaries. */
   crossChecks: CrossCheck[];
+  /** With check on, thread 0 only: the invariant checker at phase boundaries. */
+  phaseChecks: PhaseCheck[];
 }

@@ -1,5 +1,5 @@
 import type { PolicyName } from "../pools/policy-name.js";
-import type { AbortSnapshot, CrossCheck, DeadThreadReport } from "./protocol.js";
+import type { AbortSnapshot, CrossCheck, DeadThreadReport, PhaseCheck } from "./protocol.js";
 import type { Sample } from "./sampler.js";
 import { Thread } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
@@ -47,6 +47,8 @@ export interface RunResult {
   samples: Sample[];
   /** From the invariant walk after shutdown; empty when every stack was accounted for. */
   invariantViolations: string[];
+  /** The invariant checker at each phase boundary (with --check) and after shutdown. */
+  phaseChecks: PhaseCheck[];
   /** Scenario-specific figures, one per thread. */
   parts: unknown[];
   backend: "simulated" | "kernel";

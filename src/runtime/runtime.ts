@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   runTimeoutMs?: number;
   /** Deterministic failure injection (reliability tests only). */
   testHooks?: TestHooks;
+  /** Run the invariant checker at every phase boundary (on top of the one after shutdown). */
+  check?: boolean;
   /** simulated: accounting only; kernel: every stack a real mmap + mprotect (Linux, koffi). */
   backend?: BackendName;
   /** Kernel backend: bytes per stack (default 1 MiB, as QEMU), plus a guard page. */
@@ -211,6 +213,7 @@ export class Runtime {
       perThread: byThread.map((r) => readThreadStats(region, r.thread, peakPooled[r.thread] ?? 0)),
       samples: sampler.samples,
       invariantViolations: census.violations,
+      phaseChecks: [...reports.flatMap((r) => r.phaseChecks), { point: "after shutdown", violations: census.violations }],
       backend: this.options.backend,
       crossChecks,
       crossCheckMismatches: crossChecks.filter((c) => c.counted !== c.expected).map(describeMismatch),
@@ -258,6 +261,7 @@ export class Runtime {
       ...(kernel ? { kernel: kernel.state } : {}),
       ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),
       ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
+      ...(this.options.check ? { check: true } : {}),
     };
     const outcome: PartsOutcome = { reports: [], dead: [], timedOut: false };
     let over = false;

@@ -11,7 +11,8 @@ import { Barrier } from "../sync/barrier.js";
 import { crossCheck } from "../stacks/cross-check.js";
 import { readProcessVmaCount } from "../vma/limits.js";
 import { KernelStackBackend } from "../stacks/kernel-backend.js";
-import type { AbortSnapshot, CrossCheck, WorkerTask } from "./protocol.js";
+import type { AbortSnapshot, CrossCheck, PhaseCheck, WorkerTask } from "./protocol.js";
+import { checkRegion } from "../shared/invariants.js";
 
 /**
  * Everything a worker thread needs to run its part of a scenario: its thread
@@ -27,6 +28,9 @@ export class ThreadEnv {
   readonly coroutines: CoroutineContext;
   /** Kernel mode, thread 0: the /proc/self/maps checks made at phase boundaries. */
   readonly crossChecks: CrossCheck[] = [];
+  /** With check on, thread 0: the invariant checker's verdicts at phase boundaries. */
+  readonly phaseChecks: PhaseCheck[] = [];
+  private readonly check: boolean;
   private readonly barrier: Barrier;
   private readonly barrierTimeoutMs: number;
   private readonly kernel: KernelStackBackend | null;
@@ -39,6 +43,7 @@ export class ThreadEnv {
     this.threads = region.threadCapacity;
     this.kernel = task.kernel ? KernelStackBackend.attach(task.kernel) : null;
     this.dieOnVmaExhaustion = task.dieOnVmaExhaustion === true;
+    this.check = task.check === true;
     const allocator = new StackAllocator(region, this.kernel ?? undefined);
     this.policy = openPolicy(region, allocator);
     this.stacks = new ThreadStacks(region, this.policy, allocator, thread);
@@ -86,14 +91,25 @@ export class ThreadEnv {
   }
 
   /**
-   * A phase boundary. In kernel mode every thread stops while thread 0
-   * compares the counter with /proc/self/maps; otherwise it costs nothing.
+   * A phase boundary. In kernel mode, or with checking on, every thread stops
+   * while thread 0 compares the counter with /proc/self/maps and/or walks the
+   * region with the invariant checker; otherwise it costs nothing.
    */
   phaseDone(point: string): void {
-    if (this.kernel === null) return;
+    if (this.kernel === null && !this.check) return;
     this.sync();
-    if (this.thread === 0) this.crossChecks.push(crossCheck(this.region, this.kernel, point));
+    if (this.thread === 0) {
+      if (this.kernel) this.crossChecks.push(crossCheck(this.region, this.kernel, point));
+      if (this.check) this.phaseChecks.push({ point, violations: checkRegion(this.region, this.liveCoroutines()).violations });
+    }
     this.sync();
+  }
+
+  /** Coroutines live on all threads (each thread's LIVE word), read at a quiescent point. */
+  private liveCoroutines(): number {
+    let live = 0;
+    for (let t = 0; t < this.threads; t++) live += Atomics.load(this.region.i32, this.region.threadBase(t) + Thread.LIVE);
+    return live;
   }
 
   /** True once any thread hit VMA exhaustion: like QEMU's abort(), it stops everyone. */
@@ -157,6 +173,14 @@ export class ThreadEnv {
   exit(): void {
     this.stacks.exit();
     Atomics.store(this.region.i32, this.region.threadBase(this.thread) + Thread.STATUS, ThreadStatus.EXITED);
+  }
+
+  /**
+   * A thread exit in the middle of a run: the notifier runs, and the thread
+   * carries on as a brand-new thread (empty pools), like a trace's `exit T<i>`.
+   */
+  exitAndContinue(): void {
+    this.stacks.exit();
   }
 
   private snapshot(err: VmaExhaustedError): AbortSnapshot {

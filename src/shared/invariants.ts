@@ -42,10 +42,14 @@ export function checkRegion(region: SharedRegion, expectedLive?: number): Region
 }
 
 class RegionWalker {
-  private readonly seenBy = new Map<number, string>();
+  /** Per slot: 0 if no list reached it yet, else 1 + the index of the list that did (in `lists`). */
+  private readonly seenBy: Int32Array;
+  private readonly lists: string[] = [];
   readonly violations: string[] = [];
 
-  constructor(private readonly region: SharedRegion) {}
+  constructor(private readonly region: SharedRegion) {
+    this.seenBy = new Int32Array(region.stackCapacity);
+  }
 
   census(expectedLive?: number): RegionCensus {
     const r = this.region;
@@ -140,7 +144,7 @@ class RegionWalker {
     let live = 0;
     let leaked = 0;
     for (let s = 0; s < r.stackCapacity; s++) {
-      if (this.seenBy.has(s)) continue;
+      if (this.seenBy[s] !== 0) continue;
       const state = r.i32[r.slotBase(s) + Slot.STATE];
       if (state === SlotState.LIVE) live++;
       else if (state === SlotState.LEAKED) leaked++;
@@ -154,9 +158,9 @@ class RegionWalker {
     let n = 0;
     for (let s = head; s !== NO_SLOT; n++) {
       if (s < 0 || s >= r.stackCapacity) return this.fail(`${where} links to slot ${s}, outside the table`), n;
-      const previous = this.seenBy.get(s);
+      const previous = this.seenBy[s]! > 0 ? this.lists[this.seenBy[s]! - 1] : undefined;
       if (previous !== undefined) return this.fail(`slot ${s} is in ${where} and also in ${previous}`), n;
-      this.seenBy.set(s, where);
+      this.seenBy[s] = this.listId(where);
       const base = r.slotBase(s);
       const actual = r.i32[base + Slot.STATE]!;
       this.expect(actual === state, `slot ${s} is in ${where} but its state is ${stateName(actual)}`);
@@ -164,6 +168,11 @@ class RegionWalker {
       s = r.i32[base + Slot.NEXT]!;
     }
     return n;
+  }
+
+  private listId(where: string): number {
+    if (this.lists[this.lists.length - 1] !== where) this.lists.push(where);
+    return this.lists.length;
   }
 
   private expect(ok: boolean, message: string): void {
