@@ -31,7 +31,7 @@ export interface SoakPolicyResult {
   run: RunResult;
 }
 
-export const DEFAULT_SOAK: SoakOptions = { lifecycles: 10_500_000, workers: 8, phases: 10, maxBurst: 300, exitChance: 0.002, seed: 1 };
+export const DEFAULT_SOAK: SoakOptions = { lifecycles: 10_500_000, workers: 8, phases: 100, maxBurst: 300, exitChance: 0.002, seed: 1 };
 
 /**
  * Room for every stack the soak can hold (bursts in flight, pools, and what
