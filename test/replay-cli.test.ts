@@ -89,6 +89,13 @@ describe("coropool replay", () => {
     expect(r.stderr).toMatch(/cannot read trace '.*missing.trace': ENOENT/);
   });
 
+  it("with --check walks the replay's region with the invariant checker and still prints the exact result", () => {
+    const r = runCli(["replay", join(ORACLE, "traces/sample-03.trace"), "--policy", "legacy", "--max-map-count", "2447", "--baseline-vmas", "1000", "--json", "--check"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe(readFileSync(join(ORACLE, "expected/sample-03.legacy.2447.1000.json"), "utf8").trim());
+  });
+
   it("has --help with examples", () => {
     const r = runCli(["replay", "--help"]);
     expect(r.code).toBe(0);

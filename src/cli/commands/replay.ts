@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { InputError } from "../../errors.js";
+import { CoropoolError, InputError } from "../../errors.js";
+import { checkRegion } from "../../shared/invariants.js";
 import { formatReplaySummary } from "../../replay/format.js";
 import { replayTrace, type ReplayOutcome } from "../../replay/replay.js";
 import { parseTrace } from "../../replay/trace.js";
@@ -20,6 +21,8 @@ Options:
   --uncapped             batched: no hard cap from max_map_count (what QEMU does in
                          practice, since its parser rejects /proc's trailing newline)
   --json                 print the result as JSON (an array when several policies)
+  --check                walk the replay's shared region with the invariant checker at the
+                         end: every stack in exactly one place, sizes match lists, VMAs
   -h, --help             this help
 
 Exit status: 0 completed, 3 aborted on VMA exhaustion (result still printed),
@@ -39,6 +42,7 @@ export function replayCommand(argv: string[]): CommandResult {
       "baseline-vmas": { type: "string" },
       uncapped: { type: "boolean" },
       json: { type: "boolean" },
+      check: { type: "boolean" },
     },
     1,
   );
@@ -54,6 +58,12 @@ export function replayCommand(argv: string[]): CommandResult {
   const outcomes: ReplayOutcome[] = policies.map((policy) =>
     replayTrace(trace, { policy, maxMapCount, baselineVmas, uncapped: values.uncapped === true }),
   );
+  if (values.check) {
+    const violations = outcomes.flatMap((o) => checkRegion(o.region, o.result.live).violations.map((v) => `${o.result.policy}: ${v}`));
+    if (violations.length > 0) {
+      throw new CoropoolError("ERR_INVARIANT", `the invariant checker found ${violations.length} violation(s): ${violations.join("; ")}`);
+    }
+  }
   const results = outcomes.map((o) => o.result);
   const stdout = values.json
     ? JSON.stringify(results.length === 1 ? results[0] : results)
