@@ -24,6 +24,7 @@ import type { RunResult } from "../runtime/result.js";
 import type { ResultDocument } from "./document.js";
 import { escapeHtml } from "./html-escape.js";
 import type { MachineInfo } from "./machine.js";
+import { quietStartMs } from "./series.js";
 import { renderLineChart, type LineSeries, type Marker } from "./svg.js";
 
 /** Fixed colours per policy, so a policy looks the same in every chart. */
@@ -251,7 +252,13 @@ function vmaChart(runs: RunResult[]): string {
   }));
   const limits = [...new Set(runs.map((r) => r.vmas.limit))];
   const markers: Marker[] = runs.flatMap((r, i) => (r.abort ? [abortMarker(r, i)] : []));
+  const from = quietStartMs(runs);
+  const notes = [
+    ...(from === undefined ? [] : [`The first ${Math.round(from)} ms (worker threads starting, no stack yet) are left out.`]),
+    ...(markers.length > 0 ? ["× marks the abort, at the first sample that reached the run's highest sampled VMA count (samples every few ms)."] : []),
+  ];
   return renderLineChart({
+    xMin: from,
     attrs: { "data-chart": "vmas" },
     title: "VMAs over time",
     xLabel: "time since the run started (ms)",
@@ -259,7 +266,7 @@ function vmaChart(runs: RunResult[]): string {
     series,
     lines: limits.map((limit) => ({ y: limit, label: `VMA limit ${limit}`, color: LIMIT_COLOR, attrs: { "data-limit": String(limit) } })),
     markers,
-    note: markers.length > 0 ? "× marks the abort, at the first sample that reached the run's highest sampled VMA count (samples every few ms)." : undefined,
+    note: notes.length > 0 ? notes.join(" ") : undefined,
   });
 }
 
@@ -279,6 +286,7 @@ function abortMarker(r: RunResult, index: number): Marker {
 
 /** One chart per policy: each thread's local pool over time, and the shared pool dashed. */
 function pooledCharts(runs: RunResult[], threadNames: string[]): string {
+  const from = quietStartMs(runs);
   return runs
     .map((r) => {
       const series: LineSeries[] = Array.from({ length: r.threads }, (_, t) => ({
@@ -295,6 +303,8 @@ function pooledCharts(runs: RunResult[], threadNames: string[]): string {
         points: r.samples.map((s) => ({ x: s.tMs, y: s.pooledGlobal })),
       });
       return renderLineChart({
+        xMin: from,
+        note: from === undefined ? undefined : `From ${Math.round(from)} ms, when the first stack was mapped.`,
         attrs: { "data-chart": "pooled", "data-policy": r.policy },
         title: `${r.policy}: pooled stacks per thread over time`,
         xLabel: "time since the run started (ms)",
@@ -318,7 +328,7 @@ function policyTable(runs: RunResult[], rows: Row[]): string {
 }
 
 function htmlTable(header: string[], rows: string[][], kind: string, numbersRight = true): string {
-  const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
+  const head = header.every((h) => h === "") ? "" : `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
   const body = rows
     .map((r) => `<tr>${r.map((cell, i) => `<td${numbersRight && i > 0 && /^[-+]?[\d.,]+%?$/.test(cell) ? ' class="num"' : ""}>${escapeHtml(cell)}</td>`).join("")}</tr>`)
     .join("");

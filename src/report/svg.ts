@@ -50,6 +50,8 @@ export interface LineChartSpec {
   xScale?: "linear" | "log2";
   /** Where to put x ticks; default: round numbers across the range. */
   xTicks?: number[];
+  /** Start of the x axis (linear scale); points before it are left out. Default: 0 or the smallest x. */
+  xMin?: number;
   series: LineSeries[];
   lines?: HorizontalLine[];
   markers?: Marker[];
@@ -68,19 +70,23 @@ export const MAX_DRAWN_POINTS = 800;
 
 export function renderLineChart(spec: LineChartSpec): string {
   const log = spec.xScale === "log2";
-  const allPoints = spec.series.flatMap((s) => s.points);
+  const from = spec.xMin;
+  const visible = (points: Point[]) => (from === undefined ? points : points.filter((p) => p.x >= from));
+  const allPoints = spec.series.flatMap((s) => visible(s.points));
   const xs = [...allPoints.map((p) => p.x), ...(spec.markers ?? []).map((m) => m.x), ...(spec.xTicks ?? [])];
   const ys = [...allPoints.map((p) => p.y), ...(spec.lines ?? []).map((l) => l.y), ...(spec.markers ?? []).map((m) => m.y)];
   const tx = (x: number) => (log ? Math.log2(Math.max(x, Number.MIN_VALUE)) : x);
   let xMin = xs.length > 0 ? Math.min(...xs.map(tx)) : 0;
   let xMax = xs.length > 0 ? Math.max(...xs.map(tx)) : 1;
-  if (!log) xMin = Math.min(0, xMin);
+  if (!log) xMin = from ?? Math.min(0, xMin);
   if (xMax <= xMin) xMax = xMin + 1;
+  // A linear axis ends on a round tick, so the last label sits at the plot's edge, not past it.
+  const xTickValues = spec.xTicks ?? niceTicks(xMin, xMax, 8);
+  if (!log && spec.xTicks === undefined) xMax = Math.max(xMax, xTickValues[xTickValues.length - 1]!);
   const yTicks = niceTicks(0, ys.length > 0 ? Math.max(...ys) * 1.05 : 1, 6);
   const yMax = yTicks[yTicks.length - 1]!;
   const px = (x: number) => MARGIN.left + ((tx(x) - xMin) / (xMax - xMin)) * PLOT_W;
   const py = (y: number) => MARGIN.top + PLOT_H - (y / yMax) * PLOT_H;
-  const xTickValues = spec.xTicks ?? niceTicks(xMin, xMax, 8);
 
   const parts: string[] = [];
   // Grid and axes.
@@ -108,7 +114,7 @@ export function renderLineChart(spec: LineChartSpec): string {
     );
   }
   for (const s of spec.series) {
-    const points = thin(s.points, MAX_DRAWN_POINTS);
+    const points = thin(visible(s.points), MAX_DRAWN_POINTS);
     const d = points.map((p, i) => `${i === 0 ? "M" : "L"}${round(px(p.x))} ${round(py(p.y))}`).join("");
     const path = d === "" ? "" : `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/>`;
     const dots = s.dots ? points.map((p) => `<circle cx="${round(px(p.x))}" cy="${round(py(p.y))}" r="3.2" fill="${s.color}"><title>${escapeHtml(`${s.label}: ${formatTick(p.x)} → ${formatTick(p.y)}`)}</title></circle>`).join("") : "";

@@ -5,6 +5,7 @@
  */
 import * as asciichart from "asciichart";
 import type { RunResult } from "../runtime/result.js";
+import { quietStartMs } from "./series.js";
 
 const POLICY_COLORS: Record<string, string> = { legacy: asciichart.red, batched: asciichart.blue, none: asciichart.yellow };
 const OTHER_COLORS = [asciichart.green, asciichart.magenta, asciichart.cyan];
@@ -37,10 +38,12 @@ export function vmaChartText(runs: RunResult[], options: TerminalChartOptions = 
   const color = options.color ?? true;
   const withSamples = runs.filter((r) => r.samples.length > 0);
   if (withSamples.length === 0) return "";
-  const endMs = Math.max(...withSamples.map((r) => r.samples[r.samples.length - 1]!.tMs), 1e-9);
-  const sliceMs = endMs / width;
+  // Like the HTML charts: leave out a long quiet start (worker threads starting).
+  const startMs = quietStartMs(withSamples) ?? 0;
+  const endMs = Math.max(...withSamples.map((r) => r.samples[r.samples.length - 1]!.tMs), startMs + 1e-9);
+  const sliceMs = (endMs - startMs) / width;
   const limit = Math.max(...withSamples.map((r) => r.vmas.limit));
-  const series = withSamples.map((r) => columns(r, sliceMs, width));
+  const series = withSamples.map((r) => columns(r, startMs, sliceMs, width));
   const colors = withSamples.map((r, i) => POLICY_COLORS[r.policy] ?? OTHER_COLORS[i % OTHER_COLORS.length]!);
   const limitLine = new Array<number>(width).fill(limit);
   const plot = asciichart.plot([limitLine, ...series], {
@@ -50,7 +53,8 @@ export function vmaChartText(runs: RunResult[], options: TerminalChartOptions = 
     colors: color ? [asciichart.darkgray, ...colors] : [],
     format: (x: number) => formatCount(x).padStart(8),
   });
-  const axis = `${" ".repeat(9)}0 ms${" ".repeat(Math.max(1, width - 4 - `${Math.round(endMs)} ms`.length))}${Math.round(endMs)} ms`;
+  const [left, right] = [`${Math.round(startMs)} ms`, `${Math.round(endMs)} ms`];
+  const axis = `${" ".repeat(9)}${left}${" ".repeat(Math.max(1, width - left.length - right.length))}${right}`;
   const legend = withSamples
     .map((r, i) => {
       const name = color ? `${colors[i]}${r.policy}${asciichart.reset} (${COLOR_NAMES[colors[i]!] ?? "coloured"})` : r.policy;
@@ -60,14 +64,15 @@ export function vmaChartText(runs: RunResult[], options: TerminalChartOptions = 
   return [`VMAs over time (limit ${limit} at the top)`, plot, axis, `${" ".repeat(9)}${legend}`].join("\n");
 }
 
-/** The run's samples as `count` columns (its own length: fewer when it ended early), each the slice's peak. */
-function columns(r: RunResult, sliceMs: number, max: number): number[] {
+/** The run's samples from startMs as at most `max` columns (fewer when it ended early), each the slice's peak. */
+function columns(r: RunResult, startMs: number, sliceMs: number, max: number): number[] {
   const out: number[] = [];
-  let last = r.samples[0]!.vmas;
   let i = 0;
+  while (i + 1 < r.samples.length && r.samples[i + 1]!.tMs <= startMs) i++;
+  let last = r.samples[i]!.vmas;
   const end = r.samples[r.samples.length - 1]!.tMs;
-  for (let c = 0; c < max && c * sliceMs <= end; c++) {
-    const sliceEnd = (c + 1) * sliceMs;
+  for (let c = 0; c < max && startMs + c * sliceMs <= end; c++) {
+    const sliceEnd = startMs + (c + 1) * sliceMs;
     let peak = -Infinity;
     while (i < r.samples.length && r.samples[i]!.tMs < sliceEnd) peak = Math.max(peak, r.samples[i++]!.vmas);
     if (peak !== -Infinity) last = peak;

@@ -113,7 +113,7 @@ export function formatRandreadReport(report: RandreadReport): string {
   const { scenario, policies } = report;
   const seedTable = policies.length === 2 && policies[0] === "legacy" && policies[1] === "batched";
   const header = seedTable ? ["RW", "BLKSIZE", "IODEPTH", "OLD", "NEW", "CHANGE"] : ["RW", "BLKSIZE", "IODEPTH", ...policies.map((p) => p.toUpperCase())];
-  const latencyHeader = ["BLKSIZE", "IODEPTH", ...policies.flatMap((p) => [`${p} p50`, `p99`, `p99.9 us`])];
+  const latencyHeader = ["BLKSIZE", "IODEPTH", ...policies.flatMap((p) => [`${p} p50`, "p90", "p99", "p99.9"])];
   const rows: (string | number)[][] = [];
   const latencyRows: (string | number)[][] = [];
   for (const c of randreadCases(scenario)) {
@@ -125,12 +125,12 @@ export function formatRandreadReport(report: RandreadReport): string {
     latencyRows.push([
       formatBlockSize(c.blockSize),
       c.iodepth,
-      ...cells.flatMap((x) => [x.figures.latencyUs.p50.toFixed(1), x.figures.latencyUs.p99.toFixed(1), x.figures.latencyUs.p999.toFixed(1)]),
+      ...cells.flatMap((x) => [x.figures.latencyUs.p50, x.figures.latencyUs.p90, x.figures.latencyUs.p99, x.figures.latencyUs.p999].map((us) => us.toFixed(1))),
     ]);
   }
   const device = `device model: ${scenario.device.latencyUs} us latency, ${scenario.device.bandwidthMBps} MB/s; ${scenario.threads} IOThread(s), ${scenario.durationMs} ms per cell`;
   const label = seedTable ? "OLD = legacy pool, NEW = batched pool (coropool's own runs, not the seed's figures)" : "";
-  return [formatTable(header, rows), label, device, "", "completion latency (us):", formatTable(latencyHeader, latencyRows)].filter((l) => l !== "").join("\n");
+  return [formatTable(header, rows), label, device, "", "completion latency percentiles (us; HDR histogram, 3 significant digits):", formatTable(latencyHeader, latencyRows)].filter((l) => l !== "").join("\n");
 }
 
 /** "+3.3%" as the seed's table writes it. */

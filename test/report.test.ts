@@ -1,0 +1,152 @@
+/**
+ * The report's pieces without a browser: the SVG chart (series, thinning,
+ * ticks), escaping, the terminal chart, and the CLI's handling of report
+ * paths and saved results (exit 2 with one line, atomic writes).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { escapeHtml } from "../src/report/html-escape.js";
+import { flatten } from "../src/report/html.js";
+import { niceTicks, renderLineChart, thin, type Point } from "../src/report/svg.js";
+import { vmaChartText } from "../src/report/terminal-chart.js";
+import type { RunResult } from "../src/runtime/result.js";
+import { ROOT, runCli } from "./helpers/cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "coropool-report-"));
+
+describe("renderLineChart", () => {
+  const series = (id: string, n: number) => ({ id, label: id, color: "#000", points: Array.from({ length: n }, (_, i) => ({ x: i, y: i % 7 })) });
+
+  it("draws one <g data-series> per series, with its point count, and the limit line and marker with their attributes", () => {
+    const svg = renderLineChart({
+      attrs: { "data-chart": "vmas" },
+      title: "VMAs over time",
+      xLabel: "ms",
+      yLabel: "VMAs",
+      series: [series("legacy", 10), series("batched", 0)],
+      lines: [{ y: 100, label: "VMA limit 100", color: "#111", attrs: { "data-limit": "100" } }],
+      markers: [{ x: 3, y: 100, label: "legacy aborted", color: "#c00", attrs: { "data-abort": "legacy" } }],
+    });
+    expect(svg.match(/data-series="/g)).toHaveLength(2);
+    expect(svg).toContain('data-series="legacy" data-points="10"');
+    expect(svg).toContain('data-series="batched" data-points="0"');
+    expect(svg).toContain('data-chart="vmas"');
+    expect(svg).toContain('data-limit="100"');
+    expect(svg).toContain('data-abort="legacy"');
+    expect(svg).not.toMatch(/NaN|undefined|Infinity/);
+  });
+
+  it("thins a long series to at most the given points, keeping each stretch's low and high (the peak survives)", () => {
+    const points: Point[] = Array.from({ length: 10_000 }, (_, i) => ({ x: i, y: i === 6_543 ? 1_000_000 : i % 10 }));
+    const kept = thin(points, 800);
+    expect(kept.length).toBeLessThanOrEqual(800);
+    expect(kept.some((p) => p.y === 1_000_000)).toBe(true);
+    expect(kept.every((p, i) => i === 0 || p.x > kept[i - 1]!.x)).toBe(true);
+    expect(thin(points.slice(0, 50), 800)).toHaveLength(50);
+  });
+
+  it("puts ticks on round numbers covering the range", () => {
+    expect(niceTicks(0, 65530 * 1.05, 6)).toEqual([0, 20000, 40000, 60000, 80000]); // a step of 11,468 rounds up to 20,000
+    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+  });
+
+  it("escapes every text it is given", () => {
+    expect(escapeHtml(`<script>alert("x")</script> & 'y'`)).toBe("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
+    const svg = renderLineChart({ attrs: { "data-chart": "x" }, title: "<b>", xLabel: "", yLabel: "", series: [{ ...series("<i>", 2), label: "<i>" }] });
+    expect(svg).not.toContain("<b>");
+    expect(svg).not.toContain("<i>");
+  });
+
+  it("flattens a scenario into parameter rows", () => {
+    expect(flatten({ guest: { devices: [{ name: "disk0", iothreads: [0, 1] }] }, maxMapCount: null }, "")).toEqual([
+      ["guest.devices[0].name", "disk0"],
+      ["guest.devices[0].iothreads", "0, 1"],
+      ["maxMapCount", "null"],
+    ]);
+  });
+});
+
+describe("vmaChartText (the demo's terminal picture)", () => {
+  const run = (policy: string, vmas: number[], aborted: boolean) =>
+    ({
+      policy,
+      vmas: { limit: 1000, peak: Math.max(...vmas) },
+      abort: aborted ? { vmas: 1000 } : null,
+      samples: vmas.map((v, i) => ({ tMs: i * 10, vmas: v, pooledGlobal: 0, pooledThreads: [], liveThreads: [] })),
+    }) as unknown as RunResult;
+
+  it("plots each policy on one time axis under the limit, as plain text when colour is off", () => {
+    const text = vmaChartText([run("legacy", [40, 400, 800, 1000], true), run("batched", [40, 300, 600, 600, 600, 600, 500, 40], false)], { width: 40, height: 10, color: false });
+    const lines = text.split("\n");
+    expect(lines[0]).toBe("VMAs over time (limit 1000 at the top)");
+    expect(lines).toHaveLength(1 + 11 + 2); // title, height+1 rows, time axis, legend
+    expect(text).not.toContain("\x1b[");
+    expect(lines.at(-1)).toContain("legacy: aborted at 1000 VMAs; batched: peak 600");
+    expect(lines.at(-2)).toMatch(/0 ms\s+70 ms$/);
+  });
+
+  it("uses ANSI colours by default, and draws nothing without samples", () => {
+    expect(vmaChartText([run("legacy", [1, 2], false)])).toContain("\x1b[31m");
+    expect(vmaChartText([])).toBe("");
+  });
+});
+
+describe("report paths and saved results on the command line", () => {
+  it("refuses a bad --report path before running anything: exit 2, one line", () => {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "x");
+    for (const bad of [dir, join(file, "under-a-file.html"), ""]) {
+      const r = runCli(["stress", "--scenario", join(ROOT, "scenarios", "stress-small.json"), "--report", bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/^coropool: (cannot write --report|bad value for --report)/);
+    }
+  });
+
+  it("renders a saved result with 'coropool report', atomically (no temporary file left)", () => {
+    const saved = join(dir, "imbalance.json");
+    const scenario = join(dir, "imbalance-scenario.json");
+    writeFileSync(scenario, JSON.stringify({ kind: "imbalance", threads: 2, burst: 100, rounds: 1, inFlight: 20, maxMapCount: 100000 }));
+    const run = runCli(["imbalance", "--scenario", scenario, "--policy", "legacy", "--json"]);
+    expect(run.code).toBe(0);
+    writeFileSync(saved, run.stdout);
+    const out = join(dir, "out", "imbalance.html");
+    const r = runCli(["report", saved, "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(`report: ${out}`);
+    const html = readFileSync(out, "utf8");
+    expect(html).toContain('data-chart="vmas"');
+    expect(html).toMatch(/<\/html>\n$/);
+    expect(readdirSync(join(dir, "out"))).toEqual(["imbalance.html"]);
+    // Without -o: beside the result, .json replaced by .html.
+    expect(runCli(["report", saved]).code).toBe(0);
+    expect(existsSync(join(dir, "imbalance.html"))).toBe(true);
+  });
+
+  it("refuses what it cannot render: exit 2 with one line naming the file and the reason", () => {
+    const write = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const replay = runCli(["replay", join(ROOT, "test", "fixtures", "oracle", "traces", "sample-01.trace"), "--policy", "legacy", "--json"]);
+    const cases: [string, RegExp][] = [
+      [join(dir, "missing.json"), /cannot read result .*ENOENT/],
+      [write("not-json.json", "{"), /not valid JSON/],
+      [write("replay.json", replay.stdout), /a replay result has no HTML report/],
+      [write("v2.json", JSON.stringify({ schemaVersion: 2, command: "stress" })), /schemaVersion 2 is not supported; this coropool reads schemaVersion 1/],
+      [write("other.json", JSON.stringify({ hello: 1 })), /no schemaVersion/],
+      [write("cut.json", JSON.stringify({ schemaVersion: 1, command: "stress", machine: {} })), /not a complete 'stress' result/],
+    ];
+    for (const [file, message] of cases) {
+      const r = runCli(["report", file, "-o", join(dir, "never.html")]);
+      expect(r.code, file).toBe(2);
+      expect(r.stderr, file).toMatch(message);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(existsSync(join(dir, "never.html"))).toBe(false);
+  });
+});
