@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import type { PolicyName } from "../pools/policy-name.js";
 import { projectRoot } from "../project-root.js";
 import type { RunResult } from "../runtime/result.js";
@@ -39,6 +40,7 @@ export interface RealAbortReport {
 /** A child that has not finished by then is killed and reported as hung. */
 const CHILD_TIMEOUT_MS = 180_000;
 const LAST_WORDS = 8;
+const MAX_STDERR_LINES = 200;
 
 /**
  * Runs each policy in its own child process against the host's real limit
@@ -61,37 +63,40 @@ function runChild(args: RealAbortChildArgs): Promise<ChildReport> {
   let realVmasAtDeath: number | null = null;
   let result: ChildOutcome | null = null;
   const stderrLines: string[] = [];
-  let stdoutBuffer = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdoutBuffer += chunk;
-    const lines = stdoutBuffer.split("\n");
-    stdoutBuffer = lines.pop()!;
-    for (const line of lines) {
-      if (line.startsWith("vmas ")) lastVmas = Number(line.slice(5));
-      else if (line.startsWith("result ")) result = { kind: "completed", result: JSON.parse(line.slice(7)) };
-    }
+  const finishStdout = eachLine(child.stdout, (line) => {
+    if (line.startsWith("vmas ")) lastVmas = Number(line.slice(5));
+    else if (line.startsWith("result ")) result = { kind: "completed", result: JSON.parse(line.slice(7)) };
   });
-  let stderrBuffer = "";
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderrBuffer += chunk;
-    const lines = stderrBuffer.split("\n");
-    stderrBuffer = lines.pop()!;
-    for (const line of lines) {
-      if (line.startsWith("vmas ")) lastVmas = Number(line.slice(5));
-      else if (line.startsWith("real-vmas ")) realVmasAtDeath = Number(line.slice(10)) || null;
-      else if (line.trim() !== "") stderrLines.push(line);
-    }
-    stderrLines.splice(0, Math.max(0, stderrLines.length - 200));
+  const finishStderr = eachLine(child.stderr, (line) => {
+    if (line.startsWith("vmas ")) lastVmas = Number(line.slice(5));
+    else if (line.startsWith("real-vmas ")) realVmasAtDeath = Number(line.slice(10)) || null;
+    else if (line.trim() !== "") stderrLines.push(line);
+    if (stderrLines.length > MAX_STDERR_LINES) stderrLines.shift();
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_TIMEOUT_MS);
   return new Promise((resolve) => {
     child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
-      if (stderrBuffer.trim() !== "") stderrLines.push(stderrBuffer);
+      finishStdout();
+      finishStderr();
       const outcome = result && exitCode === 0 ? result : classifyDeath(stderrLines, exitCode, signal);
       resolve({ policy: args.policy, outcome, lastVmas, realVmasAtDeath, durationMs: Date.now() - started });
     });
   });
+}
+
+/** Calls `onLine` for every complete line of a stream; the returned function flushes the last partial line. */
+function eachLine(stream: Readable, onLine: (line: string) => void): () => void {
+  let pending = "";
+  stream.setEncoding("utf8").on("data", (chunk: string) => {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop()!;
+    lines.forEach(onLine);
+  });
+  return () => {
+    if (pending !== "") onLine(pending);
+    pending = "";
+  };
 }
 
 function classifyDeath(stderr: string[], exitCode: number | null, signal: NodeJS.Signals | null): ChildOutcome {
