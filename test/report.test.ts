@@ -8,7 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { escapeHtml } from "../src/report/html-escape.js";
-import { flatten } from "../src/report/html.js";
+import { flatten, renderReportHtml } from "../src/report/html.js";
+import type { ResultDocument } from "../src/report/document.js";
+import { machineInfo } from "../src/report/machine.js";
+import { quietStartMs } from "../src/report/series.js";
 import { niceTicks, renderLineChart, thin, type Point } from "../src/report/svg.js";
 import { vmaChartText } from "../src/report/terminal-chart.js";
 import type { RunResult } from "../src/runtime/result.js";
@@ -65,6 +68,46 @@ describe("renderLineChart", () => {
       ["guest.devices[0].iothreads", "0, 1"],
       ["maxMapCount", "null"],
     ]);
+  });
+});
+
+describe("renderReportHtml", () => {
+  it("draws stress --backend kernel's document (no time series) as a table of how each child ended", () => {
+    const doc = {
+      schemaVersion: 1,
+      command: "stress",
+      machine: machineInfo(new Date(0)),
+      backend: "kernel",
+      scenarioFile: "scenarios/bug-report.json",
+      scenario: { kind: "vma-exhaustion", description: "d", guest: { iothreads: 1, mainLoop: false, devices: [] }, rounds: 1, inFlight: { min: 0.5, max: 0.75 }, mainLoopInFlight: 0, maxMapCount: null, seed: 1 },
+      hostMaxMapCount: 65530,
+      children: [
+        { policy: "legacy", outcome: { kind: "qemu-abort", message: "failed to allocate memory for stack", detail: "mmap: ENOMEM", signal: "SIGABRT" }, lastVmas: 65500, realVmasAtDeath: 65530, durationMs: 4200 },
+        { policy: "none", outcome: { kind: "died", signal: "SIGTRAP", exitCode: null, lastWords: ["<fatal>"] }, lastVmas: 65000, realVmasAtDeath: null, durationMs: 3000 },
+      ],
+    } as unknown as ResultDocument;
+    const html = renderReportHtml(doc);
+    expect(html).toContain('data-table="children"');
+    expect(html).toContain("aborted: failed to allocate memory for stack (mmap: ENOMEM), SIGABRT");
+    expect(html).toContain("&lt;fatal&gt;");
+    expect(html).toContain("1970-01-01T00:00:00.000Z");
+    expect(html).not.toMatch(/NaN|undefined/);
+  });
+});
+
+describe("quietStartMs", () => {
+  const samples = (idleUntil: number, end: number) =>
+    Array.from({ length: end / 10 + 1 }, (_, i) => ({ tMs: i * 10, vmas: i * 10 <= idleUntil ? 40 : 500, pooledGlobal: 0, pooledThreads: [0], liveThreads: [0] }));
+  const run = (idleUntil: number, end: number) => ({ samples: samples(idleUntil, end) }) as unknown as RunResult;
+
+  it("is the last quiet sample, the earliest over the runs, when the quiet start is over a tenth of the run", () => {
+    expect(quietStartMs([run(200, 300), run(150, 400)])).toBe(150);
+  });
+
+  it("is undefined when the runs start working at once, never work, or have no samples", () => {
+    expect(quietStartMs([run(10, 300)])).toBeUndefined();
+    expect(quietStartMs([run(1000, 300)])).toBeUndefined();
+    expect(quietStartMs([{ samples: [] } as unknown as RunResult])).toBeUndefined();
   });
 });
 
