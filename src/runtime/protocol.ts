@@ -65,7 +65,12 @@ export interface CrossCheck {
   expected: number;
 }
 
-/** The shared counters at the moment a thread hit VMA exhaustion. */
+/**
+ * The shared counters at the moment a thread hit VMA exhaustion, read while
+ * the other threads ran on: stacks another thread was mapping at that instant
+ * may be counted in `stacksCreated` but not yet in a pool or live (at most one
+ * per other thread).
+ */
 export interface AbortSnapshot {
   message: VmaFailureMessage;
   thread: number;

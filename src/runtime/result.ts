@@ -49,7 +49,7 @@ export interface RunResult {
   invariantViolations: string[];
   /** The invariant checker at each phase boundary (with --check) and after shutdown. */
   phaseChecks: PhaseCheck[];
-  /** Scenario-specific figures, one per thread. */
+  /** Scenario-specific figures, indexed by thread; null for a thread that died. */
   parts: unknown[];
   backend: "simulated" | "kernel";
   /** Kernel mode: the counter against /proc/self/maps at start, each phase boundary, and after shutdown. */

@@ -186,10 +186,14 @@ export class Runtime {
     const census = checkRegion(region, unfinished);
     if (kernel) crossChecks.push(...reports.flatMap((r) => r.crossChecks), crossCheck(region, kernel, "after shutdown"));
     const totals = region.totals();
-    const abort = reports.map((r) => r.abort).find((a) => a !== null) ?? null;
+    // Several threads may fail at once; the one reported is the first, as the header recorded it.
+    const firstThread = region.readU32(Header.ABORTED_THREAD) - 1;
+    const aborts = reports.map((r) => r.abort).filter((a) => a !== null);
+    const abort = aborts.find((a) => a.thread === firstThread) ?? aborts[0] ?? null;
     const peakPooled = sampler.peakPooled();
     const lockStats = new FutexMutex(region.i32, MUTEX_I32_BASE, region.i64, MUTEX_I64_BASE).stats();
-    const byThread = [...reports].sort((a, b) => a.thread - b.thread);
+    // Indexed by thread; a thread that died has no report.
+    const byThread = Array.from({ length: threads }, (_, t) => reports.find((r) => r.thread === t) ?? null);
     return {
       policy: policyName,
       threads,
@@ -210,14 +214,14 @@ export class Runtime {
       pool: { maxSize: region.readU32(Header.POOL_MAX_SIZE), hardMaxSize: region.readU32(Header.HARD_MAX_SIZE), drainedAtShutdown },
       strandedMappingsReleased,
       lock: lockStats,
-      perThread: byThread.map((r) => readThreadStats(region, r.thread, peakPooled[r.thread] ?? 0)),
+      perThread: byThread.map((_, t) => readThreadStats(region, t, peakPooled[t] ?? 0)),
       samples: sampler.samples,
       invariantViolations: census.violations,
       phaseChecks: [...reports.flatMap((r) => r.phaseChecks), { point: "after shutdown", violations: census.violations }],
       backend: this.options.backend,
       crossChecks,
       crossCheckMismatches: crossChecks.filter((c) => c.counted !== c.expected).map(describeMismatch),
-      parts: byThread.map((r) => r.part),
+      parts: byThread.map((r) => (r ? r.part : null)),
     };
   }
 
@@ -236,7 +240,7 @@ export class Runtime {
     return SharedRegion.create({
       policy,
       threads,
-      stackCapacity: this.options.stackCapacity ?? defaultStackCapacity(maxMapCount, this.options.realLimitChild ? 0 : baselineVmas),
+      stackCapacity: this.options.stackCapacity ?? defaultStackCapacity(maxMapCount, this.options.realLimitChild ? 0 : baselineVmas, threads),
       vmaLimit,
       baselineVmas,
       initialPoolMaxSize: initialPoolMaxSize(policy),
@@ -311,9 +315,14 @@ export class Runtime {
   }
 }
 
-/** Enough slots for every stack the VMA limit allows (+1 for a failing guard page). */
-export function defaultStackCapacity(maxMapCount: number, baselineVmas: number): number {
-  return Math.min(Math.max(0, Math.floor((maxMapCount - baselineVmas) / 2)) + 1, MAX_DEFAULT_STACK_CAPACITY);
+/**
+ * Enough slots for every stack the VMA limit allows. A slot whose mapping has
+ * only its first VMA (between mmap and guard page, or stranded by a failed
+ * guard page) costs 1 VMA, not 2, and each thread can hold one such slot: with
+ * S stacks and k <= threads such slots, 2S + k <= L, so S + k <= L/2 + threads/2.
+ */
+export function defaultStackCapacity(maxMapCount: number, baselineVmas: number, threads: number): number {
+  return Math.min(Math.max(0, Math.floor((maxMapCount - baselineVmas) / 2)) + threads, MAX_DEFAULT_STACK_CAPACITY);
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -58,6 +58,8 @@ export const Header = {
   STRANDED_MAPPINGS: 11,
   /** Head of the list of those mappings' slots, unmapped at shutdown. */
   STRANDED_HEAD: 12,
+  /** 1 + the thread whose failure set ABORTED: the one QEMU would have died of. */
+  ABORTED_THREAD: 13,
 } as const;
 
 export const AbortKind = {

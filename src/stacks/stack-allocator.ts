@@ -28,7 +28,7 @@ export class StackAllocator {
     try {
       this.vmas.chargeMapping();
     } catch (err) {
-      throw this.abort(AbortKind.STACK_ALLOC, err as VmaExhaustedError);
+      throw this.abort(AbortKind.STACK_ALLOC, thread, err as VmaExhaustedError);
     }
     const slot = this.takeFreeSlot();
     try {
@@ -38,14 +38,14 @@ export class StackAllocator {
       // that is the same failure, with nothing mapped.
       this.vmas.releaseMapping();
       pushFreeSlot(this.region, slot);
-      throw this.abort(AbortKind.STACK_ALLOC, new VmaExhaustedError(STACK_ALLOC_FAILED, err as Error));
+      throw this.abort(AbortKind.STACK_ALLOC, thread, new VmaExhaustedError(STACK_ALLOC_FAILED, err as Error));
     }
     try {
       this.setUpGuardPage(slot);
     } catch (err) {
       // QEMU aborts here with the mapping still in place (1 VMA).
       this.strand(slot);
-      throw this.abort(AbortKind.GUARD_PAGE, err as VmaExhaustedError);
+      throw this.abort(AbortKind.GUARD_PAGE, thread, err as VmaExhaustedError);
     }
     this.markLive(slot, thread);
     Atomics.add(this.region.i64, Totals.STACKS_CREATED, 1n);
@@ -134,8 +134,10 @@ export class StackAllocator {
   }
 
   /** Records the failure (the first one wins: it is what QEMU would have died of) and returns it to throw. */
-  private abort(kind: number, err: VmaExhaustedError): VmaExhaustedError {
-    Atomics.compareExchange(this.region.i32, Header.ABORTED, AbortKind.NONE, kind);
+  private abort(kind: number, thread: number, err: VmaExhaustedError): VmaExhaustedError {
+    if (Atomics.compareExchange(this.region.i32, Header.ABORTED, AbortKind.NONE, kind) === AbortKind.NONE) {
+      Atomics.store(this.region.i32, Header.ABORTED_THREAD, thread + 1);
+    }
     return err;
   }
 

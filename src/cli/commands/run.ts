@@ -97,7 +97,8 @@ export async function runCustom(file: string, scenario: CustomScenario, flags: R
 
 export function formatCustomReport(report: CustomReport): string {
   const { runs, scenario } = report;
-  const parts = (r: RunResult) => r.parts as CustomPartResult[];
+  // A thread that died has no part result.
+  const parts = (r: RunResult) => (r.parts as (CustomPartResult | null)[]).filter((p): p is CustomPartResult => p !== null);
   const total = (r: RunResult, key: "coroutines" | "completed" | "failed") => parts(r).reduce((a, p) => a + p[key], 0);
   const col = (f: (r: RunResult) => string | number) => runs.map(f);
   const rows: (string | number)[][] = [

@@ -30,8 +30,19 @@ export interface ImbalanceSummary {
   steadyLockAcquisitions: number;
 }
 
+/** What a thread that died reports: nothing. */
+const NOTHING: ImbalancePartResult = {
+  role: "steady",
+  newStacksInPhase2: 0,
+  pooledAtPhase2: 0,
+  pooledAtEnd: 0,
+  coroutinesInPhase2: 0,
+  lockAcquisitionsInPhase2: 0,
+  requests: 0,
+};
+
 export function summarizeImbalance(s: ImbalanceScenario, result: RunResult): ImbalanceSummary {
-  const parts = result.parts as ImbalancePartResult[];
+  const parts = (result.parts as (ImbalancePartResult | null)[]).map((p) => p ?? NOTHING);
   const quiet = parts[s.burstThread]!;
   const strandedStacks = quiet.pooledAtEnd;
   const newInPhase2 = parts.reduce((sum, p, t) => (t === s.burstThread ? sum : sum + p.newStacksInPhase2), 0);

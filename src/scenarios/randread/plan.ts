@@ -2,6 +2,7 @@ import type { RunPlan } from "../../runtime/runtime.js";
 import type { RunResult } from "../../runtime/result.js";
 import type { RandreadScenario } from "../types.js";
 import { isJobResult, type RandreadPart, type RandreadPartResult } from "./part.js";
+import type { RandreadJobResult } from "./engine.js";
 
 /** One cell of the table: a block size at an iodepth. */
 export interface RandreadCase {
@@ -28,7 +29,7 @@ export interface RandreadFigures {
 }
 
 export function randreadFigures(result: RunResult): RandreadFigures {
-  const jobs = (result.parts as RandreadPartResult[]).filter(isJobResult);
+  const jobs = (result.parts as (RandreadPartResult | null)[]).filter((p): p is RandreadJobResult => p !== null && isJobResult(p));
   const worst = (key: "p50" | "p90" | "p99" | "p999") => Math.max(0, ...jobs.map((j) => j.latencyUs[key]));
   return {
     iops: jobs.reduce((a, j) => a + j.iops, 0),
