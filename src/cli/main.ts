@@ -26,7 +26,7 @@ Reproduces, measures and fixes coroutine-pool VMA exhaustion (QEMU's legacy
 per-thread pools vs the batched pool of QEMU 9.0).
 
 Commands:
-  demo      the main job: a bundled imbalance trace under every policy
+  demo      the main job: the bug report (legacy aborts, batched survives), imbalance, randread
   replay    replay a trace of pool events deterministically
   stress    the vma-exhaustion scenario (the seed's bug report by default)
   imbalance one thread bursts then goes quiet while others need coroutines

@@ -15,6 +15,8 @@
  *   demo                          the stress, imbalance and randread sections
  * and always the run's parameters (scenario) and the machine.
  */
+import { customTotal } from "../scenarios/custom/summary.js";
+import { describeOutcome } from "../runtime/result.js";
 import type { ImbalanceReport } from "../cli/commands/imbalance.js";
 import type { RandreadReport } from "../cli/commands/randread.js";
 import type { CustomReport } from "../cli/commands/run.js";
@@ -219,12 +221,10 @@ function randreadBody(report: RandreadReport): string {
 function customBody(report: CustomReport): string {
   const { scenario, runs } = report;
   const threadNames = Array.from({ length: scenario.threads }, (_, t) => `T${t}`);
-  const parts = (r: RunResult) => r.parts as { coroutines: number; completed: number; failed: number }[];
-  const total = (r: RunResult, key: "coroutines" | "completed" | "failed") => parts(r).reduce((a, p) => a + p[key], 0);
   const rows: Row[] = [
-    ["coroutines", runs.map((r) => total(r, "coroutines"))],
-    ["completed", runs.map((r) => total(r, "completed"))],
-    ["failed (body threw)", runs.map((r) => total(r, "failed"))],
+    ["coroutines", runs.map((r) => customTotal(r, "coroutines"))],
+    ["completed", runs.map((r) => customTotal(r, "completed"))],
+    ["failed (body threw)", runs.map((r) => customTotal(r, "failed"))],
     ["stacks created", runs.map((r) => r.stacks.created)],
     ["peak VMAs", runs.map((r) => r.vmas.peak)],
     ["VMAs back to baseline", runs.map((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
@@ -385,7 +385,7 @@ export function flatten(value: unknown, prefix: string): string[][] {
 // ---- formatting -----------------------------------------------------------
 
 function outcome(r: RunResult): string {
-  return r.completed ? "completed" : `ABORTED: ${r.abort!.message}`;
+  return describeOutcome(r);
 }
 
 function paragraph(text: string): string {

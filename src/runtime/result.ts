@@ -58,6 +58,14 @@ export interface RunResult {
   crossCheckMismatches: string[];
 }
 
+/** One phrase for how a run ended: a dead worker, QEMU's abort, or completed. */
+export function describeOutcome(r: RunResult): string {
+  if (r.deadThreads.length > 0) {
+    return `FAILED: ${r.deadThreads.map((d) => `T${d.thread} died (${d.reason})`).join("; ")}${r.timedOut ? " [run timed out]" : ""}`;
+  }
+  return r.abort ? `ABORTED: ${r.abort.message}` : "completed";
+}
+
 export function readThreadStats(region: SharedRegion, t: number, peakPooled: number): ThreadStats {
   const w = (field: number) => region.threadWord(t, field);
   return {

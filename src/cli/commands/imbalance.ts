@@ -1,14 +1,14 @@
 import { join } from "node:path";
 import { InputError } from "../../errors.js";
 import { projectRoot } from "../../project-root.js";
-import type { RunResult } from "../../runtime/result.js";
+import { describeOutcome, type RunResult } from "../../runtime/result.js";
 import { planImbalance, summarizeImbalance, type ImbalanceSummary } from "../../scenarios/imbalance/plan.js";
 import type { ImbalanceScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
 import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
 import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
-import { EXIT, type CommandResult } from "../exit.js";
+import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
@@ -50,7 +50,7 @@ export async function imbalanceCommand(argv: string[]): Promise<CommandResult> {
   const report = await runImbalance(file, scenario, flags);
   return {
     stdout: commandOutput(toDocument(report), () => formatImbalanceReport(report), flags.json, reportPath),
-    exitCode: report.runs.every((r) => r.completed) ? EXIT.OK : EXIT.VMA_ABORT,
+    exitCode: exitCodeFor(report.runs),
   };
 }
 
@@ -97,7 +97,7 @@ export function formatImbalanceReport(report: ImbalanceReport): string {
     ["Gini of pools", ...col((r) => r.imbalance.gini.toFixed(3))],
     ["global-lock acquisitions", ...col((r) => (r.policy === "batched" ? r.lock.acquisitions : "-"))],
     ["batch refills / hand-overs", ...col((r) => (r.policy === "batched" ? `${sum(r, "refills")} / ${sum(r, "handOvers")}` : "-"))],
-    ["outcome", ...col((r) => (r.completed ? "completed" : `ABORTED: ${r.abort!.message}`))],
+    ["outcome", ...col(describeOutcome)],
   ];
   const header = `imbalance: ${scenario.threads} threads; T${scenario.burstThread} bursts ${scenario.burst} then goes quiet; the others run ${scenario.rounds} rounds of ${scenario.inFlight}`;
   return [header, formatTable(["", ...runs.map((r) => r.policy)], rows)].join("\n");

@@ -10,7 +10,7 @@ import { loadScenarioFile } from "../../scenarios/validate.js";
 import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
 import { toDocument } from "../../report/document.js";
 import { integerFlag, parseCommandArgs } from "../args.js";
-import { EXIT, type CommandResult } from "../exit.js";
+import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
 import { ProgressBar } from "../progress.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
@@ -80,7 +80,7 @@ export async function randreadCommand(argv: string[]): Promise<CommandResult> {
   const report = await runRandread(file, scenario, flags);
   return {
     stdout: commandOutput(toDocument(report), () => formatRandreadReport(report), flags.json, reportPath),
-    exitCode: report.cells.every((c) => c.run.completed) ? EXIT.OK : EXIT.VMA_ABORT,
+    exitCode: exitCodeFor(report.cells.map((c) => c.run)),
   };
 }
 

@@ -1,14 +1,15 @@
 import { dirname, resolve } from "node:path";
 import { InputError } from "../../errors.js";
-import type { RunResult } from "../../runtime/result.js";
+import { describeOutcome, type RunResult } from "../../runtime/result.js";
 import type { CustomPart, CustomPartResult } from "../../scenarios/custom/part.js";
 import { loadWorkload } from "../../scenarios/custom/workload.js";
+import { customTotal } from "../../scenarios/custom/summary.js";
 import type { CustomScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
 import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
 import { toDocument, type ResultDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
-import { EXIT, type CommandResult } from "../exit.js";
+import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
@@ -53,31 +54,31 @@ export async function runCommand(argv: string[]): Promise<CommandResult> {
   const reportPath = reportPathFlag(values.report);
   let doc: ResultDocument;
   let text: () => string;
-  let completed: boolean;
+  let exitCode: number;
   switch (withSeed.kind) {
     case "vma-exhaustion": {
       if (flags.threads !== undefined) throw threadsFlagUnsupported();
       const report = await runStress(file, withSeed, flags);
-      [doc, text, completed] = [toDocument(report), () => formatStressReport(report), report.runs.every((r) => r.completed)];
+      [doc, text, exitCode] = [toDocument(report), () => formatStressReport(report), exitCodeFor(report.runs)];
       break;
     }
     case "imbalance": {
       const report = await runImbalance(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
-      [doc, text, completed] = [toDocument(report), () => formatImbalanceReport(report), report.runs.every((r) => r.completed)];
+      [doc, text, exitCode] = [toDocument(report), () => formatImbalanceReport(report), exitCodeFor(report.runs)];
       break;
     }
     case "randread": {
       const report = await runRandread(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
-      [doc, text, completed] = [toDocument(report), () => formatRandreadReport(report), report.cells.every((c) => c.run.completed)];
+      [doc, text, exitCode] = [toDocument(report), () => formatRandreadReport(report), exitCodeFor(report.cells.map((c) => c.run))];
       break;
     }
     case "custom": {
       const report = await runCustom(file, { ...withSeed, threads: flags.threads ?? withSeed.threads }, flags);
-      [doc, text, completed] = [toDocument(report), () => formatCustomReport(report), report.runs.every((r) => r.completed)];
+      [doc, text, exitCode] = [toDocument(report), () => formatCustomReport(report), exitCodeFor(report.runs)];
       break;
     }
   }
-  return { stdout: commandOutput(doc, text, flags.json, reportPath), exitCode: completed ? EXIT.OK : EXIT.VMA_ABORT };
+  return { stdout: commandOutput(doc, text, flags.json, reportPath), exitCode };
 }
 
 /** The module path is relative to the scenario file. */
@@ -97,22 +98,20 @@ export async function runCustom(file: string, scenario: CustomScenario, flags: R
 
 export function formatCustomReport(report: CustomReport): string {
   const { runs, scenario } = report;
-  // A thread that died has no part result.
-  const parts = (r: RunResult) => (r.parts as (CustomPartResult | null)[]).filter((p): p is CustomPartResult => p !== null);
-  const total = (r: RunResult, key: "coroutines" | "completed" | "failed") => parts(r).reduce((a, p) => a + p[key], 0);
   const col = (f: (r: RunResult) => string | number) => runs.map(f);
   const rows: (string | number)[][] = [
-    ["coroutines", ...col((r) => total(r, "coroutines"))],
-    ["completed", ...col((r) => total(r, "completed"))],
-    ["failed (body threw)", ...col((r) => total(r, "failed"))],
+    ["coroutines", ...col((r) => customTotal(r, "coroutines"))],
+    ["completed", ...col((r) => customTotal(r, "completed"))],
+    ["failed (body threw)", ...col((r) => customTotal(r, "failed"))],
     ["stacks created", ...col((r) => r.stacks.created)],
     ["peak VMAs", ...col((r) => r.vmas.peak)],
     ["VMAs back to baseline", ...col((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
-    ["outcome", ...col((r) => (r.completed ? "completed" : `ABORTED: ${r.abort!.message}`))],
+    ["outcome", ...col(describeOutcome)],
   ];
   const lines = [`custom: ${scenario.module} on ${scenario.threads} thread(s)`, formatTable(["", ...runs.map((r) => r.policy)], rows)];
   for (const r of runs) {
-    parts(r).forEach((p, t) => p.failures.forEach((f) => lines.push(`${r.policy}: T${t} coroutine ${f.index} threw: ${f.message}`)));
+    (r.parts as (CustomPartResult | null)[]).forEach((p, t) =>
+      p?.failures.forEach((f) => lines.push(`${r.policy}: T${t} coroutine ${f.index} threw: ${f.message}`)));
   }
   return lines.join("\n");
 }

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { projectRoot } from "../../project-root.js";
-import type { RunResult } from "../../runtime/result.js";
+import { describeOutcome, type RunResult } from "../../runtime/result.js";
 import { planStress, stressThreadNames } from "../../scenarios/stress/plan.js";
 import type { StressScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
@@ -8,7 +8,7 @@ import { InputError } from "../../errors.js";
 import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
 import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
-import { EXIT, type CommandResult } from "../exit.js";
+import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { formatRealAbortReport, runRealAbort } from "../real-abort.js";
@@ -77,7 +77,7 @@ export async function stressCommand(argv: string[]): Promise<CommandResult> {
   const report = await runStress(file, scenario, flags);
   return {
     stdout: commandOutput(toDocument(report), () => formatStressReport(report), flags.json, reportPath),
-    exitCode: report.runs.every((r) => r.completed) ? EXIT.OK : EXIT.VMA_ABORT,
+    exitCode: exitCodeFor(report.runs),
   };
 }
 
@@ -119,7 +119,7 @@ export function formatStressReport(report: StressReport): string {
     `vma-exhaustion: ${scenario.guest.iothreads} IOThreads${scenario.guest.mainLoop ? " + main loop" : ""}, devices ${devices}, ${scenario.rounds} rounds, seed ${scenario.seed}`,
   ];
   const rows: (string | number)[][] = [
-    ["outcome", ...col((r) => (r.completed ? "completed" : "ABORTED"))],
+    ["outcome", ...col(describeOutcome)],
     ["pool max size", ...col((r) => r.pool.maxSize)],
     ["batched hard cap", ...col((r) => (r.policy === "batched" ? r.pool.hardMaxSize : "-"))],
     ["VMA limit", ...col((r) => r.vmas.limit)],
