@@ -31,7 +31,7 @@ const MAX_REPORTED = 10;
  */
 export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Workload): CustomPartResult {
   const ctx = env.coroutines;
-  const api: WorkloadApi = { thread: env.thread, threads: env.threads };
+  const api: WorkloadApi = { thread: env.thread, threads: env.threads, ctx };
   const result: CustomPartResult = { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [] };
   const record = (value: unknown) => {
     result.completed++;
