@@ -43,6 +43,16 @@ import {
 } from './errors.js';
 import type { StackSource } from './stack-source.js';
 
+/**
+ * %GeneratorPrototype%.next (GeneratorFunction.prototype.prototype.next),
+ * called directly rather than as `generator.next()`. Each generator function
+ * gives its generators a prototype of their own, so once a thread has entered
+ * more than four kinds of coroutine that lookup is megamorphic on every
+ * enter; this is one known function whatever the body.
+ */
+const generatorNext: (this: Generator<unknown, unknown, undefined>) => IteratorResult<unknown, unknown> =
+  Object.getPrototypeOf(function* () {}).prototype.next;
+
 export class CoroutineContext {
   /** The thread itself, as a coroutine: what self() returns outside any coroutine. */
   readonly leader: Coroutine;
@@ -112,7 +122,7 @@ export class CoroutineContext {
     try {
       // Not null: only a terminated coroutine or the leader lacks a generator,
       // and the state check above let neither through.
-      finished = target.generator!.next().done;
+      finished = generatorNext.call(target.generator!).done;
     } catch (error) {
       this.current = caller;
       this.terminate(target);

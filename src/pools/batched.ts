@@ -1,4 +1,5 @@
-import { NO_SLOT, Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Slot, SlotState, Thread, ThreadStatus } from "../shared/layout.js";
+import * as layout from "../shared/layout.js";
+import { Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Thread, ThreadStatus } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
 import { FutexMutex } from "../sync/futex-mutex.js";
@@ -11,6 +12,18 @@ export const CONTROLLER_LOCK_OWNER = 0x7ffffffe;
 export const BATCH_MAX_SIZE = 128;
 /** global_pool_max_size before any device raises it. */
 export const BATCHED_INITIAL_POOL_MAX_SIZE = 128;
+
+// The layout names the hot paths use, as constants of this module. Used
+// through the import (`t + Thread.LOCAL_SIZE_0`), each cost V8 (Node 20) a
+// load through the module's import cell and a property load with a map check
+// at every use, not hoisted past the stores to the shared array; a module
+// constant does not. Measured, get + put on one thread: 20 ns -> 10 ns.
+const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
+const { LOCAL_HEAD_0, LOCAL_SIZE_0, LOCAL_HEAD_1, LOCAL_SIZE_1, CLEANUP_REGISTERED, LAST_HANDED_HEAD } = layout.Thread;
+const { STAT_GETS, STAT_POOL_HITS, STAT_PUTS, STAT_REFILLS, STAT_BOUNCES } = layout.Thread;
+const { STAT_HAND_OVERS, STAT_HAND_OVER_DISCARDS, STAT_LOCK_ACQUISITIONS } = layout.Thread;
+const { NEXT, STATE, OWNER, BATCH_SIZE, BATCH_NEXT } = layout.Slot;
+const { LOCAL_POOL, GLOBAL_POOL } = layout.SlotState;
 
 /**
  * QEMU 9.0's pool: a global pool of batches under a lock, and per-thread local
@@ -36,65 +49,60 @@ export class BatchedPolicy implements PoolPolicy {
   readonly lock: FutexMutex;
   private readonly region: SharedRegion;
   private readonly i32: Int32Array;
+  /** Int32 index of stack slot 0 (the region's slotsBase), kept here for slotBase(). */
+  private readonly slotsBase: number;
   private readonly stacks: StackAllocator;
 
   constructor(region: SharedRegion, stacks: StackAllocator) {
     this.region = region;
     this.i32 = region.i32;
+    this.slotsBase = region.slotsBase;
     this.stacks = stacks;
     this.lock = new FutexMutex(region.i32, MUTEX_I32_BASE, region.i64, MUTEX_I64_BASE);
   }
 
   /** coroutine_pool_get: the local pool first, then one batch from the global pool. */
   get(thread: number): number {
-    const t = this.region.threadBase(thread);
-    this.i32[t + Thread.STAT_GETS]!++;
-    if (this.i32[t + Thread.LOCAL_SIZE_0] === 0) this.refillLocal(thread);
+    const t = threadBase(thread);
+    const i32 = this.i32;
+    i32[t + STAT_GETS]!++;
+    if (i32[t + LOCAL_SIZE_0] === 0) this.refillLocal(thread);
     const slot = this.getLocal(thread);
-    if (slot !== NO_SLOT) this.i32[t + Thread.STAT_POOL_HITS]!++;
+    if (slot !== NO_SLOT) i32[t + STAT_POOL_HITS]!++;
     return slot;
   }
 
   /** coroutine_pool_put: onto the first local batch, handing a full one over. */
   put(thread: number, slot: number): void {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    i32[t + Thread.STAT_PUTS]!++;
-    if (i32[t + Thread.LOCAL_SIZE_0] === 0) {
+    i32[t + STAT_PUTS]!++;
+    const size = i32[t + LOCAL_SIZE_0]!;
+    if (size === 0) {
       // No local batch yet: QEMU makes one and registers the exit cleanup.
       this.registerCleanup(thread);
-    } else if (i32[t + Thread.LOCAL_SIZE_0] === BATCH_MAX_SIZE) {
-      if (i32[t + Thread.LOCAL_SIZE_1] !== 0) {
-        // Both local batches in use: the full first one goes to the global
-        // pool and the second stays where it is.
-        this.putGlobal(thread, i32[t + Thread.LOCAL_HEAD_0]!, BATCH_MAX_SIZE);
-      } else {
-        // Room for a second local batch: the full one moves to second place.
-        i32[t + Thread.LOCAL_HEAD_1] = i32[t + Thread.LOCAL_HEAD_0]!;
-        i32[t + Thread.LOCAL_SIZE_1] = BATCH_MAX_SIZE;
-      }
-      i32[t + Thread.LOCAL_HEAD_0] = NO_SLOT;
-      i32[t + Thread.LOCAL_SIZE_0] = 0;
+    } else if (size === BATCH_MAX_SIZE) {
+      this.retireFirstBatch(thread);
     }
     this.pushLocal(thread, slot);
   }
 
   /** local_pool_cleanup: every stack in the local pool is freed. */
   exitThread(thread: number): void {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    if (i32[t + Thread.CLEANUP_REGISTERED] === 1) {
-      this.stacks.freeList(i32[t + Thread.LOCAL_HEAD_0]!, thread);
-      this.stacks.freeList(i32[t + Thread.LOCAL_HEAD_1]!, thread);
+    if (i32[t + CLEANUP_REGISTERED] === 1) {
+      this.stacks.freeList(i32[t + LOCAL_HEAD_0]!, thread);
+      this.stacks.freeList(i32[t + LOCAL_HEAD_1]!, thread);
     }
     // A local batch always registers the cleanup first, so an unregistered
     // thread has nothing to leave behind.
-    i32[t + Thread.LOCAL_HEAD_0] = NO_SLOT;
-    i32[t + Thread.LOCAL_SIZE_0] = 0;
-    i32[t + Thread.LOCAL_HEAD_1] = NO_SLOT;
-    i32[t + Thread.LOCAL_SIZE_1] = 0;
-    i32[t + Thread.CLEANUP_REGISTERED] = 0;
-    i32[t + Thread.LAST_HANDED_HEAD] = NO_SLOT;
+    i32[t + LOCAL_HEAD_0] = NO_SLOT;
+    i32[t + LOCAL_SIZE_0] = 0;
+    i32[t + LOCAL_HEAD_1] = NO_SLOT;
+    i32[t + LOCAL_SIZE_1] = 0;
+    i32[t + CLEANUP_REGISTERED] = 0;
+    i32[t + LAST_HANDED_HEAD] = NO_SLOT;
   }
 
   /** qemu_coroutine_inc_pool_size: under the lock, as QEMU does. */
@@ -115,8 +123,8 @@ export class BatchedPolicy implements PoolPolicy {
   }
 
   localPoolSize(thread: number): number {
-    const t = this.region.threadBase(thread);
-    return (Atomics.load(this.i32, t + Thread.LOCAL_SIZE_0) + Atomics.load(this.i32, t + Thread.LOCAL_SIZE_1)) >>> 0;
+    const t = threadBase(thread);
+    return (Atomics.load(this.i32, t + LOCAL_SIZE_0) + Atomics.load(this.i32, t + LOCAL_SIZE_1)) >>> 0;
   }
 
   drainGlobalPool(): number {
@@ -129,47 +137,68 @@ export class BatchedPolicy implements PoolPolicy {
 
   /** coroutine_pool_get_local: pop the first batch; drop it once empty. */
   private getLocal(thread: number): number {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    const slot = i32[t + Thread.LOCAL_HEAD_0]!;
+    const slot = i32[t + LOCAL_HEAD_0]!;
     if (slot === NO_SLOT) return NO_SLOT;
-    i32[t + Thread.LOCAL_HEAD_0] = i32[this.region.slotBase(slot) + Slot.NEXT]!;
-    const left = i32[t + Thread.LOCAL_SIZE_0]! - 1;
-    i32[t + Thread.LOCAL_SIZE_0] = left;
+    i32[t + LOCAL_HEAD_0] = i32[this.slotBase(slot) + NEXT]!;
+    const left = i32[t + LOCAL_SIZE_0]! - 1;
+    i32[t + LOCAL_SIZE_0] = left;
     if (left === 0) {
       // The batch is gone; the second one (if any) becomes the first.
-      i32[t + Thread.LOCAL_HEAD_0] = i32[t + Thread.LOCAL_HEAD_1]!;
-      i32[t + Thread.LOCAL_SIZE_0] = i32[t + Thread.LOCAL_SIZE_1]!;
-      i32[t + Thread.LOCAL_HEAD_1] = NO_SLOT;
-      i32[t + Thread.LOCAL_SIZE_1] = 0;
+      i32[t + LOCAL_HEAD_0] = i32[t + LOCAL_HEAD_1]!;
+      i32[t + LOCAL_SIZE_0] = i32[t + LOCAL_SIZE_1]!;
+      i32[t + LOCAL_HEAD_1] = NO_SLOT;
+      i32[t + LOCAL_SIZE_1] = 0;
     }
     this.stacks.markLive(slot, thread);
     return slot;
   }
 
   private pushLocal(thread: number, slot: number): void {
-    const t = this.region.threadBase(thread);
-    const s = this.region.slotBase(slot);
-    this.i32[s + Slot.NEXT] = this.i32[t + Thread.LOCAL_HEAD_0]!;
-    this.i32[s + Slot.STATE] = SlotState.LOCAL_POOL;
-    this.i32[s + Slot.OWNER] = thread;
-    this.i32[t + Thread.LOCAL_HEAD_0] = slot;
-    this.i32[t + Thread.LOCAL_SIZE_0]!++;
+    const t = threadBase(thread);
+    const s = this.slotBase(slot);
+    const i32 = this.i32;
+    i32[s + NEXT] = i32[t + LOCAL_HEAD_0]!;
+    i32[s + STATE] = LOCAL_POOL;
+    i32[s + OWNER] = thread;
+    i32[t + LOCAL_HEAD_0] = slot;
+    i32[t + LOCAL_SIZE_0]!++;
+  }
+
+  /**
+   * The first local batch is full: it makes room for a new, empty first
+   * batch. Kept out of put() so that put stays small enough to inline.
+   */
+  private retireFirstBatch(thread: number): void {
+    const t = threadBase(thread);
+    const i32 = this.i32;
+    if (i32[t + LOCAL_SIZE_1] !== 0) {
+      // Both local batches in use: the full first one goes to the global
+      // pool and the second stays where it is.
+      this.putGlobal(thread, i32[t + LOCAL_HEAD_0]!, BATCH_MAX_SIZE);
+    } else {
+      // Room for a second local batch: the full one moves to second place.
+      i32[t + LOCAL_HEAD_1] = i32[t + LOCAL_HEAD_0]!;
+      i32[t + LOCAL_SIZE_1] = BATCH_MAX_SIZE;
+    }
+    i32[t + LOCAL_HEAD_0] = NO_SLOT;
+    i32[t + LOCAL_SIZE_0] = 0;
   }
 
   /** coroutine_pool_refill_local: take the first global batch, if there is one. */
   private refillLocal(thread: number): void {
     const batch = this.takeGlobalBatch(thread);
     if (batch === NO_SLOT) return;
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    const size = i32[this.region.slotBase(batch) + Slot.BATCH_SIZE]!;
-    this.relabel(batch, SlotState.LOCAL_POOL, thread);
-    i32[t + Thread.LOCAL_HEAD_0] = batch;
-    i32[t + Thread.LOCAL_SIZE_0] = size;
-    i32[t + Thread.STAT_REFILLS]!++;
-    if (batch === i32[t + Thread.LAST_HANDED_HEAD]) i32[t + Thread.STAT_BOUNCES]!++;
-    i32[t + Thread.LAST_HANDED_HEAD] = NO_SLOT;
+    const size = i32[this.slotBase(batch) + BATCH_SIZE]!;
+    this.relabel(batch, LOCAL_POOL, thread);
+    i32[t + LOCAL_HEAD_0] = batch;
+    i32[t + LOCAL_SIZE_0] = size;
+    i32[t + STAT_REFILLS]!++;
+    if (batch === i32[t + LAST_HANDED_HEAD]) i32[t + STAT_BOUNCES]!++;
+    i32[t + LAST_HANDED_HEAD] = NO_SLOT;
     this.registerCleanup(thread);
   }
 
@@ -179,9 +208,9 @@ export class BatchedPolicy implements PoolPolicy {
       const i32 = this.i32;
       const batch = i32[Header.GLOBAL_POOL_HEAD]!;
       if (batch !== NO_SLOT) {
-        const head = this.region.slotBase(batch);
-        i32[Header.GLOBAL_POOL_HEAD] = i32[head + Slot.BATCH_NEXT]!;
-        Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! - i32[head + Slot.BATCH_SIZE]!));
+        const head = this.slotBase(batch);
+        i32[Header.GLOBAL_POOL_HEAD] = i32[head + BATCH_NEXT]!;
+        Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! - i32[head + BATCH_SIZE]!));
       }
       return batch;
     });
@@ -193,26 +222,26 @@ export class BatchedPolicy implements PoolPolicy {
    * may overshoot it by one batch — otherwise every stack in it is freed.
    */
   private putGlobal(thread: number, batch: number, size: number): void {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     // Relabel before publishing: once the lock is dropped another thread may take it.
-    this.relabel(batch, SlotState.GLOBAL_POOL, -1);
+    this.relabel(batch, GLOBAL_POOL, -1);
     const accepted = this.withGlobalLock(thread, () => {
       const i32 = this.i32;
       const max = Math.min(i32[Header.POOL_MAX_SIZE]! >>> 0, i32[Header.HARD_MAX_SIZE]! >>> 0);
       if (i32[Header.GLOBAL_POOL_SIZE]! >>> 0 >= max) return false;
-      const head = this.region.slotBase(batch);
-      i32[head + Slot.BATCH_SIZE] = size;
-      i32[head + Slot.BATCH_NEXT] = i32[Header.GLOBAL_POOL_HEAD]!;
+      const head = this.slotBase(batch);
+      i32[head + BATCH_SIZE] = size;
+      i32[head + BATCH_NEXT] = i32[Header.GLOBAL_POOL_HEAD]!;
       i32[Header.GLOBAL_POOL_HEAD] = batch;
       Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! + size));
       return true;
     });
     if (accepted) {
-      this.i32[t + Thread.STAT_HAND_OVERS]!++;
-      this.i32[t + Thread.LAST_HANDED_HEAD] = batch;
+      this.i32[t + STAT_HAND_OVERS]!++;
+      this.i32[t + LAST_HANDED_HEAD] = batch;
     } else {
       // The global pool was full, so this batch is thrown away.
-      this.i32[t + Thread.STAT_HAND_OVER_DISCARDS]!++;
+      this.i32[t + STAT_HAND_OVER_DISCARDS]!++;
       this.stacks.freeList(batch, thread);
     }
   }
@@ -221,15 +250,20 @@ export class BatchedPolicy implements PoolPolicy {
   private relabel(head: number, state: number, owner: number): void {
     const i32 = this.i32;
     for (let slot = head; slot !== NO_SLOT; ) {
-      const s = this.region.slotBase(slot);
-      i32[s + Slot.STATE] = state;
-      i32[s + Slot.OWNER] = owner;
-      slot = i32[s + Slot.NEXT]!;
+      const s = this.slotBase(slot);
+      i32[s + STATE] = state;
+      i32[s + OWNER] = owner;
+      slot = i32[s + NEXT]!;
     }
   }
 
   private registerCleanup(thread: number): void {
-    this.i32[this.region.threadBase(thread) + Thread.CLEANUP_REGISTERED] = 1;
+    this.i32[threadBase(thread) + CLEANUP_REGISTERED] = 1;
+  }
+
+  /** The region's slotBase(), on this module's constants. */
+  private slotBase(slot: number): number {
+    return this.slotsBase + slot * SLOT_WORDS;
   }
 
   /**
@@ -242,7 +276,7 @@ export class BatchedPolicy implements PoolPolicy {
     const previousOwnerDied = this.lock.lockRobust(thread >= 0 ? thread : CONTROLLER_LOCK_OWNER, this.isDead);
     try {
       if (previousOwnerDied) this.repairGlobalPool();
-      if (thread >= 0) this.i32[this.region.threadBase(thread) + Thread.STAT_LOCK_ACQUISITIONS]!++;
+      if (thread >= 0) this.i32[threadBase(thread) + STAT_LOCK_ACQUISITIONS]!++;
       this.onCriticalSection?.(thread);
       return critical();
     } finally {
@@ -267,9 +301,9 @@ export class BatchedPolicy implements PoolPolicy {
     let size = 0;
     let batches = 0;
     for (let batch = i32[Header.GLOBAL_POOL_HEAD]!; batch !== NO_SLOT && batches <= this.region.stackCapacity; batches++) {
-      const head = this.region.slotBase(batch);
-      size += i32[head + Slot.BATCH_SIZE]!;
-      batch = i32[head + Slot.BATCH_NEXT]!;
+      const head = this.slotBase(batch);
+      size += i32[head + BATCH_SIZE]!;
+      batch = i32[head + BATCH_NEXT]!;
     }
     Atomics.store(i32, Header.GLOBAL_POOL_SIZE, size);
   }

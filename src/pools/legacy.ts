@@ -1,4 +1,5 @@
-import { Header, NO_SLOT, Slot, SlotState, Thread, Totals } from "../shared/layout.js";
+import * as layout from "../shared/layout.js";
+import { Header, Totals } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
 import { u32, type PoolPolicy } from "./policy.js";
@@ -7,6 +8,14 @@ import { u32, type PoolPolicy } from "./policy.js";
 export const RELEASE_POOL_TAKE_THRESHOLD = 64;
 /** pool_max_size before any device raises it (POOL_INITIAL_MAX_SIZE). */
 export const LEGACY_INITIAL_POOL_MAX_SIZE = 64;
+
+// The layout names the hot paths use, as constants of this module rather than
+// imported bindings (see batched.ts for why, and what that bought).
+const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
+const { LOCAL_HEAD_0, LOCAL_SIZE_0, CLEANUP_REGISTERED, STAT_GETS, STAT_POOL_HITS, STAT_PUTS, STAT_REFILLS, STAT_STACKS_LEAKED } =
+  layout.Thread;
+const { NEXT, STATE, OWNER } = layout.Slot;
+const { LOCAL_POOL, GLOBAL_POOL, LEAKED } = layout.SlotState;
 
 /**
  * QEMU up to 8.2: a global lock-free release pool and a private alloc pool
@@ -24,13 +33,16 @@ export const LEGACY_INITIAL_POOL_MAX_SIZE = 64;
  */
 export class LegacyPolicy implements PoolPolicy {
   readonly name = "legacy" as const;
-  private readonly region: SharedRegion;
   private readonly i32: Int32Array;
+  private readonly i64: BigInt64Array;
+  /** Int32 index of stack slot 0 (the region's slotsBase), kept here for slotBase(). */
+  private readonly slotsBase: number;
   private readonly stacks: StackAllocator;
 
   constructor(region: SharedRegion, stacks: StackAllocator) {
-    this.region = region;
     this.i32 = region.i32;
+    this.i64 = region.i64;
+    this.slotsBase = region.slotsBase;
     this.stacks = stacks;
   }
 
@@ -41,17 +53,17 @@ export class LegacyPolicy implements PoolPolicy {
    * list actually moved, and that skew is reproduced, not corrected.
    */
   get(thread: number): number {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    i32[t + Thread.STAT_GETS]!++;
-    if (i32[t + Thread.LOCAL_HEAD_0] === NO_SLOT && this.releasePoolSize() > RELEASE_POOL_TAKE_THRESHOLD) {
+    i32[t + STAT_GETS]!++;
+    if (i32[t + LOCAL_HEAD_0] === NO_SLOT && this.releasePoolSize() > RELEASE_POOL_TAKE_THRESHOLD) {
       this.takeReleasePool(thread);
     }
-    const slot = i32[t + Thread.LOCAL_HEAD_0]!;
+    const slot = i32[t + LOCAL_HEAD_0]!;
     if (slot === NO_SLOT) return NO_SLOT;
-    i32[t + Thread.LOCAL_HEAD_0] = i32[this.region.slotBase(slot) + Slot.NEXT]!;
-    i32[t + Thread.LOCAL_SIZE_0] = u32(i32[t + Thread.LOCAL_SIZE_0]! - 1) | 0;
-    i32[t + Thread.STAT_POOL_HITS]!++;
+    i32[t + LOCAL_HEAD_0] = i32[this.slotBase(slot) + NEXT]!;
+    i32[t + LOCAL_SIZE_0] = u32(i32[t + LOCAL_SIZE_0]! - 1) | 0;
+    i32[t + STAT_POOL_HITS]!++;
     this.stacks.markLive(slot, thread);
     return slot;
   }
@@ -62,21 +74,16 @@ export class LegacyPolicy implements PoolPolicy {
    * doubling is unsigned arithmetic, so it wraps like QEMU's.
    */
   put(thread: number, slot: number): void {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    i32[t + Thread.STAT_PUTS]!++;
+    i32[t + STAT_PUTS]!++;
     const maxSize = this.poolMaxSize();
     if (this.releasePoolSize() < u32(maxSize * 2)) {
       this.pushReleasePool(slot);
       return;
     }
-    if (u32(i32[t + Thread.LOCAL_SIZE_0]!) < maxSize) {
-      const s = this.region.slotBase(slot);
-      i32[s + Slot.NEXT] = i32[t + Thread.LOCAL_HEAD_0]!;
-      i32[s + Slot.STATE] = SlotState.LOCAL_POOL;
-      i32[s + Slot.OWNER] = thread;
-      i32[t + Thread.LOCAL_HEAD_0] = slot;
-      i32[t + Thread.LOCAL_SIZE_0] = u32(i32[t + Thread.LOCAL_SIZE_0]! + 1) | 0;
+    if (u32(i32[t + LOCAL_SIZE_0]!) < maxSize) {
+      this.pushAllocPool(thread, slot);
       return;
     }
     this.stacks.free(slot, thread);
@@ -89,17 +96,17 @@ export class LegacyPolicy implements PoolPolicy {
    * stacks stay mapped and nothing can reach them. Faithful, and counted.
    */
   exitThread(thread: number): void {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    const head = i32[t + Thread.LOCAL_HEAD_0]!;
-    if (i32[t + Thread.CLEANUP_REGISTERED] === 1) {
+    const head = i32[t + LOCAL_HEAD_0]!;
+    if (i32[t + CLEANUP_REGISTERED] === 1) {
       this.stacks.freeList(head, thread);
     } else {
       this.leakList(thread, head);
     }
-    i32[t + Thread.LOCAL_HEAD_0] = NO_SLOT;
-    i32[t + Thread.LOCAL_SIZE_0] = 0;
-    i32[t + Thread.CLEANUP_REGISTERED] = 0;
+    i32[t + LOCAL_HEAD_0] = NO_SLOT;
+    i32[t + LOCAL_SIZE_0] = 0;
+    i32[t + CLEANUP_REGISTERED] = 0;
   }
 
   incPoolSize(n: number): void {
@@ -115,7 +122,7 @@ export class LegacyPolicy implements PoolPolicy {
   }
 
   localPoolSize(thread: number): number {
-    return Atomics.load(this.i32, this.region.threadBase(thread) + Thread.LOCAL_SIZE_0) >>> 0;
+    return Atomics.load(this.i32, threadBase(thread) + LOCAL_SIZE_0) >>> 0;
   }
 
   drainGlobalPool(): number {
@@ -139,15 +146,27 @@ export class LegacyPolicy implements PoolPolicy {
   /** QSLIST_INSERT_HEAD_ATOMIC, then the size: the same order (and skew) as QEMU. */
   private pushReleasePool(slot: number): void {
     const i32 = this.i32;
-    const s = this.region.slotBase(slot);
-    i32[s + Slot.STATE] = SlotState.GLOBAL_POOL;
-    i32[s + Slot.OWNER] = -1;
+    const s = this.slotBase(slot);
+    i32[s + STATE] = GLOBAL_POOL;
+    i32[s + OWNER] = -1;
     for (;;) {
       const head = Atomics.load(i32, Header.GLOBAL_POOL_HEAD);
-      Atomics.store(i32, s + Slot.NEXT, head);
+      Atomics.store(i32, s + NEXT, head);
       if (Atomics.compareExchange(i32, Header.GLOBAL_POOL_HEAD, head, slot) === head) break;
     }
     Atomics.add(i32, Header.GLOBAL_POOL_SIZE, 1);
+  }
+
+  /** QSLIST_INSERT_HEAD onto the thread's own alloc pool: no atomics, no other writer. */
+  private pushAllocPool(thread: number, slot: number): void {
+    const t = threadBase(thread);
+    const s = this.slotBase(slot);
+    const i32 = this.i32;
+    i32[s + NEXT] = i32[t + LOCAL_HEAD_0]!;
+    i32[s + STATE] = LOCAL_POOL;
+    i32[s + OWNER] = thread;
+    i32[t + LOCAL_HEAD_0] = slot;
+    i32[t + LOCAL_SIZE_0] = u32(i32[t + LOCAL_SIZE_0]! + 1) | 0;
   }
 
   /**
@@ -156,18 +175,18 @@ export class LegacyPolicy implements PoolPolicy {
    * never pops single entries, so this exchange-all list has no ABA problem.
    */
   private takeReleasePool(thread: number): void {
-    const t = this.region.threadBase(thread);
+    const t = threadBase(thread);
     const i32 = this.i32;
-    i32[t + Thread.CLEANUP_REGISTERED] = 1;
-    i32[t + Thread.LOCAL_SIZE_0] = Atomics.exchange(i32, Header.GLOBAL_POOL_SIZE, 0);
+    i32[t + CLEANUP_REGISTERED] = 1;
+    i32[t + LOCAL_SIZE_0] = Atomics.exchange(i32, Header.GLOBAL_POOL_SIZE, 0);
     const head = Atomics.exchange(i32, Header.GLOBAL_POOL_HEAD, NO_SLOT);
-    i32[t + Thread.LOCAL_HEAD_0] = head;
-    i32[t + Thread.STAT_REFILLS]!++;
+    i32[t + LOCAL_HEAD_0] = head;
+    i32[t + STAT_REFILLS]!++;
     for (let slot = head; slot !== NO_SLOT; ) {
-      const s = this.region.slotBase(slot);
-      i32[s + Slot.STATE] = SlotState.LOCAL_POOL;
-      i32[s + Slot.OWNER] = thread;
-      slot = Atomics.load(i32, s + Slot.NEXT);
+      const s = this.slotBase(slot);
+      i32[s + STATE] = LOCAL_POOL;
+      i32[s + OWNER] = thread;
+      slot = Atomics.load(i32, s + NEXT);
     }
   }
 
@@ -176,12 +195,17 @@ export class LegacyPolicy implements PoolPolicy {
     const i32 = this.i32;
     let n = 0;
     for (let slot = head; slot !== NO_SLOT; n++) {
-      const s = this.region.slotBase(slot);
-      i32[s + Slot.STATE] = SlotState.LEAKED;
-      i32[s + Slot.OWNER] = -1;
-      slot = i32[s + Slot.NEXT]!;
+      const s = this.slotBase(slot);
+      i32[s + STATE] = LEAKED;
+      i32[s + OWNER] = -1;
+      slot = i32[s + NEXT]!;
     }
-    i32[this.region.threadBase(thread) + Thread.STAT_STACKS_LEAKED]! += n;
-    Atomics.add(this.region.i64, Totals.STACKS_LEAKED, BigInt(n));
+    i32[threadBase(thread) + STAT_STACKS_LEAKED]! += n;
+    Atomics.add(this.i64, Totals.STACKS_LEAKED, BigInt(n));
+  }
+
+  /** The region's slotBase(), on this module's constants. */
+  private slotBase(slot: number): number {
+    return this.slotsBase + slot * SLOT_WORDS;
   }
 }

@@ -1,9 +1,16 @@
 import { CoropoolError, GUARD_PAGE_FAILED, STACK_ALLOC_FAILED, VmaExhaustedError } from "../errors.js";
+import * as layout from "../shared/layout.js";
 import { AbortKind, Header, NO_SLOT, Slot, SlotState, Thread, Totals } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import { VmaCounter } from "../vma/vma-counter.js";
 import { simulatedBackend, type StackBackend } from "./backend.js";
 import { popFreeSlot, pushFreeSlot } from "./free-slots.js";
+
+// markLive runs on every pooled get: module constants there rather than
+// imported bindings (see pools/batched.ts for why, and what that bought).
+const { SLOT_WORDS } = layout;
+const { STATE, OWNER } = layout.Slot;
+const { LIVE } = layout.SlotState;
 
 /**
  * Makes and frees stacks: the qemu_coroutine_new / qemu_coroutine_delete
@@ -13,9 +20,14 @@ export class StackAllocator {
   readonly vmas: VmaCounter;
   private readonly region: SharedRegion;
   private readonly backend: StackBackend;
+  /** The region's i32 view and first slot index, kept for markLive. */
+  private readonly i32: Int32Array;
+  private readonly slotsBase: number;
 
   constructor(region: SharedRegion, backend: StackBackend = simulatedBackend) {
     this.region = region;
+    this.i32 = region.i32;
+    this.slotsBase = region.slotsBase;
     this.backend = backend;
     this.vmas = new VmaCounter(region);
   }
@@ -146,8 +158,8 @@ export class StackAllocator {
    * readers on other threads look at quiescent points, after a barrier.
    */
   markLive(slot: number, thread: number): void {
-    const base = this.region.slotBase(slot);
-    this.region.i32[base + Slot.STATE] = SlotState.LIVE;
-    this.region.i32[base + Slot.OWNER] = thread;
+    const base = this.slotsBase + slot * SLOT_WORDS;
+    this.i32[base + STATE] = LIVE;
+    this.i32[base + OWNER] = thread;
   }
 }
