@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../errors.js";
+import { shownText } from "../message-text.js";
 import { POLICY_NAMES, isPolicyName, type PolicyName } from "../pools/policy-name.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -14,20 +15,85 @@ export interface ParsedArgs {
 }
 
 export function parseCommandArgs(command: string, argv: string[], options: OptionSpec, positionals: number): ParsedArgs {
+  const spec: OptionSpec = { ...options, help: { type: "boolean", short: "h" } };
   let parsed: ParsedArgs;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: withValuesJoined(command, argv, spec), options: spec, allowPositionals: true, strict: true }) as ParsedArgs;
   } catch (err) {
-    const message = err instanceof Error ? err.message.split("\n")[0]! : String(err);
-    throw new InputError("ERR_USAGE", `${command}: ${message.replace(/\. To specify a positional.*$/, "")}; see 'coropool ${command} --help'`);
+    if (err instanceof InputError) throw err;
+    throw new InputError("ERR_USAGE", `${command}: ${describeParseError(err, spec)}; see 'coropool ${command} --help'`);
   }
   if (!parsed.values.help && parsed.positionals.length > positionals) {
     throw new InputError(
       "ERR_USAGE",
-      `${command}: unexpected argument '${parsed.positionals[positionals]}'; see 'coropool ${command} --help'`,
+      `${command}: unexpected argument '${shownArg(parsed.positionals[positionals]!)}'; see 'coropool ${command} --help'`,
     );
   }
   return parsed;
+}
+
+/** A word that starts with a dash and a digit is a (negative) number, so a value, never an option. */
+const NEGATIVE_NUMBER = /^-\d/;
+
+/**
+ * Gives every flag that takes a value its value as `--name=value`. parseArgs
+ * refuses `--seed -1` as "ambiguous" (the value starts with '-'), which names
+ * neither the value nor what is allowed; joined, the flag's own check refuses
+ * -1 with the range it allows. A word like `--json` after a flag that needs a
+ * value means the value is missing, and is said so.
+ */
+function withValuesJoined(command: string, argv: string[], spec: OptionSpec): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === "--") {
+      joined.push(...argv.slice(i));
+      break;
+    }
+    const name = valueOptionName(word, spec);
+    if (name === undefined) {
+      joined.push(word);
+      continue;
+    }
+    const value = argv[i + 1];
+    if (value === undefined || (value.length > 1 && value.startsWith("-") && !NEGATIVE_NUMBER.test(value))) {
+      const why = value === undefined ? "" : ` ('${shownArg(value)}' is an option; write --${name}=VALUE for a value that starts with '-')`;
+      throw new InputError("ERR_USAGE", `${command}: missing the value of ${word}${why}; see 'coropool ${command} --help'`);
+    }
+    joined.push(`--${name}=${value}`);
+    i++;
+  }
+  return joined;
+}
+
+/** The long name of a flag that takes a value, when `word` is that flag without `=value`. */
+function valueOptionName(word: string, spec: OptionSpec): string | undefined {
+  const long = /^--([^=]+)$/.exec(word);
+  if (long) return spec[long[1]!]?.type === "string" ? long[1] : undefined;
+  const short = /^-([^-])$/.exec(word);
+  if (!short) return undefined;
+  const entry = Object.entries(spec).find(([, o]) => o.short === short[1]);
+  return entry && entry[1].type === "string" ? entry[0] : undefined;
+}
+
+/** parseArgs' own errors, reworded to one line that names the argument and what is allowed. */
+function describeParseError(err: unknown, spec: OptionSpec): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  const unknown = /^Unknown option '(.*?)'(?:\. To specify a positional argument|$)/s.exec(message);
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
+    const allowed = Object.entries(spec).map(([name, o]) => (o.short ? `--${name} (-${o.short})` : `--${name}`));
+    return `Unknown option '${shownArg(unknown[1]!)}'; allowed: ${allowed.join(", ")}`;
+  }
+  return shownArg(message.split("\n")[0]!.replace(/\.$/, ""));
+}
+
+/** Longer values are cut in messages, so an error stays one readable line. */
+const MAX_SHOWN_CHARS = 80;
+
+/** A user's argument as a message shows it: control characters escaped, long text cut. */
+export function shownArg(text: string): string {
+  return shownText(text, MAX_SHOWN_CHARS);
 }
 
 /** An integer flag within [min, max], or the default when absent. */
@@ -36,7 +102,7 @@ export function integerFlag(name: string, value: unknown, min: number, max: numb
   const text = String(value);
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(Number.isSafeInteger(n) && n >= min && n <= max)) {
-    throw new InputError("ERR_USAGE", `bad value for --${name}: '${text}'; allowed: an integer from ${min} to ${max}`);
+    throw new InputError("ERR_USAGE", `bad value for --${name}: '${shownArg(text)}'; allowed: an integer from ${min} to ${max}`);
   }
   return n;
 }
@@ -50,7 +116,7 @@ export function byteSizeFlag(name: string, value: unknown, multiple: number, max
   const m = /^(\d+)([kKmMgG]?)$/.exec(text);
   const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : NaN;
   if (!(bytes > 0 && bytes % multiple === 0 && bytes <= max)) {
-    throw new InputError("ERR_USAGE", `bad value for --${name}: '${text}'; allowed: a multiple of ${multiple} bytes up to ${max}, e.g. 64k or 1m`);
+    throw new InputError("ERR_USAGE", `bad value for --${name}: '${shownArg(text)}'; allowed: a multiple of ${multiple} bytes up to ${max}, e.g. 64k or 1m`);
   }
   return bytes;
 }
@@ -59,7 +125,7 @@ export function byteSizeFlag(name: string, value: unknown, multiple: number, max
 export function policyFlag(value: unknown): PolicyName {
   const text = String(value);
   if (!isPolicyName(text)) {
-    throw new InputError("ERR_USAGE", `bad value for --policy: '${text}'; allowed: ${POLICY_NAMES.join(", ")}`);
+    throw new InputError("ERR_USAGE", `bad value for --policy: '${shownArg(text)}'; allowed: ${POLICY_NAMES.join(", ")}`);
   }
   return text;
 }
@@ -67,9 +133,14 @@ export function policyFlag(value: unknown): PolicyName {
 /** One policy or a comma list of them, each at most once. */
 export function policyListFlag(value: unknown, fallback: PolicyName[]): PolicyName[] {
   if (value === undefined) return fallback;
-  const names = String(value).split(",").map((s) => s.trim());
+  const text = String(value);
+  const names = text.split(",").map((s) => s.trim());
+  // An empty item ("legacy,", ",batched") is shown with its whole list: '' alone would not say where it is.
+  if (names.length > 1 && names.includes("")) {
+    throw new InputError("ERR_USAGE", `bad value for --policy: '${shownArg(text)}' has an empty item; allowed: ${POLICY_NAMES.join(", ")} or a comma list of them`);
+  }
   const policies = names.map(policyFlag);
   const repeated = policies.find((p, i) => policies.indexOf(p) !== i);
-  if (repeated) throw new InputError("ERR_USAGE", `bad value for --policy: '${String(value)}' names ${repeated} twice; list each policy once`);
+  if (repeated) throw new InputError("ERR_USAGE", `bad value for --policy: '${shownArg(text)}' names ${repeated} twice; list each policy once`);
   return policies;
 }

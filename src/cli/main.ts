@@ -1,4 +1,5 @@
 import { CoropoolError, InputError } from "../errors.js";
+import { escapeControls } from "../message-text.js";
 import { demoCommand, DEMO_HELP } from "./commands/demo.js";
 import { imbalanceCommand, IMBALANCE_HELP } from "./commands/imbalance.js";
 import { stressCommand, STRESS_HELP } from "./commands/stress.js";
@@ -6,6 +7,7 @@ import { randreadCommand, RANDREAD_HELP } from "./commands/randread.js";
 import { runCommand, RUN_HELP } from "./commands/run.js";
 import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
 import { reportCommand, REPORT_HELP } from "./commands/report.js";
+import { shownArg } from "./args.js";
 import { EXIT, type CommandResult } from "./exit.js";
 
 type Command = (argv: string[]) => CommandResult | Promise<CommandResult>;
@@ -39,13 +41,18 @@ Run 'coropool COMMAND --help' for a command's options and examples.`;
 /** Runs one command line; never throws. Returns the exit status. */
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined) {
+    // Bad input like any other: one line on stderr, nothing on stdout.
+    err.write(`coropool: missing the COMMAND; allowed: ${Object.keys(COMMANDS).join(", ")}; see 'coropool --help'\n`);
+    return EXIT.BAD_INPUT;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     out.write(MAIN_HELP + "\n");
-    return name === undefined ? EXIT.BAD_INPUT : EXIT.OK;
+    return EXIT.OK;
   }
   const command = COMMANDS[name];
   if (!command) {
-    err.write(`coropool: unknown command '${name}'; allowed: ${Object.keys(COMMANDS).join(", ")}\n`);
+    err.write(`coropool: unknown command '${shownArg(name)}'; allowed: ${Object.keys(COMMANDS).join(", ")}\n`);
     return EXIT.BAD_INPUT;
   }
   try {
@@ -53,12 +60,13 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     out.write(result.stdout.endsWith("\n") ? result.stdout : result.stdout + "\n");
     return result.exitCode;
   } catch (e) {
+    // Each error is one line, whatever text from the user or the system it quotes.
     if (e instanceof InputError) {
-      err.write(`coropool: ${e.message}\n`);
+      err.write(`coropool: ${escapeControls(e.message)}\n`);
       return EXIT.BAD_INPUT;
     }
     const detail = e instanceof CoropoolError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
-    err.write(`coropool: internal error: ${detail}\n`);
+    err.write(`coropool: internal error: ${escapeControls(detail)}\n`);
     return EXIT.INTERNAL;
   }
 }

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import type { PolicyName } from "../pools/policy-name.js";
 import { BACKEND_NAMES, type BackendName, type RuntimeOptions } from "../runtime/runtime.js";
-import { byteSizeFlag, integerFlag, policyListFlag, type OptionSpec, type ParsedArgs } from "./args.js";
+import { byteSizeFlag, integerFlag, policyListFlag, shownArg, type OptionSpec, type ParsedArgs } from "./args.js";
 
 /** The flags every runtime command shares. */
 export const RUNTIME_OPTIONS: OptionSpec = {
@@ -79,7 +79,7 @@ function backendFlag(value: unknown): BackendName {
   if (value === undefined) return "simulated";
   const text = String(value);
   if (!(BACKEND_NAMES as string[]).includes(text)) {
-    throw new InputError("ERR_USAGE", `bad value for --backend: '${text}'; allowed: ${BACKEND_NAMES.join(", ")}`);
+    throw new InputError("ERR_USAGE", `bad value for --backend: '${shownArg(text)}'; allowed: ${BACKEND_NAMES.join(", ")}`);
   }
   return text as BackendName;
 }

@@ -1,4 +1,5 @@
 import { InputError } from "../errors.js";
+import { shownText } from "../message-text.js";
 
 /** One executable line of a trace, with its 1-based line number in the file. */
 export type TraceEvent =
@@ -27,7 +28,9 @@ export function parseTrace(text: string, source = "trace"): Trace {
   const parser = new TraceParser(source);
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) parser.parseLine(lines[i]!, i + 1);
-  return parser.finish();
+  // A final newline ends the last line; it does not start another.
+  const lastLine = Math.max(1, text.endsWith("\n") ? lines.length - 1 : lines.length);
+  return parser.finish(lastLine);
 }
 
 class TraceParser {
@@ -46,7 +49,7 @@ class TraceParser {
     const [kind, ...args] = words as [string, ...string[]];
     if (kind === "threads") return this.parseThreads(args, line);
     if (this.threads === 0) {
-      throw this.error(line, `'${kind}' before the 'threads N' line; the first event line must be 'threads N'`);
+      throw this.error(line, `'${shown(kind)}' before the 'threads N' line; the first event line must be 'threads N'`);
     }
     switch (kind) {
       case "inc":
@@ -63,12 +66,13 @@ class TraceParser {
         this.events.push({ kind, line, thread: this.parseThread(args[0]!, line) });
         return;
       default:
-        throw this.error(line, `unknown event '${kind}'; allowed: threads, inc, dec, create, terminate, exit`);
+        throw this.error(line, `unknown event '${shown(kind)}'; allowed: threads, inc, dec, create, terminate, exit`);
     }
   }
 
-  finish(): Trace {
-    if (this.threads === 0) throw new InputError("ERR_TRACE", `${this.source}: no 'threads N' line; a trace must declare its threads first`);
+  /** `lastLine`: the file's last line, where a missing 'threads' line is reported. */
+  finish(lastLine: number): Trace {
+    if (this.threads === 0) throw this.error(lastLine, "no 'threads N' line up to the end of the file; a trace must declare its threads first");
     return { threads: this.threads, events: this.events, maxLive: this.maxLive, creates: this.creates };
   }
 
@@ -77,19 +81,19 @@ class TraceParser {
     this.expectArgs("threads", args, 1, line, "threads N");
     const n = /^\d+$/.test(args[0]!) ? Number(args[0]) : NaN;
     if (!(n >= 1 && n <= MAX_TRACE_THREADS)) {
-      throw this.error(line, `bad thread count '${args[0]}'; allowed: an integer from 1 to ${MAX_TRACE_THREADS}`);
+      throw this.error(line, `bad thread count '${shown(args[0]!)}'; allowed: an integer from 1 to ${MAX_TRACE_THREADS}`);
     }
     this.threads = n;
   }
 
   private parseCoroutineEvent(kind: "create" | "terminate", thread: number, name: string, line: number): void {
     if (kind === "create") {
-      if (this.live.has(name)) throw this.error(line, `create of '${name}', which is already live; a name may be reused only after its terminate`);
+      if (this.live.has(name)) throw this.error(line, `create of '${shown(name)}', which is already live; a name may be reused only after its terminate`);
       this.live.add(name);
       this.creates++;
       this.maxLive = Math.max(this.maxLive, this.live.size);
     } else {
-      if (!this.live.delete(name)) throw this.error(line, `terminate of '${name}', which is not live; terminate only a coroutine that was created and not yet terminated`);
+      if (!this.live.delete(name)) throw this.error(line, `terminate of '${shown(name)}', which is not live; terminate only a coroutine that was created and not yet terminated`);
     }
     this.events.push({ kind, line, thread, name });
   }
@@ -98,7 +102,7 @@ class TraceParser {
     const m = /^T(\d+)$/.exec(word);
     const t = m ? Number(m[1]) : NaN;
     if (!(t >= 0 && t < this.threads)) {
-      throw this.error(line, `bad thread '${word}'; allowed: T0 to T${this.threads - 1}`);
+      throw this.error(line, `bad thread '${shown(word)}'; allowed: T0 to T${this.threads - 1}`);
     }
     return t;
   }
@@ -106,7 +110,7 @@ class TraceParser {
   private parseU32(word: string, line: number, kind: string): number {
     const n = /^\d+$/.test(word) ? Number(word) : NaN;
     if (!(n >= 0 && n <= U32_MAX)) {
-      throw this.error(line, `bad amount '${word}' for ${kind}; allowed: an integer from 0 to ${U32_MAX}`);
+      throw this.error(line, `bad amount '${shown(word)}' for ${kind}; allowed: an integer from 0 to ${U32_MAX}`);
     }
     return n;
   }
@@ -118,4 +122,11 @@ class TraceParser {
   private error(line: number, message: string): InputError {
     return new InputError("ERR_TRACE", `${this.source}:${line}: ${message}`);
   }
+}
+
+/** Trace words are whitespace-free but may hold other control characters, or be very long. */
+const MAX_SHOWN_CHARS = 60;
+
+function shown(word: string): string {
+  return shownText(word, MAX_SHOWN_CHARS);
 }

@@ -22,6 +22,7 @@ import { DEFAULT_DEVICE_MODEL } from "./randread/device.js";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../errors.js";
+import { escapeControls, shortened } from "../message-text.js";
 import {
   SCENARIO_KINDS,
   type CustomScenario,
@@ -134,8 +135,23 @@ function parseJson(text: string, source: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new InputError(SCENARIO_ERROR, `${source}: not valid JSON (${reason})`);
+    throw new InputError(SCENARIO_ERROR, `${source}: not valid JSON (${jsonErrorReason(reason, text)})`);
   }
+}
+
+/**
+ * V8's reason, made one line: it may quote the file's text (newlines and
+ * all: `Unexpected token 'x', "{\n..." is not valid JSON`), which is cut off,
+ * and it gives places as string offsets, which become line and column.
+ */
+function jsonErrorReason(reason: string, text: string): string {
+  const withoutQuote = reason.replace(/, ".*" is not valid JSON$/s, "");
+  const placed = withoutQuote.replace(/(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/, (_, offset: string) => {
+    const before = text.slice(0, Number(offset));
+    const line = before.split("\n").length;
+    return ` at line ${line}, column ${before.length - before.lastIndexOf("\n")}`;
+  });
+  return shortened(escapeControls(placed.split("\n")[0]!), MAX_SHOWN_CHARS * 2);
 }
 
 function checkModuleExists(scenario: CustomScenario, path: string): void {
@@ -165,7 +181,9 @@ class FieldPath {
     readonly path: string,
   ) {}
 
+  /** A field by name; a name that is no plain identifier (an unknown field's, say) is shown quoted: a["x y"]. */
   child(name: string): FieldPath {
+    if (!PLAIN_FIELD_NAME.test(name)) return new FieldPath(this.source, `${this.path}[${show(name)}]`);
     return new FieldPath(this.source, this.path === "" ? name : `${this.path}.${name}`);
   }
 
@@ -187,9 +205,12 @@ class FieldPath {
   }
 }
 
+const PLAIN_FIELD_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** A value as JSON, cut short; JSON escapes C0 controls but not DEL, C1 or U+2028/2029. */
 function show(value: unknown): string {
   const shown = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
-  return shown.length <= MAX_SHOWN_CHARS ? shown : `${shown.slice(0, MAX_SHOWN_CHARS - 1)}…`;
+  return shortened(escapeControls(shown), MAX_SHOWN_CHARS);
 }
 
 // ---------------------------------------------------------------- rules
@@ -400,7 +421,7 @@ function devicesOf(iothreads: number): Rule<DeviceConfig[]> {
   return rule(`a list of 1 to ${MAX_DEVICES} devices`, (value, at, allowed) => {
     if (!Array.isArray(value) || value.length === 0 || value.length > MAX_DEVICES) throw at.bad(value, allowed);
     const devices = value.map((raw, index) => deviceOf(iothreads, index).check(raw, at.item(index)));
-    checkDistinctNames(devices, at);
+    checkDistinctNames(devices, (index) => isPlainObject(value[index]) && Object.hasOwn(value[index], "name"), at);
     return devices;
   });
 }
@@ -425,12 +446,16 @@ function allIothreads(iothreads: number): number[] {
 }
 
 /** Reports name the device, so two with one name would be ambiguous. */
-function checkDistinctNames(devices: DeviceConfig[], at: FieldPath): void {
+function checkDistinctNames(devices: DeviceConfig[], named: (index: number) => boolean, at: FieldPath): void {
   devices.forEach((device, index) => {
     const first = devices.findIndex((other) => other.name === device.name);
-    if (first !== index) {
+    if (first === index) return;
+    // Blame a name the file wrote: defaults ("disk<i>") never clash with each
+    // other, so when the later device has its default the earlier one wrote it.
+    if (named(index)) {
       throw at.item(index).child("name").bad(device.name, `a name no other device has (${at.item(first).path} has it)`);
     }
+    throw at.item(first).child("name").bad(device.name, `a name no other device has (${at.item(index).path} has it by default)`);
   });
 }
 
