@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url";
+import type { CoroutineContext } from "../../coroutine/index.js";
 import { InputError } from "../../errors.js";
 import { shownText } from "../../message-text.js";
 
@@ -6,6 +7,12 @@ import { shownText } from "../../message-text.js";
 export interface WorkloadApi {
   thread: number;
   threads: number;
+  /**
+   * This thread's coroutine context, for coroutines that create and enter
+   * others (nesting): ctx.create(entry, arg), ctx.enter(co), ctx.self(),
+   * ctx.inCoroutine(), ctx.entered(co), yield* ctx.yieldNow().
+   */
+  ctx: CoroutineContext;
 }
 
 /**
