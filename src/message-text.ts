@@ -19,6 +19,21 @@ export function shortened(text: string, maxChars: number): string {
   return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
 }
 
+/**
+ * What user code threw, as one line: an Error's message or the value as a
+ * string, even a value that cannot become a string (an object without a
+ * prototype); escaped and cut to `maxChars`.
+ */
+export function describeThrown(err: unknown, maxChars = 200): string {
+  let text: string;
+  try {
+    text = err instanceof Error ? err.message : String(err);
+  } catch {
+    text = "a value that cannot be turned into text";
+  }
+  return shownText(text.split("\n")[0]!, maxChars);
+}
+
 /** A user's word for a message: escaped, then cut. */
 export function shownText(text: string, maxChars: number): string {
   return shortened(escapeControls(text), maxChars);

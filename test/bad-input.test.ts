@@ -186,6 +186,9 @@ const BAD_INPUTS: BadInput[] = [
   inTmp("an error in a CRLF trace", replay("crlf.trace", "threads 2\r\ncreate T0 a\r\nterminate T0 b\r\n"), "crlf.trace:3: terminate of 'b', which is not live; terminate only a coroutine that was created and not yet terminated"),
 
   // ------------------------------------------------------------ custom workload modules
+  flag("a module whose coroutines() throws", ["run", badFixture("custom-coroutines-throws.json")], `custom workload '${workloadPath("coroutines-throws.mjs")}': coroutines() failed on T0: no arguments today; it must return an iterable of arguments`),
+  flag("randread --iodepths with a depth twice", ["randread", "--iodepths", "1,8,1"], "bad value for --iodepths: '1,8,1' gives 1 twice; list each once"),
+  flag("randread --block-sizes with a size twice", ["randread", "--block-sizes", "4k,4096"], "bad value for --block-sizes: '4k,4096' gives 4096 twice; list each once"),
   flag("a module that throws on load", ["run", badFixture("custom-throws-on-load.json"), "--report", REPORT], `custom workload '${workloadPath("throws-on-load.mjs")}' failed to load: cannot open /dev/nvme9: no such device`),
   flag("a module that throws two lines of text on load", ["run", badFixture("custom-throws-text-on-load.json")], `custom workload '${workloadPath("throws-text-on-load.mjs")}' failed to load: first line of the reason`),
   flag("a module that throws an object without a prototype", ["run", badFixture("custom-throws-bare-object-on-load.json")], `custom workload '${workloadPath("throws-bare-object-on-load.mjs")}' failed to load: a value that cannot be turned into text`),
@@ -244,6 +247,14 @@ describe("not bad input", () => {
     expect(crlf.code).toBe(0);
     expect(crlf.stdout).toBe(lf.stdout);
     expect(JSON.parse(crlf.stdout)).toMatchObject({ policy: "legacy", events: 6, stacksCreated: 2, live: 0, failure: null });
+  });
+
+  it("a coroutine that throws a value that cannot become a string: reported for that coroutine, the run goes on", () => {
+    const r = runCli(["run", badFixture("custom-throws-bare-object-inside.json"), "--policy", "batched", "--baseline-vmas", "100", "--max-map-count", "100000"], SPAWN);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("batched: T0 coroutine 1 threw: a value that cannot be turned into text\n");
+    expect(r.stdout).toMatch(/^VMAs back to baseline +yes$/m);
   });
 
   it("a coroutine that throws inside the workload: a per-coroutine failure report, exit 0, counters back to baseline", () => {

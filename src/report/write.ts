@@ -4,14 +4,16 @@
  * atomically: to a temporary file beside the target, then renamed over it,
  * so a reader never sees a half-written page.
  */
-import { accessSync, constants, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../errors.js";
 
 /**
- * The absolute path for --report (or report -o), its folder created if
- * missing. A bad path (empty, a folder, under a file, not writable) is an
- * input error with one line naming the path and the reason.
+ * The absolute path for --report (or report -o). Nothing is created yet: the
+ * nearest folder that exists must be writable, and missing folders below it
+ * are made only when the report is written, so a run that never gets that
+ * far leaves no trace. A bad path (empty, a folder, under a file, not
+ * writable) is an input error with one line naming the path and the reason.
  */
 export function prepareReportPath(value: unknown, flag = "--report"): string {
   if (typeof value !== "string" || value.trim() === "") {
@@ -19,9 +21,10 @@ export function prepareReportPath(value: unknown, flag = "--report"): string {
   }
   const path = resolve(value);
   const dir = dirname(path);
+  const existing = nearestExisting(dir);
   try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
+    if (!statSync(existing).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+    accessSync(existing, constants.W_OK);
   } catch (err) {
     throw badPath(flag, value, `its folder '${dir}' cannot be used (${errorCode(err)})`);
   }
@@ -39,6 +42,7 @@ export function prepareReportPath(value: unknown, flag = "--report"): string {
 export function writeFileAtomic(path: string, text: string, flag = "--report"): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   try {
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(temporary, text, { encoding: "utf8", flag: "wx" });
     renameSync(temporary, path);
   } catch (err) {
@@ -48,6 +52,13 @@ export function writeFileAtomic(path: string, text: string, flag = "--report"): 
       // never created, or already renamed
     }
     throw badPath(flag, path, `writing failed (${errorCode(err)})`);
+  }
+}
+
+/** `dir` itself, or its closest ancestor that exists. */
+function nearestExisting(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(d) || dirname(d) === d) return d;
   }
 }
 

@@ -144,7 +144,10 @@ function listFlag<T>(name: string, value: unknown, parse: (s: string, name: stri
   if (value === undefined) return undefined;
   const items = String(value).split(",").map((s) => s.trim());
   if (items.some((s) => s === "")) throw new InputError("ERR_USAGE", `bad value for --${name}: '${String(value)}'; give a comma list`);
-  return items.map((s) => parse(s, name));
+  const values = items.map((s) => parse(s, name));
+  const repeated = values.find((v, i) => values.indexOf(v) !== i);
+  if (repeated !== undefined) throw new InputError("ERR_USAGE", `bad value for --${name}: '${String(value)}' gives ${String(repeated)} twice; list each once`);
+  return values;
 }
 
 function parseIodepth(s: string, name: string): number {

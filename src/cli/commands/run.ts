@@ -93,6 +93,10 @@ export async function runCustom(file: string, scenario: CustomScenario, flags: R
     { parts: Array.from({ length: scenario.threads }, () => part), poolSizeIncrease: 0, progressUnits: scenario.threads },
     !flags.json,
   );
+  const setup = runs.flatMap((r) => (r.parts as (CustomPartResult | null)[]).map((p, t) => ({ t, error: p?.setupError })).filter((x) => x.error));
+  if (setup.length > 0) {
+    throw new InputError("ERR_WORKLOAD", `custom workload '${modulePath}': coroutines() failed on T${setup[0]!.t}: ${setup[0]!.error}; it must return an iterable of arguments`);
+  }
   return { command: "run", scenarioFile: file, scenario, runs };
 }
 

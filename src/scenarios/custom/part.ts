@@ -1,5 +1,6 @@
 import type { Coroutine } from "../../coroutine/index.js";
 import { VmaExhaustedError } from "../../errors.js";
+import { describeThrown } from "../../message-text.js";
 import type { ThreadEnv } from "../../runtime/thread-env.js";
 import type { Workload, WorkloadApi } from "./workload.js";
 
@@ -21,6 +22,8 @@ export interface CustomPartResult {
   passes: number;
   /** The first few return values, for a look at what the workload did. */
   sampleResults: unknown[];
+  /** `coroutines()` threw or gave no iterable: the module's fault, reported as bad input. */
+  setupError?: string;
 }
 
 const MAX_REPORTED = 10;
@@ -40,7 +43,12 @@ export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Worklo
   function* body(arg: unknown): Generator<unknown, void, unknown> {
     record(yield* workload.coroutine(arg, api));
   }
-  const args = [...workload.coroutines({ thread: env.thread, threads: env.threads, options: part.options, seed: part.seed })];
+  let args: unknown[];
+  try {
+    args = [...workload.coroutines({ thread: env.thread, threads: env.threads, options: part.options, seed: part.seed })];
+  } catch (err) {
+    return { ...result, setupError: describeThrown(err) };
+  }
   let suspended: { co: Coroutine; index: number }[] = [];
   for (let index = 0; index < args.length && !env.aborted(); index++) {
     let co: Coroutine | null = null;
@@ -68,7 +76,7 @@ function enterOnce(env: ThreadEnv, co: Coroutine, index: number, result: CustomP
       return false;
     }
     result.failed++;
-    if (result.failures.length < MAX_REPORTED) result.failures.push({ index, message: err instanceof Error ? err.message : String(err) });
+    if (result.failures.length < MAX_REPORTED) result.failures.push({ index, message: describeThrown(err) });
     return false;
   }
   return co.state !== "terminated";

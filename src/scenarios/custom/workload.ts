@@ -1,7 +1,7 @@
 import { pathToFileURL } from "node:url";
 import type { CoroutineContext } from "../../coroutine/index.js";
 import { InputError } from "../../errors.js";
-import { shownText } from "../../message-text.js";
+import { describeThrown } from "../../message-text.js";
 
 /** What a thread's coroutines may use besides their argument. */
 export interface WorkloadApi {
@@ -36,7 +36,7 @@ export async function loadWorkload(path: string): Promise<Workload> {
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (err) {
-    throw new InputError("ERR_WORKLOAD", `custom workload '${path}' failed to load: ${thrownMessage(err)}`);
+    throw new InputError("ERR_WORKLOAD", `custom workload '${path}' failed to load: ${describeThrown(err)}`);
   }
   return checkWorkload(path, mod.default);
 }
@@ -51,26 +51,9 @@ function checkWorkload(path: string, w: unknown): Workload {
     ({ coroutines, coroutine } = w as Record<string, unknown>);
   } catch (err) {
     // A getter or a Proxy in the module threw: still the module's fault, not ours.
-    throw fail(`reading its default export threw: ${thrownMessage(err)}`);
+    throw fail(`reading its default export threw: ${describeThrown(err)}`);
   }
   if (typeof coroutines !== "function") throw fail("'coroutines' is not a function");
   if (!(coroutine instanceof GeneratorFunction)) throw fail("'coroutine' is not a generator function (function*)");
   return w as Workload;
-}
-
-const MAX_SHOWN_CHARS = 200;
-
-/**
- * What a module threw, as one line: the first line of an Error's message, or
- * of any other value as a string. A module may throw anything, even a value
- * that cannot become a string (an object without a prototype).
- */
-function thrownMessage(err: unknown): string {
-  let text: string;
-  try {
-    text = err instanceof Error ? err.message : String(err);
-  } catch {
-    text = "a value that cannot be turned into text";
-  }
-  return shownText(text.split("\n")[0]!, MAX_SHOWN_CHARS);
 }
