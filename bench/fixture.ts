@@ -2,6 +2,7 @@ import { CoroutineContext } from "../src/coroutine/index.js";
 import { initialPoolMaxSize, openPolicy, type PoolPolicy } from "../src/pools/index.js";
 import type { PolicyName } from "../src/pools/policy-name.js";
 import { SharedRegion } from "../src/shared/region.js";
+import type { StackBackend } from "../src/stacks/backend.js";
 import { StackAllocator } from "../src/stacks/stack-allocator.js";
 import { ThreadStacks } from "../src/stacks/thread-stacks.js";
 import { batchedHardMaxSize, LINUX_DEFAULT_MAX_MAP_COUNT } from "../src/vma/limits.js";
@@ -15,7 +16,7 @@ export interface PoolFixture {
   ctx: CoroutineContext;
 }
 
-export function poolFixture(policy: PolicyName, threads = 1): PoolFixture {
+export function poolFixture(policy: PolicyName, threads = 1, backend?: StackBackend): PoolFixture {
   const region = SharedRegion.create({
     policy,
     threads,
@@ -25,7 +26,7 @@ export function poolFixture(policy: PolicyName, threads = 1): PoolFixture {
     initialPoolMaxSize: initialPoolMaxSize(policy),
     hardMaxSize: batchedHardMaxSize(LINUX_DEFAULT_MAX_MAP_COUNT),
   });
-  const allocator = new StackAllocator(region);
+  const allocator = new StackAllocator(region, backend);
   const p = openPolicy(region, allocator);
   const stacks = new ThreadStacks(region, p, allocator, 0);
   return { region, allocator, policy: p, stacks, ctx: new CoroutineContext(stacks) };

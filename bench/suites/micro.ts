@@ -1,4 +1,5 @@
 import type { PolicyName } from "../../src/pools/policy-name.js";
+import { KernelStackBackend, kernelBackendUnavailableReason } from "../../src/stacks/kernel-backend.js";
 import { poolFixture } from "../fixture.js";
 import { find, markdownTable, measure, ns, OPS_PER_CALL, ratio, type BenchSettings, type PerOp } from "../measure.js";
 
@@ -92,8 +93,25 @@ export interface MicroResults {
   markdown: string;
 }
 
+/**
+ * With the kernel backend every stack is a real mmap + mprotect + munmap: under
+ * `none` each lifecycle pays for one, which is what a pool saves.
+ */
+function kernelTasks() {
+  if (kernelBackendUnavailableReason() !== null) return [];
+  const { ctx } = poolFixture("none", 1, KernelStackBackend.create(40_000));
+  return [
+    {
+      name: "lifecycle none (kernel backend)",
+      fn: () => {
+        for (let i = 0; i < OPS_PER_CALL; i++) ctx.enter(ctx.create(empty));
+      },
+    },
+  ];
+}
+
 export async function runMicro(settings: BenchSettings): Promise<MicroResults> {
-  const results = await measure(settings, [...baselineTasks(), ...POLICIES.flatMap(policyTasks)]);
+  const results = await measure(settings, [...baselineTasks(), ...POLICIES.flatMap(policyTasks), ...kernelTasks()]);
   const base = find(results, "generator lifecycle + shared-array pop/push").nsPerOp;
   const rows = (["lifecycle", "yield", "cost", "nesting"] as const).map((op) => {
     const [legacy, batched, none] = POLICIES.map((p) => find(results, `${op} ${p}`).nsPerOp);
@@ -113,12 +131,16 @@ export async function runMicro(settings: BenchSettings): Promise<MicroResults> {
       "  What limits it (measured in separate processes): the batched pool itself reads and writes about 25 shared words per create + terminate, all of them required — the per-thread statistics, each slot's state and owner words (the invariant checker and the dead-thread accounting read them), and QEMU's own behaviour of dropping the local batch when its last stack is taken and registering the exit cleanup again when one comes back, which a single coroutine cycling does every time (~10-15 ns). The coroutine context costs ~9.5 ns more: a handle object per coroutine (it cannot be pooled without giving access to terminated coroutines) and a call into the entry that cannot be inlined as the baseline's is. The 1.3x budget is ~4.5 ns above the baseline; the required bookkeeping alone is more than that.",
     );
   }
+  const kernel = results.find((r) => r.name === "lifecycle none (kernel backend)");
   const markdown = [
     "Per operation, medians of tinybench samples, each sample a loop of 1,000 operations (nesting: one chain of 1,000).",
     "",
     markdownTable(["per operation", "legacy", "batched", "none", "batched/legacy", "QEMU 10.0 legacy", "QEMU 10.0 batched"], rows),
     "",
     `Baseline, same run: generator lifecycle + shared-array pop/push = ${ns(base)}.`,
+    kernel
+      ? `With real stacks (kernel backend: mmap of 1 MiB + guard page, mprotect, munmap per coroutine), the unpooled lifecycle (none) costs ${ns(kernel.nsPerOp)} = ${ratio(kernel.nsPerOp, lifecycle)} the pooled batched one: what a pool saves.`
+      : `Kernel backend: unavailable here (${kernelBackendUnavailableReason()}).`,
     "",
     ...targets,
   ].join("\n");
