@@ -108,14 +108,16 @@ function classifyDeath(stderr: string[], exitCode: number | null, signal: NodeJS
   return { kind: "died", signal, exitCode, lastWords: stderr.slice(-LAST_WORDS) };
 }
 
+/** How a child ended, in one phrase (the terminal and the HTML report both show it). */
+export function describeChildOutcome(c: ChildReport): string {
+  const o = c.outcome;
+  if (o.kind === "completed") return `completed (peak ${o.result.vmas.peak} VMAs)`;
+  if (o.kind === "qemu-abort") return `aborted: ${o.message}${o.detail ? ` (${o.detail})` : ""}, ${o.signal ?? "no signal"}`;
+  return `died before any stack mapping failed: ${o.signal ?? `exit code ${o.exitCode}`}`;
+}
+
 export function formatRealAbortReport(report: RealAbortReport): string {
-  const describe = (c: ChildReport): string => {
-    const o = c.outcome;
-    if (o.kind === "completed") return `completed (peak ${o.result.vmas.peak} VMAs)`;
-    if (o.kind === "qemu-abort") return `aborted: ${o.message} (${o.detail}), ${o.signal ?? "no signal"}`;
-    return `died before any stack mapping failed: ${o.signal ?? `exit code ${o.exitCode}`}`;
-  };
-  const rows = report.children.map((c) => [c.policy, describe(c), c.lastVmas ?? "-", c.realVmasAtDeath ?? "-", `${(c.durationMs / 1000).toFixed(1)} s`]);
+  const rows = report.children.map((c) => [c.policy, describeChildOutcome(c), c.lastVmas ?? "-", c.realVmasAtDeath ?? "-", `${(c.durationMs / 1000).toFixed(1)} s`]);
   const lines = [
     `vma-exhaustion with real stacks (mmap + mprotect, ${report.scenario.guest.iothreads} IOThreads${report.scenario.guest.mainLoop ? " + main loop" : ""}), each policy in its own child process at this host's real vm.max_map_count ${report.hostMaxMapCount}:`,
     formatTable(["policy", "how the child ended", "counter's last VMAs", "real VMAs at death", "time"], rows),

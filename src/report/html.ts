@@ -15,13 +15,12 @@
  *   demo                          the stress, imbalance and randread sections
  * and always the run's parameters (scenario) and the machine.
  */
-import { customTotal } from "../scenarios/custom/summary.js";
-import { describeOutcome } from "../runtime/result.js";
+import { customSummaryRows, imbalanceSummaryRows, stressSummaryRows, type SummaryRow } from "./summary-rows.js";
 import type { ImbalanceReport } from "../cli/commands/imbalance.js";
 import type { RandreadReport } from "../cli/commands/randread.js";
 import type { CustomReport } from "../cli/commands/run.js";
 import type { StressReport } from "../cli/commands/stress.js";
-import type { ChildReport, RealAbortReport } from "../cli/real-abort.js";
+import { describeChildOutcome, type RealAbortReport } from "../cli/real-abort.js";
 import type { RunResult } from "../runtime/result.js";
 import type { ResultDocument } from "./document.js";
 import { escapeHtml } from "./html-escape.js";
@@ -95,18 +94,7 @@ function stressBody(report: StressReport): string {
   const { scenario, runs, threadNames } = report;
   const devices = scenario.guest.devices.map((d) => `${d.name} ${d.numQueues}×${d.queueSize}`).join(", ");
   const intro = `${scenario.guest.iothreads} IOThreads${scenario.guest.mainLoop ? " + main loop" : ""}, devices ${devices}, ${scenario.rounds} rounds, seed ${scenario.seed}.`;
-  const rows: Row[] = [
-    ["outcome", runs.map(outcome)],
-    ["pool max size", runs.map((r) => r.pool.maxSize)],
-    ["batched hard cap", runs.map((r) => (r.policy === "batched" ? r.pool.hardMaxSize : "–"))],
-    ["VMA limit", runs.map((r) => r.vmas.limit)],
-    ["peak VMAs", runs.map((r) => r.vmas.peak)],
-    ["stacks created", runs.map((r) => r.stacks.created)],
-    ["leaked at thread exit", runs.map((r) => r.stacks.leaked)],
-    ["global-lock acquisitions", runs.map((r) => (r.policy === "batched" ? r.lock.acquisitions : "–"))],
-    ["VMAs back to baseline", runs.map((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
-    ["duration (ms)", runs.map((r) => r.durationMs.toFixed(0))],
-  ];
+  const rows = stressSummaryRows(runs, threadNames);
   return [
     paragraph(scenario.description),
     paragraph(intro),
@@ -120,13 +108,7 @@ function stressBody(report: StressReport): string {
 
 /** stress --backend kernel: how each policy's child process ended at the host's real limit. */
 function kernelStressBody(report: RealAbortReport): string {
-  const describe = (c: ChildReport): string => {
-    const o = c.outcome;
-    if (o.kind === "completed") return `completed (peak ${o.result.vmas.peak} VMAs)`;
-    if (o.kind === "qemu-abort") return `aborted: ${o.message}${o.detail ? ` (${o.detail})` : ""}, ${o.signal ?? "no signal"}`;
-    return `died before any stack mapping failed: ${o.signal ?? `exit code ${o.exitCode}`}`;
-  };
-  const rows = report.children.map((c) => [c.policy, describe(c), String(c.lastVmas ?? "–"), String(c.realVmasAtDeath ?? "–"), (c.durationMs / 1000).toFixed(1)]);
+  const rows = report.children.map((c) => [c.policy, describeChildOutcome(c), String(c.lastVmas ?? "–"), String(c.realVmasAtDeath ?? "–"), (c.durationMs / 1000).toFixed(1)]);
   const lastWords = report.children
     .filter((c) => c.outcome.kind === "died")
     .map((c) => `<p>${escapeHtml(c.policy)}: last words</p><pre>${escapeHtml((c.outcome as { lastWords: string[] }).lastWords.join("\n"))}</pre>`);
@@ -141,17 +123,7 @@ function kernelStressBody(report: RealAbortReport): string {
 function imbalanceBody(report: ImbalanceReport): string {
   const { scenario, runs } = report;
   const threadNames = Array.from({ length: scenario.threads }, (_, t) => (t === scenario.burstThread ? `T${t} (bursts)` : `T${t}`));
-  const rows: Row[] = [
-    ["stranded stacks (quiet thread's pool)", runs.map((r) => r.imbalance.strandedStacks)],
-    ["new stacks mapped meanwhile", runs.map((r) => r.imbalance.newStacksWhileStranded)],
-    ["stacks created in all", runs.map((r) => r.stacks.created)],
-    ["peak VMAs", runs.map((r) => r.vmas.peak)],
-    ["pooled per thread at end", runs.map((r) => r.imbalance.pooledAtEnd.join(" / "))],
-    ["max/mean of pools", runs.map((r) => r.imbalance.maxOverMean.toFixed(2))],
-    ["Gini of pools", runs.map((r) => r.imbalance.gini.toFixed(3))],
-    ["global-lock acquisitions", runs.map((r) => (r.policy === "batched" ? r.lock.acquisitions : "–"))],
-    ["outcome", runs.map(outcome)],
-  ];
+  const rows = imbalanceSummaryRows(runs);
   const intro = `${scenario.threads} threads; T${scenario.burstThread} has ${scenario.burst} coroutines in flight at once, then goes quiet while the others run ${scenario.rounds} rounds of ${scenario.inFlight}.`;
   return [
     paragraph(scenario.description),
@@ -221,15 +193,7 @@ function randreadBody(report: RandreadReport): string {
 function customBody(report: CustomReport): string {
   const { scenario, runs } = report;
   const threadNames = Array.from({ length: scenario.threads }, (_, t) => `T${t}`);
-  const rows: Row[] = [
-    ["coroutines", runs.map((r) => customTotal(r, "coroutines"))],
-    ["completed", runs.map((r) => customTotal(r, "completed"))],
-    ["failed (body threw)", runs.map((r) => customTotal(r, "failed"))],
-    ["stacks created", runs.map((r) => r.stacks.created)],
-    ["peak VMAs", runs.map((r) => r.vmas.peak)],
-    ["VMAs back to baseline", runs.map((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
-    ["outcome", runs.map(outcome)],
-  ];
+  const rows = customSummaryRows(runs);
   return [
     paragraph(`${scenario.module} on ${scenario.threads} thread(s).`),
     policyTable(runs, rows),
@@ -317,7 +281,7 @@ function pooledCharts(runs: RunResult[], threadNames: string[]): string {
 
 // ---- tables ---------------------------------------------------------------
 
-type Row = [string, (string | number)[]];
+type Row = SummaryRow;
 
 function policyTable(runs: RunResult[], rows: Row[]): string {
   return htmlTable(
@@ -383,10 +347,6 @@ export function flatten(value: unknown, prefix: string): string[][] {
 }
 
 // ---- formatting -----------------------------------------------------------
-
-function outcome(r: RunResult): string {
-  return describeOutcome(r);
-}
 
 function paragraph(text: string): string {
   return text === "" ? "" : `<p>${escapeHtml(text)}</p>`;

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { InputError } from "../../errors.js";
 import { projectRoot } from "../../project-root.js";
-import { describeOutcome, type RunResult } from "../../runtime/result.js";
+import type { RunResult } from "../../runtime/result.js";
 import { planImbalance, summarizeImbalance, type ImbalanceSummary } from "../../scenarios/imbalance/plan.js";
 import type { ImbalanceScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
@@ -10,6 +10,7 @@ import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
+import { flatRows, imbalanceSummaryRows } from "../../report/summary-rows.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
 
@@ -86,23 +87,7 @@ export async function runImbalance(file: string, scenario: ImbalanceScenario, fl
 
 export function formatImbalanceReport(report: ImbalanceReport): string {
   const { runs, scenario } = report;
-  const col = (f: (r: ImbalanceReport["runs"][number]) => string | number) => runs.map(f);
-  const rows: (string | number)[][] = [
-    ["stranded stacks (quiet thread's pool)", ...col((r) => r.imbalance.strandedStacks)],
-    ["new stacks mapped meanwhile", ...col((r) => r.imbalance.newStacksWhileStranded)],
-    ["stacks created in all", ...col((r) => r.stacks.created)],
-    ["peak VMAs", ...col((r) => r.vmas.peak)],
-    ["pooled per thread at end", ...col((r) => r.imbalance.pooledAtEnd.join("/"))],
-    ["max/mean of pools", ...col((r) => r.imbalance.maxOverMean.toFixed(2))],
-    ["Gini of pools", ...col((r) => r.imbalance.gini.toFixed(3))],
-    ["global-lock acquisitions", ...col((r) => (r.policy === "batched" ? r.lock.acquisitions : "-"))],
-    ["batch refills / hand-overs", ...col((r) => (r.policy === "batched" ? `${sum(r, "refills")} / ${sum(r, "handOvers")}` : "-"))],
-    ["outcome", ...col(describeOutcome)],
-  ];
+  const rows = flatRows(imbalanceSummaryRows(runs));
   const header = `imbalance: ${scenario.threads} threads; T${scenario.burstThread} bursts ${scenario.burst} then goes quiet; the others run ${scenario.rounds} rounds of ${scenario.inFlight}`;
   return [header, formatTable(["", ...runs.map((r) => r.policy)], rows)].join("\n");
-}
-
-function sum(r: RunResult, key: "refills" | "handOvers"): number {
-  return r.perThread.reduce((a, t) => a + t[key], 0);
 }

@@ -1,9 +1,8 @@
 import { dirname, resolve } from "node:path";
 import { InputError } from "../../errors.js";
-import { describeOutcome, type RunResult } from "../../runtime/result.js";
+import type { RunResult } from "../../runtime/result.js";
 import type { CustomPart, CustomPartResult } from "../../scenarios/custom/part.js";
 import { loadWorkload } from "../../scenarios/custom/workload.js";
-import { customTotal } from "../../scenarios/custom/summary.js";
 import type { CustomScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
 import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
@@ -11,6 +10,7 @@ import { toDocument, type ResultDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
+import { flatRows, customSummaryRows } from "../../report/summary-rows.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
 import { formatImbalanceReport, runImbalance } from "./imbalance.js";
@@ -102,16 +102,7 @@ export async function runCustom(file: string, scenario: CustomScenario, flags: R
 
 export function formatCustomReport(report: CustomReport): string {
   const { runs, scenario } = report;
-  const col = (f: (r: RunResult) => string | number) => runs.map(f);
-  const rows: (string | number)[][] = [
-    ["coroutines", ...col((r) => customTotal(r, "coroutines"))],
-    ["completed", ...col((r) => customTotal(r, "completed"))],
-    ["failed (body threw)", ...col((r) => customTotal(r, "failed"))],
-    ["stacks created", ...col((r) => r.stacks.created)],
-    ["peak VMAs", ...col((r) => r.vmas.peak)],
-    ["VMAs back to baseline", ...col((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
-    ["outcome", ...col(describeOutcome)],
-  ];
+  const rows = flatRows(customSummaryRows(runs));
   const lines = [`custom: ${scenario.module} on ${scenario.threads} thread(s)`, formatTable(["", ...runs.map((r) => r.policy)], rows)];
   for (const r of runs) {
     (r.parts as (CustomPartResult | null)[]).forEach((p, t) =>

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { projectRoot } from "../../project-root.js";
-import { describeOutcome, type RunResult } from "../../runtime/result.js";
+import type { RunResult } from "../../runtime/result.js";
 import { planStress, stressThreadNames } from "../../scenarios/stress/plan.js";
 import type { StressScenario } from "../../scenarios/types.js";
 import { loadScenarioFile } from "../../scenarios/validate.js";
@@ -10,6 +10,7 @@ import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
+import { flatRows, stressSummaryRows } from "../../report/summary-rows.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { formatRealAbortReport, runRealAbort } from "../real-abort.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
@@ -113,23 +114,11 @@ export async function runStress(file: string, scenario: StressScenario, flags: R
 
 export function formatStressReport(report: StressReport): string {
   const { runs, threadNames, scenario } = report;
-  const col = (f: (r: RunResult) => string | number) => runs.map(f);
   const devices = scenario.guest.devices.map((d) => `${d.name} ${d.numQueues}x${d.queueSize}`).join(", ");
   const header = [
     `vma-exhaustion: ${scenario.guest.iothreads} IOThreads${scenario.guest.mainLoop ? " + main loop" : ""}, devices ${devices}, ${scenario.rounds} rounds, seed ${scenario.seed}`,
   ];
-  const rows: (string | number)[][] = [
-    ["outcome", ...col(describeOutcome)],
-    ["pool max size", ...col((r) => r.pool.maxSize)],
-    ["batched hard cap", ...col((r) => (r.policy === "batched" ? r.pool.hardMaxSize : "-"))],
-    ["VMA limit", ...col((r) => r.vmas.limit)],
-    ["peak VMAs", ...col((r) => r.vmas.peak)],
-    ["stacks created", ...col((r) => r.stacks.created)],
-    ["leaked at thread exit", ...col((r) => r.stacks.leaked)],
-    ["global-lock acquisitions", ...col((r) => (r.policy === "batched" ? r.lock.acquisitions : "-"))],
-    ["VMAs back to baseline", ...col((r) => (r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`))],
-    ...threadNames.map((name, t) => [`${name}: created / peak pooled`, ...col((r) => `${r.perThread[t]!.stacksCreated} / ${r.perThread[t]!.peakPooled}`)]),
-  ];
+  const rows = flatRows(stressSummaryRows(runs, threadNames));
   const lines = [...header, formatTable(["", ...runs.map((r) => r.policy)], rows)];
   for (const r of runs) {
     if (!r.abort) continue;

@@ -1,0 +1,72 @@
+import { describeOutcome, type RunResult } from "../runtime/result.js";
+import type { ImbalanceSummary } from "../scenarios/imbalance/plan.js";
+import { customTotal } from "../scenarios/custom/summary.js";
+
+/**
+ * The rows of a run's summary table, one column per policy: the same figures
+ * in the terminal (src/cli) and in the HTML report (src/report/html.ts).
+ */
+export type SummaryRow = [label: string, cells: (string | number)[]];
+
+/** Shown for a figure a policy does not have (only batched has a lock). */
+export const NOT_APPLICABLE = "-";
+
+function batchedOnly(r: RunResult, value: (r: RunResult) => string | number): string | number {
+  return r.policy === "batched" ? value(r) : NOT_APPLICABLE;
+}
+
+function backToBaseline(r: RunResult): string {
+  return r.vmas.backToBaseline ? "yes" : `no (${r.vmas.final})`;
+}
+
+export function stressSummaryRows(runs: RunResult[], threadNames: string[]): SummaryRow[] {
+  return [
+    ["outcome", runs.map(describeOutcome)],
+    ["pool max size", runs.map((r) => r.pool.maxSize)],
+    ["batched hard cap", runs.map((r) => batchedOnly(r, (b) => b.pool.hardMaxSize))],
+    ["VMA limit", runs.map((r) => r.vmas.limit)],
+    ["peak VMAs", runs.map((r) => r.vmas.peak)],
+    ["stacks created", runs.map((r) => r.stacks.created)],
+    ["leaked at thread exit", runs.map((r) => r.stacks.leaked)],
+    ["global-lock acquisitions", runs.map((r) => batchedOnly(r, (b) => b.lock.acquisitions))],
+    ["VMAs back to baseline", runs.map(backToBaseline)],
+    ["duration (ms)", runs.map((r) => r.durationMs.toFixed(0))],
+    ...threadNames.map((name, t): SummaryRow => [
+      `${name}: created / peak pooled`,
+      runs.map((r) => `${r.perThread[t]!.stacksCreated} / ${r.perThread[t]!.peakPooled}`),
+    ]),
+  ];
+}
+
+export function imbalanceSummaryRows(runs: (RunResult & { imbalance: ImbalanceSummary })[]): SummaryRow[] {
+  const sum = (r: RunResult, key: "refills" | "handOvers") => r.perThread.reduce((a, t) => a + t[key], 0);
+  return [
+    ["stranded stacks (quiet thread's pool)", runs.map((r) => r.imbalance.strandedStacks)],
+    ["new stacks mapped meanwhile", runs.map((r) => r.imbalance.newStacksWhileStranded)],
+    ["stacks created in all", runs.map((r) => r.stacks.created)],
+    ["peak VMAs", runs.map((r) => r.vmas.peak)],
+    ["pooled per thread at end", runs.map((r) => r.imbalance.pooledAtEnd.join("/"))],
+    ["max/mean of pools", runs.map((r) => r.imbalance.maxOverMean.toFixed(2))],
+    ["Gini of pools", runs.map((r) => r.imbalance.gini.toFixed(3))],
+    ["global-lock acquisitions", runs.map((r) => batchedOnly(r, (b) => b.lock.acquisitions))],
+    ["batch refills / hand-overs", runs.map((r) => batchedOnly(r, (b) => `${sum(b, "refills")} / ${sum(b, "handOvers")}`))],
+    ["outcome", runs.map(describeOutcome)],
+  ];
+}
+
+export function customSummaryRows(runs: RunResult[]): SummaryRow[] {
+  return [
+    ["coroutines", runs.map((r) => customTotal(r, "coroutines"))],
+    ["completed", runs.map((r) => customTotal(r, "completed"))],
+    ["failed (body threw)", runs.map((r) => customTotal(r, "failed"))],
+    ["stacks created", runs.map((r) => r.stacks.created)],
+    ["peak VMAs", runs.map((r) => r.vmas.peak)],
+    ["VMAs back to baseline", runs.map(backToBaseline)],
+    ["outcome", runs.map(describeOutcome)],
+  ];
+}
+
+/** Rows as the terminal table wants them: the label, then the cells. */
+export function flatRows(rows: SummaryRow[]): (string | number)[][] {
+  return rows.map(([label, cells]) => [label, ...cells]);
+}
