@@ -1,3 +1,4 @@
+import { formatByteSize, parseByteSize } from "../byte-size.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../errors.js";
 import { shownText } from "../message-text.js";
@@ -107,16 +108,13 @@ export function integerFlag(name: string, value: unknown, min: number, max: numb
   return n;
 }
 
-const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1 << 20, g: 1 << 30 };
-
 /** A byte size like 4096, 64k or 1m, a multiple of `multiple`, up to `max`. */
-export function byteSizeFlag(name: string, value: unknown, multiple: number, max: number): number | undefined {
+export function byteSizeFlag(name: string, value: unknown, multiple: number, max: number, examples = "64k or 1m"): number | undefined {
   if (value === undefined) return undefined;
   const text = String(value);
-  const m = /^(\d+)([kKmMgG]?)$/.exec(text);
-  const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : NaN;
-  if (!(bytes > 0 && bytes % multiple === 0 && bytes <= max)) {
-    throw new InputError("ERR_USAGE", `bad value for --${name}: '${shownArg(text)}'; allowed: a multiple of ${multiple} bytes up to ${max}, e.g. 64k or 1m`);
+  const bytes = parseByteSize(text);
+  if (bytes === null || bytes % multiple !== 0 || bytes > max) {
+    throw new InputError("ERR_USAGE", `bad value for --${name}: '${shownArg(text)}'; allowed: a multiple of ${multiple} bytes up to ${formatByteSize(max)}, e.g. ${examples}`);
   }
   return bytes;
 }

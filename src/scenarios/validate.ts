@@ -18,6 +18,7 @@
  *                   durationMs 1000, device {latencyUs 8, bandwidthMBps 2300}
  *   custom          threads 1, options {}, maxMapCount null
  */
+import { parseByteSize } from "../byte-size.js";
 import { DEFAULT_DEVICE_MODEL } from "./randread/device.js";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -275,9 +276,6 @@ function isPowerOfTwo(n: number): boolean {
 }
 
 /** "4k", "128K", "1m", "4096" or 4096: bytes, a whole number of sectors. */
-const BLOCK_SIZE_PATTERN = /^([1-9][0-9]*)([kKmM]?)$/;
-const BLOCK_SIZE_UNITS: Record<string, number> = { "": 1, k: KIB, m: MIB };
-
 const BLOCK_SIZE = rule(
   `a multiple of ${SECTOR_SIZE} bytes from ${SECTOR_SIZE} to 16m, ` +
     `as an integer of bytes or a string like "4k", "128k", "1m"`,
@@ -290,9 +288,7 @@ const BLOCK_SIZE = rule(
 
 function blockSizeBytes(value: unknown): number | null {
   if (typeof value === "number") return Number.isInteger(value) && value > 0 ? value : null;
-  const match = typeof value === "string" ? BLOCK_SIZE_PATTERN.exec(value) : null;
-  if (!match) return null;
-  return Number(match[1]) * BLOCK_SIZE_UNITS[match[2]!.toLowerCase()]!;
+  return typeof value === "string" ? parseByteSize(value) : null;
 }
 
 /** A non-empty list of at most `maxItems`, each item checked, no value twice. */

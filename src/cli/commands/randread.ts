@@ -6,10 +6,10 @@ import type { RunResult } from "../../runtime/result.js";
 import { Runtime } from "../../runtime/runtime.js";
 import { formatBlockSize, planRandread, randreadCases, randreadFigures, type RandreadCase, type RandreadFigures } from "../../scenarios/randread/plan.js";
 import type { RandreadScenario } from "../../scenarios/types.js";
-import { loadScenarioFile } from "../../scenarios/validate.js";
+import { loadScenarioFile, MAX_BLOCK_SIZE, SECTOR_SIZE } from "../../scenarios/validate.js";
 import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../../report/command-output.js";
 import { toDocument } from "../../report/document.js";
-import { integerFlag, parseCommandArgs } from "../args.js";
+import { byteSizeFlag, integerFlag, parseCommandArgs } from "../args.js";
 import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
 import { ProgressBar } from "../progress.js";
@@ -154,11 +154,7 @@ function parseIodepth(s: string, name: string): number {
   return integerFlag(name, s, 1, 1024)!;
 }
 
+/** A sector multiple up to 16 MiB, as scenario files allow. */
 function parseBlockSize(s: string, name: string): number {
-  const m = /^(\d+)([kKmM]?)$/.exec(s);
-  const bytes = m ? Number(m[1]) * (m[2] === "" ? 1 : m[2]!.toLowerCase() === "k" ? 1024 : 1 << 20) : NaN;
-  if (!(bytes > 0 && bytes % 512 === 0 && bytes <= 16 << 20)) {
-    throw new InputError("ERR_USAGE", `bad value for --${name}: '${s}'; allowed: a multiple of 512 bytes up to 16m, e.g. 4k or 128k`);
-  }
-  return bytes;
+  return byteSizeFlag(name, s, SECTOR_SIZE, MAX_BLOCK_SIZE, "4k or 128k")!;
 }

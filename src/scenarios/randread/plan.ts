@@ -1,3 +1,4 @@
+import { formatByteSize } from "../../byte-size.js";
 import type { RunPlan } from "../../runtime/runtime.js";
 import type { RunResult } from "../../runtime/result.js";
 import type { RandreadScenario } from "../types.js";
@@ -39,8 +40,4 @@ export function randreadFigures(result: RunResult): RandreadFigures {
 }
 
 /** 4096 -> "4k", 131072 -> "128k", as fio writes block sizes. */
-export function formatBlockSize(bytes: number): string {
-  if (bytes % (1 << 20) === 0) return `${bytes >> 20}m`;
-  if (bytes % 1024 === 0) return `${bytes >> 10}k`;
-  return String(bytes);
-}
+export const formatBlockSize = formatByteSize;
