@@ -94,15 +94,19 @@ function stressBody(report: StressReport): string {
   const { scenario, runs, threadNames } = report;
   const devices = scenario.guest.devices.map((d) => `${d.name} ${d.numQueues}×${d.queueSize}`).join(", ");
   const intro = `${scenario.guest.iothreads} IOThreads${scenario.guest.mainLoop ? " + main loop" : ""}, devices ${devices}, ${scenario.rounds} rounds, seed ${scenario.seed}.`;
-  const rows = stressSummaryRows(runs, threadNames);
+  return runsBody(scenario.description, intro, runs, stressSummaryRows(runs, threadNames), threadNames, report.scenarioFile, scenario);
+}
+
+/** A page for runs with time series: the summary table, aborts, VMAs and pooled stacks over time, parameters. */
+function runsBody(description: string, intro: string, runs: RunResult[], rows: Row[], threadNames: string[], file: string, scenario: object): string {
   return [
-    paragraph(scenario.description),
+    paragraph(description),
     paragraph(intro),
     policyTable(runs, rows),
     abortList(runs, threadNames),
     vmaChart(runs),
     pooledCharts(runs, threadNames),
-    parameters(report.scenarioFile, scenario),
+    parameters(file, scenario),
   ].join("");
 }
 
@@ -123,17 +127,8 @@ function kernelStressBody(report: RealAbortReport): string {
 function imbalanceBody(report: ImbalanceReport): string {
   const { scenario, runs } = report;
   const threadNames = Array.from({ length: scenario.threads }, (_, t) => (t === scenario.burstThread ? `T${t} (bursts)` : `T${t}`));
-  const rows = imbalanceSummaryRows(runs);
   const intro = `${scenario.threads} threads; T${scenario.burstThread} has ${scenario.burst} coroutines in flight at once, then goes quiet while the others run ${scenario.rounds} rounds of ${scenario.inFlight}.`;
-  return [
-    paragraph(scenario.description),
-    paragraph(intro),
-    policyTable(runs, rows),
-    abortList(runs, threadNames),
-    vmaChart(runs),
-    pooledCharts(runs, threadNames),
-    parameters(report.scenarioFile, scenario),
-  ].join("");
+  return runsBody(scenario.description, intro, runs, imbalanceSummaryRows(runs), threadNames, report.scenarioFile, scenario);
 }
 
 function randreadBody(report: RandreadReport): string {
