@@ -66,6 +66,24 @@ export function customSummaryRows(runs: RunResult[]): SummaryRow[] {
   ];
 }
 
+/**
+ * One line per worker that died and per failed check: what the runtime found
+ * and reclaimed of the dead thread's stacks, and any invariant violation or
+ * /proc/self/maps mismatch, so a run that did not end cleanly says so.
+ */
+export function troubleLines(runs: RunResult[]): string[] {
+  return runs.flatMap((r) => [
+    ...r.deadThreads.map(
+      (d) =>
+        `${r.policy}: T${d.thread} died (${d.reason}); reclaimed ${d.reclaimedLive} stacks of its live coroutines and ${d.reclaimedFromPool} from its pool` +
+        (r.reclaimedInFlight > 0 ? `, and ${r.reclaimedInFlight} of a batch in flight` : "") +
+        (r.lock.recoveries > 0 ? `; the global lock was taken over from it ${r.lock.recoveries} time(s)` : ""),
+    ),
+    ...r.phaseChecks.flatMap((c) => c.violations.map((v) => `${r.policy}: INVARIANT VIOLATED ${c.point}: ${v}`)),
+    ...r.crossCheckMismatches.map((m) => `${r.policy}: /proc/self/maps MISMATCH ${m}`),
+  ]);
+}
+
 /** Rows as the terminal table wants them: the label, then the cells. */
 export function flatRows(rows: SummaryRow[]): (string | number)[][] {
   return rows.map(([label, cells]) => [label, ...cells]);

@@ -10,7 +10,7 @@ import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
-import { flatRows, imbalanceSummaryRows } from "../../report/summary-rows.js";
+import { flatRows, imbalanceSummaryRows, troubleLines } from "../../report/summary-rows.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
 
@@ -89,5 +89,5 @@ export function formatImbalanceReport(report: ImbalanceReport): string {
   const { runs, scenario } = report;
   const rows = flatRows(imbalanceSummaryRows(runs));
   const header = `imbalance: ${scenario.threads} threads; T${scenario.burstThread} bursts ${scenario.burst} then goes quiet; the others run ${scenario.rounds} rounds of ${scenario.inFlight}`;
-  return [header, formatTable(["", ...runs.map((r) => r.policy)], rows)].join("\n");
+  return [header, formatTable(["", ...runs.map((r) => r.policy)], rows), ...troubleLines(runs)].join("\n");
 }

@@ -10,7 +10,7 @@ import { toDocument, type ResultDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
-import { flatRows, customSummaryRows } from "../../report/summary-rows.js";
+import { customSummaryRows, flatRows, troubleLines } from "../../report/summary-rows.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
 import { formatImbalanceReport, runImbalance } from "./imbalance.js";
@@ -108,5 +108,6 @@ export function formatCustomReport(report: CustomReport): string {
     (r.parts as (CustomPartResult | null)[]).forEach((p, t) =>
       p?.failures.forEach((f) => lines.push(`${r.policy}: T${t} coroutine ${f.index} threw: ${f.message}`)));
   }
+  lines.push(...troubleLines(runs));
   return lines.join("\n");
 }

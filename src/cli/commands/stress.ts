@@ -10,7 +10,7 @@ import { toDocument } from "../../report/document.js";
 import { parseCommandArgs } from "../args.js";
 import { EXIT, exitCodeFor, type CommandResult } from "../exit.js";
 import { formatTable } from "../output.js";
-import { flatRows, stressSummaryRows } from "../../report/summary-rows.js";
+import { flatRows, stressSummaryRows, troubleLines } from "../../report/summary-rows.js";
 import { runPlanUnderPolicies } from "../run-policies.js";
 import { formatRealAbortReport, runRealAbort } from "../real-abort.js";
 import { RUNTIME_HELP, RUNTIME_OPTIONS, runtimeFlags, runtimeOptionsFor, type RuntimeFlags } from "../runtime-flags.js";
@@ -127,8 +127,6 @@ export function formatStressReport(report: StressReport): string {
       `${r.policy}: ${threadNames[a.thread]} aborted: ${a.message} (VMAs ${a.vmas} of ${r.vmas.limit}; ${a.stacksCreated - a.stacksFreed} stacks: ${a.live} live, ${a.pooledGlobal} in the shared pool, per thread ${a.pooledThreads.join("/")} pooled)`,
     );
   }
-  for (const r of runs) {
-    if (r.invariantViolations.length > 0) lines.push(`${r.policy}: INVARIANT VIOLATIONS: ${r.invariantViolations.join("; ")}`);
-  }
+  lines.push(...troubleLines(runs));
   return lines.join("\n");
 }
