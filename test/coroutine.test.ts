@@ -11,48 +11,14 @@ import {
   CoroutineErrorCode,
   LEADER_ID,
   type Coroutine,
-  type StackSource,
 } from '../src/coroutine/index.js';
+import { CountingStackSource } from "./helpers/counting-stack-source.js";
 
 /** Depth of the nesting test, as MAX_NEST_DEPTH in QEMU's test. */
 const MAX_NEST_DEPTH = 1000;
 /** Yields of the yield test, as yield_5_times in QEMU's test. */
 const YIELD_COUNT = 5;
 
-/**
- * Test fixture for the StackSource interface: an array free list that counts
- * every acquire and release and refuses a slot released twice or never handed out.
- */
-class CountingStackSource implements StackSource {
-  acquires = 0;
-  releases = 0;
-  /** Slots made because the free list was empty. */
-  mapped = 0;
-  readonly released: number[] = [];
-  readonly inUse = new Set<number>();
-  private readonly free: number[] = [];
-  /** When set, the next acquireStack() throws it (e.g. a simulated VMA exhaustion). */
-  failNextAcquire: Error | null = null;
-
-  acquireStack(): number {
-    if (this.failNextAcquire !== null) {
-      const error = this.failNextAcquire;
-      this.failNextAcquire = null;
-      throw error;
-    }
-    this.acquires++;
-    const slot = this.free.length > 0 ? this.free.pop()! : this.mapped++;
-    this.inUse.add(slot);
-    return slot;
-  }
-
-  releaseStack(slot: number): void {
-    if (!this.inUse.delete(slot)) throw new Error(`slot ${slot} released but not in use (double release?)`);
-    this.releases++;
-    this.released.push(slot);
-    this.free.push(slot);
-  }
-}
 
 function setup(): { source: CountingStackSource; ctx: CoroutineContext } {
   const source = new CountingStackSource();

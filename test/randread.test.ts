@@ -4,11 +4,12 @@
  * figure is known by hand, plus one short run on the real clock.
  */
 import { describe, expect, it } from 'vitest';
-import { CoroutineContext, type StackSource } from '../src/coroutine/index.js';
+import { CoroutineContext } from '../src/coroutine/index.js';
 import { CoropoolError, STACK_ALLOC_FAILED, VmaExhaustedError } from '../src/errors.js';
 import { BlockDevice, DEFAULT_DEVICE_MODEL, type PolledDevice } from '../src/scenarios/randread/device.js';
 import { runRandreadJob, type RandreadJobOptions, type RandreadJobResult } from '../src/scenarios/randread/engine.js';
 import { LatencyRecorder } from '../src/scenarios/randread/latency.js';
+import { CountingStackSource } from "./helpers/counting-stack-source.js";
 
 const KIB = 1024;
 const SIZE_4K = 4 * KIB;
@@ -26,33 +27,6 @@ const SLOW_128K = { latencyUs: 100, bandwidthMBps: 1_000 } as const;
 const SLOW_128K_TRANSFER_NS = 131_072;
 const SLOW_128K_LATENCY_NS = 100_000;
 
-/**
- * StackSource fixture: a free list that counts every acquire and release and
- * refuses a slot released twice or never handed out.
- */
-class CountingStackSource implements StackSource {
-  acquires = 0;
-  releases = 0;
-  readonly inUse = new Set<number>();
-  private readonly free: number[] = [];
-  private mapped = 0;
-  /** When set, acquires after this many succeed throw it (a simulated VMA exhaustion). */
-  failAfter: { acquires: number; error: Error } | null = null;
-
-  acquireStack(): number {
-    if (this.failAfter !== null && this.acquires >= this.failAfter.acquires) throw this.failAfter.error;
-    this.acquires++;
-    const slot = this.free.length > 0 ? this.free.pop()! : this.mapped++;
-    this.inUse.add(slot);
-    return slot;
-  }
-
-  releaseStack(slot: number): void {
-    if (!this.inUse.delete(slot)) throw new Error(`slot ${slot} released but not in use (double release?)`);
-    this.releases++;
-    this.free.push(slot);
-  }
-}
 
 /**
  * A real BlockDevice on virtual time with zero software cost: the clock

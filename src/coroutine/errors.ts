@@ -7,6 +7,8 @@
  */
 
 /** Stable error codes; match on these, never on the message text. */
+import { CoropoolError } from '../errors.js';
+
 export const CoroutineErrorCode = {
   /** enter() on a coroutine that is already on the current call chain. */
   REENTERED: 'ERR_COROUTINE_REENTERED',
@@ -24,14 +26,13 @@ export const CoroutineErrorCode = {
 
 export type CoroutineErrorCode = (typeof CoroutineErrorCode)[keyof typeof CoroutineErrorCode];
 
-export class CoroutineError extends Error {
+/** Misuse of the coroutine API; one of the project's coded errors. */
+export class CoroutineError extends CoropoolError {
   override readonly name = 'CoroutineError';
+  declare readonly code: CoroutineErrorCode;
 
-  constructor(
-    readonly code: CoroutineErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: CoroutineErrorCode, message: string) {
+    super(code, message);
   }
 }
 

@@ -5,6 +5,8 @@
  * more helpful, codes are part of the public API.
  */
 
+import { CoropoolError } from "../errors.js";
+
 export type SyncErrorCode =
   /** A blocking wait was asked for on the main thread, which must stay responsive. */
   | "ERR_MAIN_THREAD_BLOCK"
@@ -17,13 +19,12 @@ export type SyncErrorCode =
   /** A constructor or method got an argument that cannot be right (bad index, size, id). */
   | "ERR_SYNC_INVALID_ARGUMENT";
 
-export class SyncError extends Error {
-  readonly code: SyncErrorCode;
+export class SyncError extends CoropoolError {
+  declare readonly code: SyncErrorCode;
 
   constructor(code: SyncErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = "SyncError";
-    this.code = code;
   }
 }
 
