@@ -6,9 +6,9 @@
  * and a message that says what went wrong and what to do instead.
  */
 
-/** Stable error codes; match on these, never on the message text. */
 import { CoropoolError } from '../errors.js';
 
+/** Stable error codes; match on these, never on the message text. */
 export const CoroutineErrorCode = {
   /** enter() on a coroutine that is already on the current call chain. */
   REENTERED: 'ERR_COROUTINE_REENTERED',
