@@ -8,7 +8,7 @@ import { CoroutineContext } from '../src/coroutine/index.js';
 import { CoropoolError, STACK_ALLOC_FAILED, VmaExhaustedError } from '../src/errors.js';
 import { BlockDevice, DEFAULT_DEVICE_MODEL, type PolledDevice } from '../src/scenarios/randread/device.js';
 import { runRandreadJob, type RandreadJobOptions, type RandreadJobResult } from '../src/scenarios/randread/engine.js';
-import { LatencyRecorder } from '../src/scenarios/randread/latency.js';
+import { LatencyRecorder, mergedPercentilesUs } from '../src/scenarios/randread/latency.js';
 import { CountingStackSource } from "./helpers/counting-stack-source.js";
 
 const KIB = 1024;
@@ -258,9 +258,12 @@ describe('runRandreadJob on zero-cost virtual time', () => {
       iops: NS_PER_S / roundTripNs, // 100,000
       // 10,000 ns reads as its HDR bucket's top, 10,007 ns; min, max and mean are exact.
       latencyUs: { p50: 10.007, p90: 10.007, p99: 10.007, p999: 10.007, min: roundTripUs, max: roundTripUs, mean: roundTripUs },
+      latencyHistogram: expect.any(String),
       stoppedEarly: false,
       inFlightAtStop: 0,
     });
+    // The histogram that crosses to the main thread holds the same 100 samples.
+    expect(mergedPercentilesUs([run.result.latencyHistogram])).toEqual({ p50: 10.007, p90: 10.007, p99: 10.007, p999: 10.007 });
     expectAllStacksReleased(run);
   });
 
@@ -398,5 +401,32 @@ describe('runRandreadJob on the real clock', () => {
     expect(result.latencyUs.p999).toBeLessThanOrEqual(result.latencyUs.max * (1 + 1 / 1024));
     expect(ctx.created).toBe(result.completed + result.inFlightAtStop);
     expectAllStacksReleased({ ctx, stacks });
+  });
+});
+
+describe("latency percentiles over several IOThreads", () => {
+  it("merging the jobs' histograms gives the percentiles of all their requests together", () => {
+    const one = new LatencyRecorder();
+    const two = new LatencyRecorder();
+    const all = new LatencyRecorder();
+    // Thread one: 1..90 us; thread two: 91..100 us, the slow tail.
+    for (let us = 1; us <= 100; us++) {
+      (us <= 90 ? one : two).record(us * 1000);
+      all.record(us * 1000);
+    }
+    const merged = mergedPercentilesUs([one.encode(), two.encode()]);
+    const { p50, p90, p99, p999 } = all.summarizeUs();
+    expect(merged).toEqual({ p50, p90, p99, p999 });
+    // Nearest rank over the 100 samples: p50 is the 50th, p99 the 99th (within the histogram's 1/1024).
+    expect(merged.p50).toBeGreaterThanOrEqual(50);
+    expect(merged.p50).toBeLessThan(50 * (1 + 1 / 1024));
+    expect(merged.p99).toBeGreaterThanOrEqual(99);
+    expect(merged.p99).toBeLessThan(99 * (1 + 1 / 1024));
+    // Neither thread alone says this: the first thread's p99 is under 90 us.
+    expect(one.summarizeUs().p99).toBeLessThan(91);
+  });
+
+  it("no requests at all: NaN, not 0", () => {
+    expect(mergedPercentilesUs([new LatencyRecorder().encode()])).toEqual({ p50: NaN, p90: NaN, p99: NaN, p999: NaN });
   });
 });

@@ -179,7 +179,7 @@ function randreadBody(report: RandreadReport): string {
     `<h3>IOPS</h3>`,
     htmlTable(header, rows, "iops"),
     `<h3>Completion latency (µs)</h3>`,
-    paragraph("Percentiles from an HDR histogram at 3 significant digits (each at most 0.1% above the true sample); with several IOThreads, the worst thread's."),
+    paragraph("Percentiles from an HDR histogram at 3 significant digits (each at most 0.1% above the true sample); with several IOThreads, over all their requests (the threads' histograms merged)."),
     htmlTable(latencyHeader, latencyRows, "latency"),
     parameters(report.scenarioFile, scenario),
   ].join("");

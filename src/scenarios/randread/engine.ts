@@ -68,6 +68,8 @@ export interface RandreadJobResult {
   /** completed / elapsed; 0 when no time passed. */
   iops: number;
   latencyUs: LatencySummary;
+  /** The job's latency histogram (HdrHistogram, compressed base64), to merge with other IOThreads'. */
+  latencyHistogram: string;
   /** shouldStop() ended the job before durationMs. */
   stoppedEarly: boolean;
   /** Requests in flight at the stop; they were drained (their coroutines terminated) but are not counted above. */
@@ -210,6 +212,7 @@ class ClosedLoopJob {
       elapsedNs,
       iops: elapsedNs > 0 ? (this.completed * NS_PER_S) / elapsedNs : 0,
       latencyUs: this.latencies.summarizeUs(),
+      latencyHistogram: this.latencies.encode(),
       stoppedEarly,
       inFlightAtStop,
     };

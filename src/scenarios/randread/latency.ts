@@ -18,7 +18,7 @@
  *
  * min, max and mean are exact: they are tracked beside the histogram.
  */
-import { build, type Histogram } from "hdr-histogram-js";
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from "hdr-histogram-js";
 
 const NS_PER_US = 1_000;
 
@@ -30,6 +30,9 @@ const P50 = 50;
 const P90 = 90;
 const P99 = 99;
 const P999 = 99.9;
+
+/** The percentiles alone, in microseconds: what several jobs' merged histograms give. */
+export type LatencyPercentiles = Pick<LatencySummary, "p50" | "p90" | "p99" | "p999">;
 
 /** A job's latency figures in microseconds; every field is NaN when nothing completed. */
 export interface LatencySummary {
@@ -43,16 +46,7 @@ export interface LatencySummary {
 }
 
 export class LatencyRecorder {
-  private readonly histogram: Histogram = build({
-    // 64-bit counts: a bucket never overflows, however long the run.
-    bitBucketSize: 64,
-    lowestDiscernibleValue: 1,
-    // Grows as larger latencies arrive, so no sample is ever refused.
-    highestTrackableValue: 2,
-    autoResize: true,
-    numberOfSignificantValueDigits: LATENCY_SIGNIFICANT_DIGITS,
-    useWebAssembly: false,
-  });
+  private readonly histogram: Histogram = newHistogram();
   private size = 0;
   private sumNs = 0;
   private minNs = Infinity;
@@ -76,17 +70,49 @@ export class LatencyRecorder {
   /** Percentiles (within the precision above), exact min, max and mean, in microseconds. Recording may go on afterwards. */
   summarizeUs(): LatencySummary {
     if (this.size === 0) return emptySummary();
-    const at = (p: number) => this.histogram.getValueAtPercentile(p) / NS_PER_US;
     return {
-      p50: at(P50),
-      p90: at(P90),
-      p99: at(P99),
-      p999: at(P999),
+      ...percentilesUs(this.histogram),
       min: this.minNs / NS_PER_US,
       max: this.maxNs / NS_PER_US,
       mean: this.sumNs / this.size / NS_PER_US,
     };
   }
+
+  /** The histogram, compressed, to cross a thread boundary (HdrHistogram's own encoding). */
+  encode(): string {
+    return encodeIntoCompressedBase64(this.histogram);
+  }
+}
+
+/**
+ * Percentiles over every request of several jobs (one per IOThread): their
+ * histograms added together, as fio reports a group's clat percentiles.
+ */
+export function mergedPercentilesUs(encoded: string[]): LatencyPercentiles {
+  const merged = newHistogram();
+  for (const e of encoded) merged.add(decodeFromCompressedBase64(e, BIT_BUCKET_SIZE, false));
+  if (merged.totalCount === 0) return { p50: NaN, p90: NaN, p99: NaN, p999: NaN };
+  return percentilesUs(merged);
+}
+
+function percentilesUs(h: Histogram): LatencyPercentiles {
+  const at = (p: number) => h.getValueAtPercentile(p) / NS_PER_US;
+  return { p50: at(P50), p90: at(P90), p99: at(P99), p999: at(P999) };
+}
+
+/** 64-bit counts: a bucket never overflows, however long the run. */
+const BIT_BUCKET_SIZE = 64;
+
+function newHistogram(): Histogram {
+  return build({
+    bitBucketSize: BIT_BUCKET_SIZE,
+    lowestDiscernibleValue: 1,
+    // Grows as larger latencies arrive, so no sample is ever refused.
+    highestTrackableValue: 2,
+    autoResize: true,
+    numberOfSignificantValueDigits: LATENCY_SIGNIFICANT_DIGITS,
+    useWebAssembly: false,
+  });
 }
 
 function emptySummary(): LatencySummary {

@@ -4,6 +4,7 @@ import type { RunResult } from "../../runtime/result.js";
 import type { RandreadScenario } from "../types.js";
 import { isJobResult, type RandreadPart, type RandreadPartResult } from "./part.js";
 import type { RandreadJobResult } from "./engine.js";
+import { mergedPercentilesUs, type LatencyPercentiles } from "./latency.js";
 
 /** One cell of the table: a block size at an iodepth. */
 export interface RandreadCase {
@@ -25,17 +26,16 @@ export function planRandread(s: RandreadScenario, c: RandreadCase): RunPlan {
 export interface RandreadFigures {
   iops: number;
   completed: number;
-  /** The worst thread's percentiles (with one thread: that thread's). */
-  latencyUs: { p50: number; p90: number; p99: number; p999: number };
+  /** Over every request of every IOThread: their histograms merged. */
+  latencyUs: LatencyPercentiles;
 }
 
 export function randreadFigures(result: RunResult): RandreadFigures {
   const jobs = (result.parts as (RandreadPartResult | null)[]).filter((p): p is RandreadJobResult => p !== null && isJobResult(p));
-  const worst = (key: "p50" | "p90" | "p99" | "p999") => Math.max(0, ...jobs.map((j) => j.latencyUs[key]));
   return {
     iops: jobs.reduce((a, j) => a + j.iops, 0),
     completed: jobs.reduce((a, j) => a + j.completed, 0),
-    latencyUs: { p50: worst("p50"), p90: worst("p90"), p99: worst("p99"), p999: worst("p999") },
+    latencyUs: mergedPercentilesUs(jobs.map((j) => j.latencyHistogram)),
   };
 }
 
