@@ -287,6 +287,7 @@ describe("an abort that does not depend on the interleaving (imbalance-abort.jso
     expect(legacy!.abort).toEqual({
       message,
       thread: 1,
+      tMs: expect.any(Number),
       vmas: 4000,
       vmaPeak: 4000,
       stacksCreated: created,
@@ -296,6 +297,9 @@ describe("an abort that does not depend on the interleaving (imbalance-abort.jso
       pooledThreads: [512, 0],
     });
     const a = legacy!.abort!;
+    // On the samples' time axis, within the run.
+    expect(a.tMs).toBeGreaterThan(0);
+    expect(a.tMs).toBeLessThanOrEqual(legacy!.durationMs);
     expect(a.stacksCreated - a.stacksFreed).toBe(a.live + a.pooledGlobal + sum(a.pooledThreads));
     expect(legacy!.strandedMappingsReleased).toBe(strandedMappings);
     // T0 never took the slow path, so its 512 stacks leak at its exit.

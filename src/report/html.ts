@@ -214,7 +214,7 @@ function vmaChart(runs: RunResult[]): string {
   const from = quietStartMs(runs);
   const notes = [
     ...(from === undefined ? [] : [`The first ${Math.round(from)} ms (worker threads starting, no stack yet) are left out.`]),
-    ...(markers.length > 0 ? ["× marks the abort, at the first sample that reached the run's highest sampled VMA count (samples every few ms)."] : []),
+    ...(markers.length > 0 ? ["× marks the abort: its VMA count and time as the failing thread recorded them."] : []),
   ];
   return renderLineChart({
     xMin: from,
@@ -230,12 +230,11 @@ function vmaChart(runs: RunResult[]): string {
 }
 
 /** Where to draw an abort: its VMA count, at the first sample where the run reached its sampled peak. */
+/** The abort, where and when the failing thread recorded it (the samples' time axis). */
 function abortMarker(r: RunResult, index: number): Marker {
   const abort = r.abort!;
-  let at = r.samples.length > 0 ? r.samples[0]! : null;
-  for (const s of r.samples) if (at === null || s.vmas > at.vmas) at = s;
   return {
-    x: at ? at.tMs : r.durationMs,
+    x: abort.tMs,
     y: abort.vmas,
     label: `${r.policy} aborted: ${abort.message}`,
     color: policyColor(r.policy, index),

@@ -27,6 +27,8 @@ export interface WorkerTask {
   dieOnVmaExhaustion?: boolean;
   /** Which of the run's tasks this is (each claims a thread and records this id there). */
   taskId: number;
+  /** process.hrtime of the run's start (the samples' time origin), in ns: the same clock in every thread. */
+  runStartNs: number;
   /** Deterministic failure injection for the reliability tests. */
   testHooks?: TestHooks;
   /** Walk the whole region with the invariant checker at every phase boundary. */
@@ -74,6 +76,8 @@ export interface CrossCheck {
 export interface AbortSnapshot {
   message: VmaFailureMessage;
   thread: number;
+  /** When, in ms since the run started: on the same time axis as the samples. */
+  tMs: number;
   vmas: number;
   vmaPeak: number;
   stacksCreated: number;

@@ -168,7 +168,7 @@ export class Runtime {
     const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
     let outcome: PartsOutcome;
     try {
-      outcome = await this.runParts(region, plan.parts, kernel);
+      outcome = await this.runParts(region, plan.parts, kernel, Number(sampler.startNs));
     } finally {
       if (progress) clearInterval(progress);
       sampler.stop();
@@ -255,12 +255,13 @@ export class Runtime {
    * it); the run goes on without it. A run past its time limit has its
    * workers terminated and every unfinished thread reported dead.
    */
-  private async runParts(region: SharedRegion, parts: ScenarioPart[], kernel: KernelStackBackend | null): Promise<PartsOutcome> {
+  private async runParts(region: SharedRegion, parts: ScenarioPart[], kernel: KernelStackBackend | null, runStartNs: number): Promise<PartsOutcome> {
     const pool = this.workers();
     const barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
     const base: Omit<WorkerTask, "taskId"> = {
       buffer: region.buffer,
       parts,
+      runStartNs,
       barrierTimeoutMs: this.options.barrierTimeoutMs,
       ...(kernel ? { kernel: kernel.state } : {}),
       ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),

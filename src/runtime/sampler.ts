@@ -19,7 +19,8 @@ export interface Sample {
 export class Sampler {
   readonly samples: Sample[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private readonly startNs = process.hrtime.bigint();
+  /** The time origin of every sample's tMs. */
+  readonly startNs = process.hrtime.bigint();
 
   constructor(
     private readonly region: SharedRegion,

@@ -35,6 +35,7 @@ export class ThreadEnv {
   private readonly barrierTimeoutMs: number;
   private readonly kernel: KernelStackBackend | null;
   private readonly dieOnVmaExhaustion: boolean;
+  private readonly runStartNs: number;
   private abortSnapshot: AbortSnapshot | null = null;
 
   private constructor(region: SharedRegion, thread: number, task: WorkerTask) {
@@ -43,6 +44,7 @@ export class ThreadEnv {
     this.threads = region.threadCapacity;
     this.kernel = task.kernel ? KernelStackBackend.attach(task.kernel) : null;
     this.dieOnVmaExhaustion = task.dieOnVmaExhaustion === true;
+    this.runStartNs = task.runStartNs;
     this.check = task.check === true;
     const allocator = new StackAllocator(region, this.kernel ?? undefined);
     this.policy = openPolicy(region, allocator);
@@ -194,6 +196,7 @@ export class ThreadEnv {
     return {
       message: err.vmaMessage,
       thread: this.thread,
+      tMs: Math.max(0, (Number(process.hrtime.bigint()) - this.runStartNs) / 1e6),
       vmas: this.region.readU32(Vma.CURRENT),
       vmaPeak: this.region.readU32(Vma.PEAK),
       stacksCreated: totals.created,
