@@ -3,7 +3,7 @@ import { Piscina } from "piscina";
 import { CoropoolError, InputError } from "../errors.js";
 import { crossCheck, describeMismatch } from "../stacks/cross-check.js";
 import { KernelStackBackend, kernelBackendUnavailableReason } from "../stacks/kernel-backend.js";
-import { initialPoolMaxSize, openPolicy } from "../pools/index.js";
+import { initialPoolMaxSize, openPolicy, type PoolPolicy } from "../pools/index.js";
 import type { PolicyName } from "../pools/policy-name.js";
 import { projectRoot } from "../project-root.js";
 import { checkRegion } from "../shared/invariants.js";
@@ -163,7 +163,6 @@ export class Runtime {
     const policy = openPolicy(region, allocator);
     if (plan.poolSizeIncrease > 0) policy.incPoolSize(plan.poolSizeIncrease);
     const sampler = new Sampler(region, policy, this.options.onSample);
-    const started = process.hrtime.bigint();
     sampler.start(this.options.sampleIntervalMs);
     const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
     let outcome: PartsOutcome;
@@ -174,16 +173,8 @@ export class Runtime {
       sampler.stop();
     }
     const { reports, timedOut } = outcome;
-    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    // What dead threads held is found through the stack table and freed.
-    const deadThreads = outcome.dead.map((d) => reclaimDeadThread(region, allocator, d.thread, d.reason, d.exitRan));
-    const reclaimedInFlight = outcome.dead.length > 0 ? reclaimOrphanedGlobalStacks(region, allocator) : 0;
-    // Every worker has run its thread exit; what is left is the shared pool.
-    const drainedAtShutdown = policy.drainGlobalPool();
-    const strandedMappingsReleased = allocator.releaseStrandedMappings();
-    // Coroutines a worker left unfinished (a run cut short by an abort) keep their stacks.
-    const unfinished = reports.reduce((n, r) => n + r.coroutinesCreated - r.coroutinesTerminated, 0);
-    const census = checkRegion(region, unfinished);
+    const durationMs = Number(process.hrtime.bigint() - sampler.startNs) / 1e6;
+    const { deadThreads, reclaimedInFlight, drainedAtShutdown, strandedMappingsReleased, census } = shutDown(region, allocator, policy, outcome);
     if (kernel) crossChecks.push(...reports.flatMap((r) => r.crossChecks), crossCheck(region, kernel, "after shutdown"));
     const totals = region.totals();
     // Several threads may fail at once; the one reported is the first, as the header recorded it.
@@ -314,6 +305,23 @@ export class Runtime {
     });
     return this.pool;
   }
+}
+
+/**
+ * After the workers are gone, at a quiescent point: what dead threads held is
+ * found through the stack table and freed, the shared pool is drained, the
+ * mappings of failed guard pages are unmapped, and the whole region is walked
+ * by the invariant checker.
+ */
+function shutDown(region: SharedRegion, allocator: StackAllocator, policy: PoolPolicy, outcome: PartsOutcome) {
+  const deadThreads = outcome.dead.map((d) => reclaimDeadThread(region, allocator, d.thread, d.reason, d.exitRan));
+  const reclaimedInFlight = outcome.dead.length > 0 ? reclaimOrphanedGlobalStacks(region, allocator) : 0;
+  const drainedAtShutdown = policy.drainGlobalPool();
+  const strandedMappingsReleased = allocator.releaseStrandedMappings();
+  // Coroutines a worker left unfinished (a run cut short by an abort) keep their stacks.
+  const unfinished = outcome.reports.reduce((n, r) => n + r.coroutinesCreated - r.coroutinesTerminated, 0);
+  const census = checkRegion(region, unfinished);
+  return { deadThreads, reclaimedInFlight, drainedAtShutdown, strandedMappingsReleased, census };
 }
 
 /**
