@@ -70,14 +70,14 @@ export const BACKEND_NAMES: BackendName[] = ["simulated", "kernel"];
  */
 export const KERNEL_SAFETY_MARGIN_VMAS = 4096;
 
-/** What one run does: a part per thread, and the pool-size increase the devices bring. */
+/** How the workers' parts ended: the reports of those that finished, and the threads that died. */
 interface PartsOutcome {
   reports: WorkerReport[];
   dead: { thread: number; reason: string; exitRan: boolean }[];
   timedOut: boolean;
 }
 
-/** What makes one run fail: threads that died, and anything they left behind. */
+/** What one run does: a part per thread, and the pool-size increase the devices bring. */
 export interface RunPlan {
   parts: ScenarioPart[];
   poolSizeIncrease: number;
@@ -91,12 +91,6 @@ const DEFAULT_SAMPLE_INTERVAL_MS = 5;
 const DEFAULT_BARRIER_TIMEOUT_MS = 60_000;
 const DEFAULT_RUN_TIMEOUT_MS = 600_000;
 
-/**
- * The main thread's side: it creates the shared region for each run, hands
- * each piscina worker its part, samples the shared counters while the run
- * goes on (never blocking), then shuts the pools down and checks that every
- * stack was accounted for.
- */
 type DefaultedOptions =
   | "threads"
   | "policy"
@@ -108,6 +102,12 @@ type DefaultedOptions =
   | "backend"
   | "runTimeoutMs";
 
+/**
+ * The main thread's side: it creates the shared region for each run, hands
+ * each piscina worker its part, samples the shared counters while the run
+ * goes on (never blocking), then shuts the pools down and checks that every
+ * stack was accounted for.
+ */
 export class Runtime {
   readonly options: Required<Pick<RuntimeOptions, DefaultedOptions>> & Omit<RuntimeOptions, DefaultedOptions>;
   private pool: Piscina | null = null;
@@ -121,7 +121,8 @@ export class Runtime {
     const defaultLimit = options.backend === "kernel" && !options.realLimitChild ? hostLimit - KERNEL_SAFETY_MARGIN_VMAS : hostLimit;
     this.options = {
       maxMapCount: defaultLimit,
-      baselineVmas: defaultBaselineVmas().value,
+      // Read /proc/self/maps only when the caller gave no baseline.
+      baselineVmas: options.baselineVmas ?? defaultBaselineVmas().value,
       uncapped: false,
       sampleIntervalMs: DEFAULT_SAMPLE_INTERVAL_MS,
       barrierTimeoutMs: DEFAULT_BARRIER_TIMEOUT_MS,
@@ -129,15 +130,14 @@ export class Runtime {
       runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS,
       ...stripUndefined(options),
     };
-    if (this.options.backend === "kernel") this.checkKernelMode();
+    if (this.options.backend === "kernel") this.checkKernelMode(hostLimit);
   }
 
   /** The kernel backend must be available, and must not approach the host's real limit in-process. */
-  private checkKernelMode(): void {
+  private checkKernelMode(host: number): void {
     const reason = kernelBackendUnavailableReason();
     if (reason !== null) throw new InputError("ERR_BACKEND", reason);
     if (this.options.realLimitChild) return;
-    const host = readMaxMapCount().value;
     const ceiling = host - KERNEL_SAFETY_MARGIN_VMAS;
     if (this.options.maxMapCount > ceiling) {
       throw new InputError(
