@@ -20,7 +20,7 @@ output path), 1 internal error.
 
 Examples:
   coropool stress --json > stress.json && coropool report stress.json -o stress.html
-  coropool report demo.json`;
+  coropool demo --json > demo.json && coropool report demo.json`;
 
 export function reportCommand(argv: string[]): CommandResult {
   const { values, positionals } = parseCommandArgs("report", argv, { output: { type: "string", short: "o" } }, 1);
