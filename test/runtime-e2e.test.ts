@@ -2,16 +2,17 @@
 // dist/ (run `npx tsc -p tsconfig.json` first; `npm test` does it in pretest).
 //
 // Scenarios are tiny fixtures (test/fixtures/scenarios/), run through the
-// commands' exported run* functions. Figures the interleaving of the worker
+// experiments' run* functions (src/experiments/). Figures the interleaving of the worker
 // threads cannot change are asserted exactly; the few that it can change are
 // asserted through identities or bounds, and a comment says why.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runImbalance, type ImbalanceReport } from "../src/cli/commands/imbalance.js";
-import { runRandread, type RandreadReport } from "../src/cli/commands/randread.js";
-import { runCustom, type CustomReport } from "../src/cli/commands/run.js";
-import { formatStressReport, runStress, type StressReport } from "../src/cli/commands/stress.js";
-import { runtimeFlags, type RuntimeFlags } from "../src/cli/runtime-flags.js";
+import { runCustom, type CustomReport } from "../src/experiments/custom.js";
+import { runImbalance, type ImbalanceReport } from "../src/experiments/imbalance.js";
+import type { ThreadedExperimentOptions } from "../src/experiments/options.js";
+import { runRandread, type RandreadReport } from "../src/experiments/randread.js";
+import { runStress, type StressReport } from "../src/experiments/stress.js";
+import { formatStressReport } from "../src/report/text.js";
 import { GUARD_PAGE_FAILED, InputError, STACK_ALLOC_FAILED, VmaExhaustedError } from "../src/errors.js";
 import type { PolicyName } from "../src/pools/policy-name.js";
 import type { RunResult } from "../src/runtime/result.js";
@@ -38,9 +39,9 @@ const QEMU_ABORT_MESSAGES = [STACK_ALLOC_FAILED, GUARD_PAGE_FAILED];
 
 // ---------------------------------------------------------------- helpers
 
-/** The flags a command line would give; --json keeps progress bars off stderr. */
-function flags(policies: PolicyName[], baselineVmas = BASELINE): RuntimeFlags {
-  return runtimeFlags({ policy: policies.join(","), "baseline-vmas": String(baselineVmas), json: true }, policies);
+/** The options `--policy P,... --baseline-vmas B` give (no progress callback, so no bars on stderr). */
+function options(policies: PolicyName[], baselineVmas = BASELINE): ThreadedExperimentOptions {
+  return { policies, baselineVmas };
 }
 
 function fixture(name: string): string {
@@ -146,29 +147,29 @@ function customParts(r: RunResult): CustomPartResult[] {
 // ---------------------------------------------------------------- the runs
 
 const stressTinyFile = fixture("stress-tiny.json");
-const stressTiny = once(() => runStress(stressTinyFile, load<StressScenario>(stressTinyFile, "vma-exhaustion"), flags(ALL_POLICIES)));
+const stressTiny = once(() => runStress(load<StressScenario>(stressTinyFile, "vma-exhaustion"), stressTinyFile, options(ALL_POLICIES)));
 
 const imbalanceExactFile = fixture("imbalance-exact.json");
-const imbalanceExact = once(() => runImbalance(imbalanceExactFile, load<ImbalanceScenario>(imbalanceExactFile, "imbalance"), flags(ALL_POLICIES)));
+const imbalanceExact = once(() => runImbalance(load<ImbalanceScenario>(imbalanceExactFile, "imbalance"), imbalanceExactFile, options(ALL_POLICIES)));
 
 const imbalanceFourFile = fixture("imbalance-four.json");
-const imbalanceFour = once(() => runImbalance(imbalanceFourFile, load<ImbalanceScenario>(imbalanceFourFile, "imbalance"), flags(ALL_POLICIES)));
+const imbalanceFour = once(() => runImbalance(load<ImbalanceScenario>(imbalanceFourFile, "imbalance"), imbalanceFourFile, options(ALL_POLICIES)));
 
 const randreadTinyFile = fixture("randread-tiny.json");
-const randreadTiny = once(() => runRandread(randreadTinyFile, load<RandreadScenario>(randreadTinyFile, "randread"), flags(ALL_POLICIES)));
+const randreadTiny = once(() => runRandread(load<RandreadScenario>(randreadTinyFile, "randread"), randreadTinyFile, options(ALL_POLICIES)));
 
 const customCountFile = fixture("custom-count.json");
-const customCount = once(() => runCustom(customCountFile, load<CustomScenario>(customCountFile, "custom"), flags(ALL_POLICIES)));
+const customCount = once(() => runCustom(load<CustomScenario>(customCountFile, "custom"), customCountFile, options(ALL_POLICIES)));
 
 const customThrowsFile = fixture("custom-throws.json");
-const customThrows = once(() => runCustom(customThrowsFile, load<CustomScenario>(customThrowsFile, "custom"), flags(ALL_POLICIES)));
+const customThrows = once(() => runCustom(load<CustomScenario>(customThrowsFile, "custom"), customThrowsFile, options(ALL_POLICIES)));
 
 const stressSmallFile = join(SHIPPED, "stress-small.json");
-const stressSmall = once(() => runStress(stressSmallFile, load<StressScenario>(stressSmallFile, "vma-exhaustion"), flags(["legacy", "batched"])));
+const stressSmall = once(() => runStress(load<StressScenario>(stressSmallFile, "vma-exhaustion"), stressSmallFile, options(["legacy", "batched"])));
 
 const imbalanceAbortFile = fixture("imbalance-abort.json");
 const imbalanceAbortAt = (baselineVmas: number) =>
-  runImbalance(imbalanceAbortFile, load<ImbalanceScenario>(imbalanceAbortFile, "imbalance"), flags(["legacy", "batched"], baselineVmas));
+  runImbalance(load<ImbalanceScenario>(imbalanceAbortFile, "imbalance"), imbalanceAbortFile, options(["legacy", "batched"], baselineVmas));
 
 // ---------------------------------------------------------------- 1. every kind under every policy
 
@@ -430,7 +431,7 @@ describe("custom workloads", () => {
   it("refuses a module that fails to load, or has a bad shape, before any worker starts", async () => {
     for (const name of ["custom-load-fails.json", "custom-bad-shape.json"]) {
       const file = fixture(name);
-      const run = runCustom(file, load<CustomScenario>(file, "custom"), flags(["batched"]));
+      const run = runCustom(load<CustomScenario>(file, "custom"), file, options(["batched"]));
       await expect(run).rejects.toBeInstanceOf(InputError);
       await expect(run).rejects.toMatchObject({ code: "ERR_WORKLOAD" });
     }
@@ -508,7 +509,7 @@ describe("the default stack table when several threads map at the limit", () => 
 describe("a stress report after a worker died", () => {
   // Runtime.run goes on without a dead thread, so perThread and parts hold
   // the survivors only (sorted by thread, not indexed by it), but
-  // formatStressReport (src/cli/commands/stress.ts) reads perThread[t] for
+  // formatStressReport (src/report/text.ts) reads perThread[t] for
   // every thread name: the last one is undefined and the report throws a
   // TypeError (from the CLI: "internal error", exit 1), and before that each row
   // after the dead thread shows its neighbour's figures. The same indexing is

@@ -1,12 +1,12 @@
 import { join } from "node:path";
-import { formatChange } from "../../src/cli/commands/randread.js";
-import { formatTable } from "../../src/cli/output.js";
 import type { PolicyName } from "../../src/pools/policy-name.js";
 import { projectRoot } from "../../src/project-root.js";
+import { formatChange } from "../../src/report/text.js";
 import { Runtime } from "../../src/runtime/runtime.js";
 import { formatBlockSize, planRandread, randreadCases, randreadFigures } from "../../src/scenarios/randread/plan.js";
 import type { RandreadScenario } from "../../src/scenarios/types.js";
 import { loadScenarioFile } from "../../src/scenarios/validate.js";
+import { formatTable } from "../../src/text-table.js";
 import type { BenchSettings } from "../measure.js";
 
 /** OLD = legacy, NEW = batched, as in the seed's table. */

@@ -9,6 +9,7 @@ import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
 import { reportCommand, REPORT_HELP } from "./commands/report.js";
 import { shownArg } from "./args.js";
 import { EXIT, type CommandResult } from "./exit.js";
+import { packageVersion } from "./version.js";
 
 type Command = (argv: string[]) => CommandResult | Promise<CommandResult>;
 
@@ -36,6 +37,10 @@ Commands:
   run       any scenario file, including custom workload modules
   report    render a saved --json result as a self-contained HTML page
 
+Options:
+  --version  print coropool's version
+  --help     this help
+
 Run 'coropool COMMAND --help' for a command's options and examples.`;
 
 /** Runs one command line; never throws. Returns the exit status. */
@@ -48,6 +53,10 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
   if (name === "--help" || name === "-h" || name === "help") {
     out.write(MAIN_HELP + "\n");
+    return EXIT.OK;
+  }
+  if (name === "--version") {
+    out.write(packageVersion() + "\n");
     return EXIT.OK;
   }
   const command = COMMANDS[name];

@@ -28,3 +28,29 @@ export class ProgressBar {
     this.drawn = false;
   }
 }
+
+/**
+ * An experiment's progress as bars: one bar per step ("stress (legacy)"),
+ * the last one cleared when the step changes and when the command ends.
+ */
+export class StepProgress {
+  private bar: ProgressBar | null = null;
+  private step = "";
+
+  constructor(private readonly enabled = process.stdout.isTTY === true) {}
+
+  /** The experiments' progress callback. */
+  readonly onProgress = (done: number, total: number | undefined, step: string): void => {
+    if (this.bar === null || step !== this.step) {
+      this.bar?.finish();
+      this.bar = new ProgressBar(step, total ?? 0, this.enabled);
+      this.step = step;
+    }
+    this.bar.update(done);
+  };
+
+  finish(): void {
+    this.bar?.finish();
+    this.bar = null;
+  }
+}

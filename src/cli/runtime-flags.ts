@@ -1,7 +1,16 @@
+/**
+ * The flags every runtime command shares, and how they map onto an
+ * experiment's typed options (src/experiments/options.ts).
+ */
 import { InputError } from "../errors.js";
+import { MIN_IMBALANCE_THREADS } from "../scenarios/validate.js";
+import { BUNDLED_SCENARIOS } from "../experiments/bundled.js";
+import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
 import type { PolicyName } from "../pools/policy-name.js";
-import { BACKEND_NAMES, type BackendName, type RuntimeOptions } from "../runtime/runtime.js";
+import { BACKEND_NAMES, type BackendName } from "../runtime/runtime.js";
 import { byteSizeFlag, integerFlag, policyListFlag, shownArg, type OptionSpec, type ParsedArgs } from "./args.js";
+import { bundledFileArg } from "./bundled-args.js";
+import { StepProgress } from "./progress.js";
 
 /** The flags every runtime command shares. */
 export const RUNTIME_OPTIONS: OptionSpec = {
@@ -25,7 +34,8 @@ export const RUNTIME_HELP = `  --policy P[,P...]      legacy, batched or none; a
   --baseline-vmas N      VMAs the rest of the process uses (default: /proc/self/maps)
   --uncapped             batched: no hard cap from max_map_count (QEMU's practical behaviour)
   --seed N               seed for everything random in the scenario
-  --scenario FILE        a scenario file (JSON; see scenarios/README.md)
+  --scenario NAME|FILE   a bundled scenario by name (e.g. stress-small) or a scenario
+                         file (JSON; see scenarios/README.md)
   --backend B            simulated (default: VMA accounting only) or kernel (real mmap +
                          mprotect of every stack through koffi; Linux)
   --stack-size SIZE      kernel backend: bytes per stack, e.g. 64k (default 1m, as QEMU)
@@ -42,6 +52,7 @@ export interface RuntimeFlags {
   baselineVmas: number | undefined;
   uncapped: boolean;
   seed: number | undefined;
+  /** The scenario file's path (a bundled scenario's name already resolved). */
   scenario: string | undefined;
   json: boolean;
   backend: BackendName;
@@ -62,7 +73,7 @@ export function runtimeFlags(values: ParsedArgs["values"], defaultPolicies: Poli
     baselineVmas: integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff),
     uncapped: values.uncapped === true,
     seed: integerFlag("seed", values.seed, 0, 0xffffffff),
-    scenario: typeof scenario === "string" ? scenario : undefined,
+    scenario: typeof scenario === "string" ? bundledFileArg(BUNDLED_SCENARIOS, scenario, "bad value for --scenario") : undefined,
     json: values.json === true,
     backend: backendFlag(values.backend),
     stackBytes: byteSizeFlag("stack-size", values["stack-size"], PAGE_BYTES, MAX_STACK_BYTES),
@@ -84,22 +95,39 @@ function backendFlag(value: unknown): BackendName {
   return text as BackendName;
 }
 
-/** Runtime options for one policy, from the flags and what the scenario says. */
-export function runtimeOptionsFor(
-  flags: RuntimeFlags,
-  policy: PolicyName,
-  threads: number,
-  scenarioMaxMapCount: number | null,
-): RuntimeOptions {
+/**
+ * Runs `experiment` with the options the flags give, drawing its progress
+ * on a terminal (never with --json) until it ends, however it ends.
+ */
+export async function withExperimentOptions<T>(flags: RuntimeFlags, experiment: (options: ThreadedExperimentOptions) => Promise<T>): Promise<T> {
+  const progress = new StepProgress();
+  try {
+    return await experiment(experimentOptions(flags, progress.onProgress));
+  } finally {
+    progress.finish();
+  }
+}
+
+/** The experiment's options the flags give; progress goes to `onProgress` unless --json. */
+function experimentOptions(flags: RuntimeFlags, onProgress?: ProgressCallback): ThreadedExperimentOptions {
   return {
-    threads,
-    policy,
-    maxMapCount: flags.maxMapCount ?? scenarioMaxMapCount ?? undefined,
+    policies: flags.policies,
+    threads: flags.threads,
+    maxMapCount: flags.maxMapCount,
     baselineVmas: flags.baselineVmas,
     uncapped: flags.uncapped,
+    seed: flags.seed,
     backend: flags.backend,
-    stackBytes: flags.stackBytes,
+    stackSize: flags.stackBytes,
     check: flags.check,
-    runTimeoutMs: flags.timeoutMs,
+    timeoutMs: flags.timeoutMs,
+    ...(onProgress && !flags.json ? { onProgress } : {}),
   };
+}
+
+/** --threads for an imbalance run: one thread bursts and at least one other works. */
+export function checkImbalanceThreads(flags: RuntimeFlags): void {
+  if (flags.threads !== undefined && flags.threads < MIN_IMBALANCE_THREADS) {
+    throw new InputError("ERR_USAGE", `bad value for --threads: '${flags.threads}'; allowed: an integer from ${MIN_IMBALANCE_THREADS} to ${MAX_THREADS} (one thread bursts, the others work)`);
+  }
 }

@@ -1,4 +1,4 @@
-import { formatTable } from "../cli/output.js";
+import { formatTable } from "../text-table.js";
 import type { ReplayOutcome } from "./replay.js";
 
 /** The human-readable summary: one column per policy, side by side. */

@@ -6,11 +6,12 @@
  * changes meaning; adding a key does not need a new version, but the schema
  * file must describe it (the tests validate every command's output).
  */
-import type { ImbalanceReport } from "../cli/commands/imbalance.js";
-import type { RandreadReport } from "../cli/commands/randread.js";
-import type { CustomReport } from "../cli/commands/run.js";
-import type { StressReport } from "../cli/commands/stress.js";
-import type { RealAbortReport } from "../cli/real-abort.js";
+import type { CustomReport } from "../experiments/custom.js";
+import type { DemoParts } from "../experiments/demo.js";
+import type { ImbalanceReport } from "../experiments/imbalance.js";
+import type { RandreadReport } from "../experiments/randread.js";
+import type { RealAbortReport } from "../experiments/real-abort.js";
+import type { StressReport } from "../experiments/stress.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 
 export const SCHEMA_VERSION = 1;
@@ -24,15 +25,11 @@ export type ImbalanceDocument = Versioned<ImbalanceReport>;
 export type RandreadDocument = Versioned<RandreadReport>;
 export type CustomDocument = Versioned<CustomReport>;
 
-export interface DemoDocument {
+/** The demo's three parts, versioned like the others. */
+export interface DemoDocument extends DemoParts {
   schemaVersion: typeof SCHEMA_VERSION;
   command: "demo";
   machine: MachineInfo;
-  /** The VMA limit the demo's bug-report run used. */
-  maxMapCount: number;
-  stress: StressReport;
-  imbalance: ImbalanceReport;
-  randread: RandreadReport;
 }
 
 export type ResultDocument = StressDocument | KernelStressDocument | ImbalanceDocument | RandreadDocument | CustomDocument | DemoDocument;
@@ -43,9 +40,6 @@ export function toDocument<R extends { command: string }>(report: R, machine: Ma
   return { schemaVersion: SCHEMA_VERSION, command, machine, ...rest } as unknown as Versioned<R>;
 }
 
-export function demoDocument(
-  parts: { maxMapCount: number; stress: StressReport; imbalance: ImbalanceReport; randread: RandreadReport },
-  machine: MachineInfo = machineInfo(),
-): DemoDocument {
+export function demoDocument(parts: DemoParts, machine: MachineInfo = machineInfo()): DemoDocument {
   return { schemaVersion: SCHEMA_VERSION, command: "demo", machine, ...parts };
 }

@@ -16,11 +16,11 @@
  * and always the run's parameters (scenario) and the machine.
  */
 import { customSummaryRows, imbalanceSummaryRows, stressSummaryRows, type SummaryRow } from "./summary-rows.js";
-import type { ImbalanceReport } from "../cli/commands/imbalance.js";
-import type { RandreadReport } from "../cli/commands/randread.js";
-import type { CustomReport } from "../cli/commands/run.js";
-import type { StressReport } from "../cli/commands/stress.js";
-import { describeChildOutcome, type RealAbortReport } from "../cli/real-abort.js";
+import type { CustomReport } from "../experiments/custom.js";
+import type { ImbalanceReport } from "../experiments/imbalance.js";
+import type { RandreadReport } from "../experiments/randread.js";
+import { describeChildOutcome, type RealAbortReport } from "../experiments/real-abort.js";
+import type { StressReport } from "../experiments/stress.js";
 import type { RunResult } from "../runtime/result.js";
 import type { ResultDocument } from "./document.js";
 import { escapeHtml } from "./html-escape.js";

@@ -5,6 +5,16 @@ export { renderReportHtml } from "./html.js";
 export { prepareReportPath, writeFileAtomic } from "./write.js";
 export { readResultDocument, checkResultDocument } from "./read.js";
 export { vmaChartText } from "./terminal-chart.js";
+export {
+  formatStressReport,
+  formatRealAbortReport,
+  formatImbalanceReport,
+  formatRandreadReport,
+  formatCustomReport,
+  formatScenarioReport,
+  formatDemo,
+  formatChange,
+} from "./text.js";
 
 import type { ResultDocument } from "./document.js";
 import { renderReportHtml } from "./html.js";

@@ -5,14 +5,17 @@ import { formatReplaySummary } from "../../replay/format.js";
 import { replayTrace, type ReplayOutcome } from "../../replay/replay.js";
 import { parseTrace } from "../../replay/trace.js";
 import { defaultBaselineVmas, readMaxMapCount } from "../../vma/limits.js";
+import { BUNDLED_TRACES } from "../../experiments/bundled.js";
 import { integerFlag, parseCommandArgs, policyListFlag } from "../args.js";
+import { bundledFileArg } from "../bundled-args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 
 export const REPLAY_HELP = `Usage: coropool replay FILE --policy P[,P...] [options]
 
 Replays a trace of pool events (threads, inc, dec, create, terminate, exit)
 deterministically in one thread and prints what the pool did: stacks created
-and freed, what each pool holds, VMAs, and where the replay aborted.
+and freed, what each pool holds, VMAs, and where the replay aborted. FILE is
+a trace file's path or a bundled trace's name (imbalance).
 
 Options:
   --policy P[,P...]      legacy, batched or none; a comma list runs each in turn
@@ -29,8 +32,8 @@ Exit status: 0 completed, 3 aborted on VMA exhaustion (result still printed),
 2 bad input, 1 internal error.
 
 Examples:
-  coropool replay traces/imbalance.trace --policy legacy,batched,none
-  coropool replay my.trace --policy batched --max-map-count 3000 --baseline-vmas 1000 --json`;
+  coropool replay imbalance --policy legacy,batched,none
+  coropool replay imbalance --policy batched --max-map-count 3000 --baseline-vmas 1000 --json`;
 
 export function replayCommand(argv: string[]): CommandResult {
   const { values, positionals } = parseCommandArgs(
@@ -47,8 +50,8 @@ export function replayCommand(argv: string[]): CommandResult {
     1,
   );
   if (values.help) return { stdout: REPLAY_HELP, exitCode: EXIT.OK };
-  const file = positionals[0];
-  if (file === undefined) throw new InputError("ERR_USAGE", "replay: missing the trace FILE; see 'coropool replay --help'");
+  if (positionals[0] === undefined) throw new InputError("ERR_USAGE", "replay: missing the trace FILE; see 'coropool replay --help'");
+  const file = bundledFileArg(BUNDLED_TRACES, positionals[0], "replay");
   if (values.policy === undefined) throw new InputError("ERR_USAGE", "replay: missing --policy; allowed: legacy, batched, none or a comma list");
   const policies = policyListFlag(values.policy, []);
   const maxMapCount = integerFlag("max-map-count", values["max-map-count"], 1, 0x7fffffff) ?? readMaxMapCount().value;

@@ -19,8 +19,8 @@ Exit status: 0 written, 2 bad input (unreadable or unsupported result, bad
 output path), 1 internal error.
 
 Examples:
-  coropool stress --json > stress.json && coropool report stress.json -o stress.html
-  coropool report demo.json`;
+  coropool stress --json > stress.json; coropool report stress.json -o stress.html
+  coropool demo --json > demo.json && coropool report demo.json`;
 
 export function reportCommand(argv: string[]): CommandResult {
   const { values, positionals } = parseCommandArgs("report", argv, { output: { type: "string", short: "o" } }, 1);

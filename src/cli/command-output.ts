@@ -1,8 +1,8 @@
 /** What the commands share for --json and --report. */
-import type { OptionSpec } from "../cli/args.js";
-import type { ResultDocument } from "./document.js";
-import { renderReportHtml } from "./html.js";
-import { prepareReportPath, writeFileAtomic } from "./write.js";
+import type { OptionSpec } from "./args.js";
+import type { ResultDocument } from "../report/document.js";
+import { renderReportHtml } from "../report/html.js";
+import { prepareReportPath, writeFileAtomic } from "../report/write.js";
 
 export const REPORT_OPTION: OptionSpec = { report: { type: "string" } };
 

@@ -1,6 +1,7 @@
 /**
- * The child process of `coropool stress --backend kernel`: one policy, real
- * stacks, up to the host's real vm.max_map_count. It reports its VMA count on
+ * The child process of the real-abort experiment (real-abort.ts spawns it by
+ * path; `coropool stress --backend kernel`): one policy, real stacks, up to
+ * the host's real vm.max_map_count. It reports its VMA count on
  * stdout as it goes ("vmas N"); on the first failed mapping a worker prints
  * QEMU's message and aborts the process, as QEMU does. If it survives, the
  * last line is "result {json}".

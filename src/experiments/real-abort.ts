@@ -1,3 +1,9 @@
+/**
+ * The real abort: vma-exhaustion with real stacks (mmap + mprotect) up to the
+ * host's real vm.max_map_count, each policy in its own child process
+ * (real-abort-child.ts), because a process that truly runs out of VMAs dies.
+ * This process watches each child and reports how it ended.
+ */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -7,8 +13,9 @@ import type { RunResult } from "../runtime/result.js";
 import type { StressScenario } from "../scenarios/types.js";
 import { GUARD_PAGE_FAILED, STACK_ALLOC_FAILED } from "../errors.js";
 import { readMaxMapCount } from "../vma/limits.js";
+import { withSeed, type ExperimentOptions } from "./options.js";
 import type { RealAbortChildArgs } from "./real-abort-child.js";
-import { formatTable } from "./output.js";
+import { DEFAULT_STRESS_POLICIES } from "./stress.js";
 
 /** How a child ended. */
 export type ChildOutcome =
@@ -42,19 +49,28 @@ const CHILD_TIMEOUT_MS = 180_000;
 const LAST_WORDS = 8;
 const MAX_STDERR_LINES = 200;
 
+/** The child's entry point, spawned by path: the compiled real-abort-child.ts. */
+const CHILD_ENTRY = ["dist", "src", "experiments", "real-abort-child.js"];
+
 /**
  * Runs each policy in its own child process against the host's real limit
- * (never changing any system setting), and reports how each one ended.
+ * (never changing any system setting), and reports how each one ended. Of
+ * the options only policies, seed and stackSize apply: the limit is the
+ * host's, the backend is kernel, and the child is watched, not sampled.
  */
-export async function runRealAbort(file: string, scenario: StressScenario, policies: PolicyName[], stackBytes?: number): Promise<RealAbortReport> {
+export async function runRealAbort(scenario: StressScenario, file: string, options: ExperimentOptions): Promise<RealAbortReport> {
+  const seeded = withSeed(scenario, options);
+  const stackBytes = options.stackSize;
   const children: ChildReport[] = [];
-  for (const policy of policies) children.push(await runChild({ scenario, policy, ...(stackBytes ? { stackBytes } : {}) }));
-  return { command: "stress", backend: "kernel", scenarioFile: file, scenario, hostMaxMapCount: readMaxMapCount().value, children };
+  for (const policy of options.policies ?? DEFAULT_STRESS_POLICIES) {
+    children.push(await runChild({ scenario: seeded, policy, ...(stackBytes ? { stackBytes } : {}) }));
+  }
+  return { command: "stress", backend: "kernel", scenarioFile: file, scenario: seeded, hostMaxMapCount: readMaxMapCount().value, children };
 }
 
 function runChild(args: RealAbortChildArgs): Promise<ChildReport> {
   const started = Date.now();
-  const entry = join(projectRoot(), "dist", "src", "cli", "real-abort-child.js");
+  const entry = join(projectRoot(), ...CHILD_ENTRY);
   // No core file from the abort: `ulimit -c 0` only for this child's shell.
   const child = spawn("/bin/sh", ["-c", 'ulimit -c 0; exec "$0" "$@"', process.execPath, entry, JSON.stringify(args)], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -114,16 +130,4 @@ export function describeChildOutcome(c: ChildReport): string {
   if (o.kind === "completed") return `completed (peak ${o.result.vmas.peak} VMAs)`;
   if (o.kind === "qemu-abort") return `aborted: ${o.message}${o.detail ? ` (${o.detail})` : ""}, ${o.signal ?? "no signal"}`;
   return `died before any stack mapping failed: ${o.signal ?? `exit code ${o.exitCode}`}`;
-}
-
-export function formatRealAbortReport(report: RealAbortReport): string {
-  const rows = report.children.map((c) => [c.policy, describeChildOutcome(c), c.lastVmas ?? "-", c.realVmasAtDeath ?? "-", `${(c.durationMs / 1000).toFixed(1)} s`]);
-  const lines = [
-    `vma-exhaustion with real stacks (mmap + mprotect, ${report.scenario.guest.iothreads} IOThreads${report.scenario.guest.mainLoop ? " + main loop" : ""}), each policy in its own child process at this host's real vm.max_map_count ${report.hostMaxMapCount}:`,
-    formatTable(["policy", "how the child ended", "counter's last VMAs", "real VMAs at death", "time"], rows),
-  ];
-  for (const c of report.children) {
-    if (c.outcome.kind === "died") lines.push(`${c.policy}: V8's / Node's last words:`, ...c.outcome.lastWords.map((l) => `  ${l}`));
-  }
-  return lines.join("\n");
 }

@@ -1,0 +1,49 @@
+/**
+ * The files the package ships for users to run (scenarios/*.json,
+ * traces/*.trace), addressable by name from anywhere: `bug-report` is the
+ * package's scenarios/bug-report.json whatever the current folder, so the
+ * examples in every --help work from an install as well as from a checkout.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { projectRoot } from "../project-root.js";
+
+/** A folder of bundled files of one kind. */
+export interface BundledFolder {
+  /** The folder in the package root. */
+  folder: string;
+  /** Every bundled file's name ends with it; a name is given without it. */
+  extension: string;
+}
+
+export const BUNDLED_SCENARIOS: BundledFolder = { folder: "scenarios", extension: ".json" };
+export const BUNDLED_TRACES: BundledFolder = { folder: "traces", extension: ".trace" };
+
+/** The names of the bundled files, sorted. */
+export function bundledNames(bundle: BundledFolder): string[] {
+  return readdirSync(join(projectRoot(), bundle.folder))
+    .filter((f) => f.endsWith(bundle.extension))
+    .map((f) => f.slice(0, -bundle.extension.length))
+    .sort();
+}
+
+/** The path of the bundled file `name` (which must exist: use it with the names bundledNames gives). */
+export function bundledPath(bundle: BundledFolder, name: string): string {
+  return join(projectRoot(), bundle.folder, name + bundle.extension);
+}
+
+/** Whether `value` reads as a name rather than a path: no folder separator and not the file extension. */
+export function looksLikeName(bundle: BundledFolder, value: string): boolean {
+  return value !== "" && !/[\\/]/.test(value) && !value.endsWith(bundle.extension);
+}
+
+/**
+ * A user's reference to a bundled file or a path: the bundled file when
+ * `value` is one's name; else the path as given, when it is a path or names
+ * something that exists here; else null (a name nothing has).
+ */
+export function resolveBundled(bundle: BundledFolder, value: string): string | null {
+  if (!looksLikeName(bundle, value)) return value;
+  if (bundledNames(bundle).includes(value)) return bundledPath(bundle, value);
+  return existsSync(value) ? value : null;
+}

@@ -1,0 +1,57 @@
+/**
+ * The randread experiment, the seed's benchmark: every cell (block size x
+ * iodepth) under every policy, IOPS and latency percentiles per cell.
+ */
+import type { PolicyName } from "../pools/policy-name.js";
+import type { RunResult } from "../runtime/result.js";
+import { Runtime } from "../runtime/runtime.js";
+import { planRandread, randreadCases, randreadFigures, type RandreadCase, type RandreadFigures } from "../scenarios/randread/plan.js";
+import type { RandreadScenario } from "../scenarios/types.js";
+import { runtimeOptionsFor, withSeed, type ThreadedExperimentOptions } from "./options.js";
+
+export const DEFAULT_RANDREAD_SCENARIO = "randread";
+/** OLD and NEW of the seed's table. */
+export const DEFAULT_RANDREAD_POLICIES: PolicyName[] = ["legacy", "batched"];
+/** The one step randread reports progress in: its cells interleave the policies. */
+const PROGRESS_STEP = "randread";
+
+export interface RandreadCell extends RandreadCase {
+  policy: PolicyName;
+  figures: RandreadFigures;
+  run: RunResult;
+}
+
+export interface RandreadReport {
+  command: "randread";
+  scenarioFile: string;
+  scenario: RandreadScenario;
+  policies: PolicyName[];
+  cells: RandreadCell[];
+}
+
+/**
+ * Runs every cell under every policy, the policies interleaved cell by cell
+ * so that drift on this shared machine hits them alike. One runtime (worker
+ * pool) per policy serves all its cells. The device model has no VMA limit
+ * of its own: the options' maxMapCount, else the host's.
+ */
+export async function runRandread(scenario: RandreadScenario, file: string, options: ThreadedExperimentOptions): Promise<RandreadReport> {
+  const adjusted: RandreadScenario = { ...withSeed(scenario, options), threads: options.threads ?? scenario.threads };
+  const policies = options.policies ?? DEFAULT_RANDREAD_POLICIES;
+  const runtimes = new Map(policies.map((p) => [p, new Runtime(runtimeOptionsFor(options, p, adjusted.threads, null))]));
+  const cases = randreadCases(adjusted);
+  const total = cases.length * runtimes.size;
+  const cells: RandreadCell[] = [];
+  try {
+    for (const c of cases) {
+      for (const [policy, runtime] of runtimes) {
+        const run = await runtime.run(planRandread(adjusted, c));
+        cells.push({ ...c, policy, figures: randreadFigures(run), run });
+        options.onProgress?.(cells.length, total, PROGRESS_STEP);
+      }
+    }
+  } finally {
+    await Promise.all([...runtimes.values()].map((r) => r.close()));
+  }
+  return { command: "randread", scenarioFile: file, scenario: adjusted, policies, cells };
+}

@@ -1,0 +1,44 @@
+/**
+ * Any scenario by its kind: the experiment that runs it, and the runs its
+ * report holds. `coropool run FILE` is this; so is a program's run().
+ */
+import { InputError } from "../errors.js";
+import type { RunResult } from "../runtime/result.js";
+import type { Scenario } from "../scenarios/types.js";
+import { runCustom, type CustomReport } from "./custom.js";
+import { runImbalance, type ImbalanceReport } from "./imbalance.js";
+import type { ThreadedExperimentOptions } from "./options.js";
+import { runRandread, type RandreadReport } from "./randread.js";
+import { runStress, type StressReport } from "./stress.js";
+
+/** The report of a scenario of any kind; `command` tells which. */
+export type ScenarioReport = StressReport | ImbalanceReport | RandreadReport | CustomReport;
+
+/**
+ * Runs `scenario` with the experiment of its kind. A vma-exhaustion guest
+ * sets its own threads (IOThreads and main loop), so `threads` is refused
+ * for it. With the kernel backend a vma-exhaustion run stays in this process,
+ * below the host's limit; for the real abort, see runRealAbort.
+ */
+export function runScenario(scenario: Scenario, file: string, options: ThreadedExperimentOptions): Promise<ScenarioReport> {
+  switch (scenario.kind) {
+    case "vma-exhaustion": {
+      const { threads, ...rest } = options;
+      if (threads !== undefined) {
+        throw new InputError("ERR_USAGE", `threads does not apply to kind 'vma-exhaustion': the guest's IOThreads and main loop set the threads`);
+      }
+      return runStress(scenario, file, rest);
+    }
+    case "imbalance":
+      return runImbalance(scenario, file, options);
+    case "randread":
+      return runRandread(scenario, file, options);
+    case "custom":
+      return runCustom(scenario, file, options);
+  }
+}
+
+/** Every run a report holds (a randread report holds one per cell). */
+export function runsOf(report: ScenarioReport): RunResult[] {
+  return report.command === "randread" ? report.cells.map((c) => c.run) : report.runs;
+}

@@ -1,0 +1,131 @@
+/**
+ * The terminal text of each experiment's report: what a command prints
+ * without --json. The figures are the summary rows the HTML report shows
+ * too (summary-rows.ts); this file lays them out as plain-text tables.
+ */
+import type { CustomReport } from "../experiments/custom.js";
+import type { ImbalanceReport } from "../experiments/imbalance.js";
+import type { RandreadReport } from "../experiments/randread.js";
+import { describeChildOutcome, type RealAbortReport } from "../experiments/real-abort.js";
+import type { ScenarioReport } from "../experiments/run-scenario.js";
+import type { StressReport } from "../experiments/stress.js";
+import type { CustomPartResult } from "../scenarios/custom/part.js";
+import { formatBlockSize, randreadCases } from "../scenarios/randread/plan.js";
+import { formatTable } from "../text-table.js";
+import type { DemoDocument } from "./document.js";
+import { customSummaryRows, flatRows, imbalanceSummaryRows, stressSummaryRows, troubleLines } from "./summary-rows.js";
+
+export function formatStressReport(report: StressReport): string {
+  const { runs, threadNames, scenario } = report;
+  const devices = scenario.guest.devices.map((d) => `${d.name} ${d.numQueues}x${d.queueSize}`).join(", ");
+  const header = [
+    `vma-exhaustion: ${scenario.guest.iothreads} IOThreads${scenario.guest.mainLoop ? " + main loop" : ""}, devices ${devices}, ${scenario.rounds} rounds, seed ${scenario.seed}`,
+  ];
+  const rows = flatRows(stressSummaryRows(runs, threadNames));
+  const lines = [...header, formatTable(["", ...runs.map((r) => r.policy)], rows)];
+  for (const r of runs) {
+    if (!r.abort) continue;
+    const a = r.abort;
+    lines.push(
+      `${r.policy}: ${threadNames[a.thread]} aborted: ${a.message} (VMAs ${a.vmas} of ${r.vmas.limit}; ${a.stacksCreated - a.stacksFreed} stacks: ${a.live} live, ${a.pooledGlobal} in the shared pool, per thread ${a.pooledThreads.join("/")} pooled)`,
+    );
+  }
+  lines.push(...troubleLines(runs));
+  return lines.join("\n");
+}
+
+export function formatRealAbortReport(report: RealAbortReport): string {
+  const rows = report.children.map((c) => [c.policy, describeChildOutcome(c), c.lastVmas ?? "-", c.realVmasAtDeath ?? "-", `${(c.durationMs / 1000).toFixed(1)} s`]);
+  const lines = [
+    `vma-exhaustion with real stacks (mmap + mprotect, ${report.scenario.guest.iothreads} IOThreads${report.scenario.guest.mainLoop ? " + main loop" : ""}), each policy in its own child process at this host's real vm.max_map_count ${report.hostMaxMapCount}:`,
+    formatTable(["policy", "how the child ended", "counter's last VMAs", "real VMAs at death", "time"], rows),
+  ];
+  for (const c of report.children) {
+    if (c.outcome.kind === "died") lines.push(`${c.policy}: V8's / Node's last words:`, ...c.outcome.lastWords.map((l) => `  ${l}`));
+  }
+  return lines.join("\n");
+}
+
+export function formatImbalanceReport(report: ImbalanceReport): string {
+  const { runs, scenario } = report;
+  const rows = flatRows(imbalanceSummaryRows(runs));
+  const header = `imbalance: ${scenario.threads} threads; T${scenario.burstThread} bursts ${scenario.burst} then goes quiet; the others run ${scenario.rounds} rounds of ${scenario.inFlight}`;
+  return [header, formatTable(["", ...runs.map((r) => r.policy)], rows), ...troubleLines(runs)].join("\n");
+}
+
+/** The seed's table (RW BLKSIZE IODEPTH OLD NEW CHANGE) when the policies are legacy,batched; then latency percentiles. */
+export function formatRandreadReport(report: RandreadReport): string {
+  const { scenario, policies } = report;
+  const seedTable = policies.length === 2 && policies[0] === "legacy" && policies[1] === "batched";
+  const header = seedTable ? ["RW", "BLKSIZE", "IODEPTH", "OLD", "NEW", "CHANGE"] : ["RW", "BLKSIZE", "IODEPTH", ...policies.map((p) => p.toUpperCase())];
+  const latencyHeader = ["BLKSIZE", "IODEPTH", ...policies.flatMap((p) => [`${p} p50`, "p90", "p99", "p99.9"])];
+  const rows: (string | number)[][] = [];
+  const latencyRows: (string | number)[][] = [];
+  for (const c of randreadCases(scenario)) {
+    const cells = policies.map((p) => report.cells.find((x) => x.policy === p && x.blockSize === c.blockSize && x.iodepth === c.iodepth)!);
+    const iops = cells.map((x) => Math.round(x.figures.iops));
+    const row: (string | number)[] = ["randread", formatBlockSize(c.blockSize), c.iodepth, ...iops];
+    if (seedTable) row.push(formatChange(iops[0]!, iops[1]!));
+    rows.push(row);
+    latencyRows.push([
+      formatBlockSize(c.blockSize),
+      c.iodepth,
+      ...cells.flatMap((x) => [x.figures.latencyUs.p50, x.figures.latencyUs.p90, x.figures.latencyUs.p99, x.figures.latencyUs.p999].map((us) => us.toFixed(1))),
+    ]);
+  }
+  const device = `device model: ${scenario.device.latencyUs} us latency, ${scenario.device.bandwidthMBps} MB/s; ${scenario.threads} IOThread(s), ${scenario.durationMs} ms per cell`;
+  const label = seedTable ? "OLD = legacy pool, NEW = batched pool (coropool's own runs, not the seed's figures)" : "";
+  return [formatTable(header, rows), label, device, "", "completion latency percentiles (us; HDR histogram, 3 significant digits):", formatTable(latencyHeader, latencyRows)].filter((l) => l !== "").join("\n");
+}
+
+/** "+3.3%" as the seed's table writes it. */
+export function formatChange(old: number, now: number): string {
+  if (old === 0) return "n/a";
+  const pct = ((now - old) / old) * 100;
+  return `${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%`;
+}
+
+export function formatCustomReport(report: CustomReport): string {
+  const { runs, scenario } = report;
+  const rows = flatRows(customSummaryRows(runs));
+  const lines = [`custom: ${scenario.module} on ${scenario.threads} thread(s)`, formatTable(["", ...runs.map((r) => r.policy)], rows)];
+  for (const r of runs) {
+    (r.parts as (CustomPartResult | null)[]).forEach((p, t) =>
+      p?.failures.forEach((f) => lines.push(`${r.policy}: T${t} coroutine ${f.index} threw: ${f.message}`)));
+  }
+  lines.push(...troubleLines(runs));
+  return lines.join("\n");
+}
+
+/** A scenario's report of any kind, as its own command prints it. */
+export function formatScenarioReport(report: ScenarioReport): string {
+  switch (report.command) {
+    case "stress":
+      return formatStressReport(report);
+    case "imbalance":
+      return formatImbalanceReport(report);
+    case "randread":
+      return formatRandreadReport(report);
+    case "run":
+      return formatCustomReport(report);
+  }
+}
+
+/**
+ * The demo's three parts under their headings. `limitSource` says where part
+ * 1's limit came from; `picture` (VMAs over time) is drawn under part 1 when
+ * not empty.
+ */
+export function formatDemo(doc: DemoDocument, limitSource: string, picture: string): string {
+  return [
+    `== 1. The seed's bug report at max_map_count ${doc.maxMapCount} (${limitSource})`,
+    formatStressReport(doc.stress),
+    ...(picture === "" ? [] : ["", picture]),
+    "",
+    "== 2. Imbalance",
+    formatImbalanceReport(doc.imbalance),
+    "",
+    "== 3. randread, short cells (npm run bench -- randread for the full table)",
+    formatRandreadReport(doc.randread),
+  ].join("\n");
+}
