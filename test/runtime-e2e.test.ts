@@ -13,7 +13,7 @@ import { runCustom, type CustomReport } from "../src/cli/commands/run.js";
 import { formatStressReport, runStress, type StressReport } from "../src/cli/commands/stress.js";
 import { runtimeFlags, type RuntimeFlags } from "../src/cli/runtime-flags.js";
 import { GUARD_PAGE_FAILED, InputError, STACK_ALLOC_FAILED, VmaExhaustedError } from "../src/errors.js";
-import type { PolicyName } from "../src/pools/policy-name.js";
+import { policyId, type PolicyName } from "../src/pools/index.js";
 import type { RunResult } from "../src/runtime/result.js";
 import { defaultStackCapacity, Runtime } from "../src/runtime/runtime.js";
 import type { CustomPartResult } from "../src/scenarios/custom/part.js";
@@ -459,7 +459,7 @@ describe("the default stack table when several threads map at the limit", () => 
     const limit = 5600;
     const baseline = 101;
     const region = SharedRegion.create({
-      policy: "none",
+      policyId: policyId("none"),
       threads: 3,
       stackCapacity: defaultStackCapacity(limit, baseline, 3),
       vmaLimit: limit,
