@@ -8,6 +8,7 @@ import {
   MUTEX_I64_WORDS,
   I64_WORDS,
   LAYOUT_VERSION,
+  NO_OWNER,
   NO_SLOT,
   REGION_MAGIC,
   SLOT_WORDS,
@@ -112,7 +113,7 @@ export class SharedRegion {
       const base = slots + s * SLOT_WORDS;
       i32[base + Slot.NEXT] = s + 1 < options.stackCapacity ? s + 1 : NO_SLOT;
       i32[base + Slot.STATE] = SlotState.FREE;
-      i32[base + Slot.OWNER] = -1;
+      i32[base + Slot.OWNER] = NO_OWNER;
       i32[base + Slot.BATCH_NEXT] = NO_SLOT;
     }
     i64[Totals.FREE_SLOT_HEAD] = packTaggedHead(0n, options.stackCapacity > 0 ? 0 : NO_SLOT);

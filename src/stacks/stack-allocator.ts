@@ -20,7 +20,7 @@ export class StackAllocator {
   readonly vmas: VmaCounter;
   private readonly region: SharedRegion;
   private readonly backend: StackBackend;
-  /** The region's i32 view and first slot index, kept for markLive. */
+  /** The region's i32 view and first slot index, for the slot-list calls (markLive among them). */
   private readonly i32: Int32Array;
   private readonly slotsBase: number;
 
