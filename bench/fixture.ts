@@ -1,10 +1,8 @@
 import { CoroutineContext } from "../src/coroutine/index.js";
-import { initialPoolMaxSize, openPolicy, type PoolPolicy } from "../src/pools/index.js";
-import type { PolicyName } from "../src/pools/policy-name.js";
+import { initialPoolMaxSize, openPolicy, policyId, ThreadStacks, type PolicyName, type PoolPolicy } from "../src/pools/index.js";
 import { SharedRegion } from "../src/shared/region.js";
 import type { StackBackend } from "../src/stacks/backend.js";
 import { StackAllocator } from "../src/stacks/stack-allocator.js";
-import { ThreadStacks } from "../src/stacks/thread-stacks.js";
 import { batchedHardMaxSize, LINUX_DEFAULT_MAX_MAP_COUNT } from "../src/vma/limits.js";
 
 /** A one-thread pool under a policy, as a worker would hold it, for micro benchmarks. */
@@ -18,7 +16,7 @@ export interface PoolFixture {
 
 export function poolFixture(policy: PolicyName, threads = 1, backend?: StackBackend): PoolFixture {
   const region = SharedRegion.create({
-    policy,
+    policyId: policyId(policy),
     threads,
     stackCapacity: 40_000,
     vmaLimit: LINUX_DEFAULT_MAX_MAP_COUNT * 4,

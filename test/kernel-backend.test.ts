@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../src/errors.js";
-import { initialPoolMaxSize } from "../src/pools/index.js";
+import { initialPoolMaxSize, policyId } from "../src/pools/index.js";
 import { Runtime, KERNEL_SAFETY_MARGIN_VMAS } from "../src/runtime/runtime.js";
 import { SharedRegion } from "../src/shared/region.js";
 import { KernelStackBackend, kernelBackendUnavailableReason } from "../src/stacks/kernel-backend.js";
@@ -20,7 +20,7 @@ if (unavailable !== null) console.warn(`kernel backend tests skipped: ${unavaila
 
 function region(capacity: number): SharedRegion {
   return SharedRegion.create({
-    policy: "none",
+    policyId: policyId("none"),
     threads: 1,
     stackCapacity: capacity,
     vmaLimit: 60_000,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { replayTrace } from "../src/replay/replay.js";
 import { parseTrace } from "../src/replay/trace.js";
-import { isPolicyName } from "../src/pools/policy-name.js";
+import { isPolicyName } from "../src/pools/index.js";
 
 // Traces with the exact results of QEMU's own pool code (copied from the
 // project's shared oracle samples).

@@ -11,13 +11,13 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { BATCH_MAX_SIZE, BatchedPolicy } from "../src/pools/batched.js";
-import { initialPoolMaxSize, openPolicy, type PolicyName } from "../src/pools/index.js";
+import { initialPoolMaxSize, openPolicy, policyId, type PolicyName } from "../src/pools/index.js";
 import { RELEASE_POOL_TAKE_THRESHOLD } from "../src/pools/legacy.js";
-import { checkRegion, type RegionCensus } from "../src/shared/invariants.js";
+import { checkRegion, type RegionCensus } from "../src/pools/invariants.js";
 import { Header, Slot, SlotState, Thread } from "../src/shared/layout.js";
 import { SharedRegion } from "../src/shared/region.js";
 import { StackAllocator } from "../src/stacks/stack-allocator.js";
-import { ThreadStacks } from "../src/stacks/thread-stacks.js";
+import { ThreadStacks } from "../src/pools/thread-stacks.js";
 import { Barrier } from "../src/sync/barrier.js";
 import { batchedHardMaxSize } from "../src/vma/limits.js";
 import {
@@ -103,7 +103,7 @@ function mixedPlans(seed?: number): Plan[] {
 
 function makeSetup({ policy, hardMaxSize, poolIncrease }: RegionSetup): Setup {
   const region = SharedRegion.create({
-    policy,
+    policyId: policyId(policy),
     threads: THREADS,
     stackCapacity: STACK_CAPACITY,
     vmaLimit: VMA_LIMIT,
@@ -461,7 +461,7 @@ describe("legacy: a terminate racing a take-all", () => {
     expect(census.inGlobalPool).toBe(0);
     expect(census.inLocalPools[0]).toBe(RELEASE_POOL_TAKE_THRESHOLD + 1);
     expect(stat(region, 0, Thread.LOCAL_SIZE_0)).toBe(RELEASE_POOL_TAKE_THRESHOLD);
-    expect(census.legacySizeSkew[0]).toBe(-1);
+    expect(census.localSizeSkew[0]).toBe(-1);
     const { created, freed } = region.totals();
     expect(created - freed).toBe(census.live + census.inLocalPools[0]!);
   });
@@ -472,7 +472,7 @@ describe("legacy: a terminate racing a take-all", () => {
     const { region } = raceTerminateWithTakeAll();
     const census = checkRegion(region, 1);
     expect(census.violations).toEqual([]);
-    expect(census.legacyReleaseSkew).toBe(1);
-    expect(census.legacySizeSkew[0]).toBe(-1);
+    expect(census.globalSizeSkew).toBe(1);
+    expect(census.localSizeSkew[0]).toBe(-1);
   });
 });

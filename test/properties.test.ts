@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { POLICY_NAMES } from "../src/pools/policy-name.js";
+import { POLICY_NAMES } from "../src/pools/index.js";
 import { replayTrace } from "../src/replay/replay.js";
 import { parseTrace } from "../src/replay/trace.js";
-import { checkRegion } from "../src/shared/invariants.js";
+import { checkRegion } from "../src/pools/invariants.js";
 
 /** A step of a random trace; names are assigned when the text is built, so every trace is valid. */
 type Step =

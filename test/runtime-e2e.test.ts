@@ -14,7 +14,7 @@ import { runRandread, type RandreadReport } from "../src/experiments/randread.js
 import { runStress, type StressReport } from "../src/experiments/stress.js";
 import { formatStressReport } from "../src/report/text.js";
 import { GUARD_PAGE_FAILED, InputError, STACK_ALLOC_FAILED, VmaExhaustedError } from "../src/errors.js";
-import type { PolicyName } from "../src/pools/policy-name.js";
+import { policyId, type PolicyName } from "../src/pools/index.js";
 import type { RunResult } from "../src/runtime/result.js";
 import { defaultStackCapacity, Runtime } from "../src/runtime/runtime.js";
 import type { CustomPartResult } from "../src/scenarios/custom/part.js";
@@ -460,7 +460,7 @@ describe("the default stack table when several threads map at the limit", () => 
     const limit = 5600;
     const baseline = 101;
     const region = SharedRegion.create({
-      policy: "none",
+      policyId: policyId("none"),
       threads: 3,
       stackCapacity: defaultStackCapacity(limit, baseline, 3),
       vmaLimit: limit,

@@ -4,13 +4,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { VmaExhaustedError } from "../src/errors.js";
 import { Header } from "../src/shared/layout.js";
+import { policyId, policyOf } from "../src/pools/index.js";
 import { SharedRegion } from "../src/shared/region.js";
 import { StackAllocator } from "../src/stacks/stack-allocator.js";
 import { countFreeSlots } from "../src/stacks/free-slots.js";
 import { batchedHardMaxSize, readMaxMapCount, readProcessVmaCount, LINUX_DEFAULT_MAX_MAP_COUNT } from "../src/vma/limits.js";
 
 function region(vmaLimit: number, baselineVmas: number, stackCapacity = 16): SharedRegion {
-  return SharedRegion.create({ policy: "none", threads: 1, stackCapacity, vmaLimit, baselineVmas, initialPoolMaxSize: 0, hardMaxSize: 0 });
+  return SharedRegion.create({ policyId: policyId("none"), threads: 1, stackCapacity, vmaLimit, baselineVmas, initialPoolMaxSize: 0, hardMaxSize: 0 });
 }
 
 describe("VMA counter", () => {
@@ -106,7 +107,7 @@ describe("shared region", () => {
     const stacks = new StackAllocator(r);
     stacks.mapNew(0);
     const view = SharedRegion.attach(r.buffer);
-    expect(view.policy).toBe("none");
+    expect(policyOf(view)).toBe("none");
     expect(view.stackCapacity).toBe(16);
     expect(view.totals().created).toBe(1);
     expect(new StackAllocator(view).vmas.current).toBe(12);

@@ -1,4 +1,4 @@
-import type { PolicyName } from "../../src/pools/policy-name.js";
+import type { PolicyName } from "../../src/pools/index.js";
 import { NO_SLOT } from "../../src/shared/layout.js";
 import { poolFixture } from "../fixture.js";
 import { find, markdownTable, measure, ns, OPS_PER_CALL, ratio, type BenchSettings, type PerOp } from "../measure.js";

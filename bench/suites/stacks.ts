@@ -1,4 +1,4 @@
-import { initialPoolMaxSize } from "../../src/pools/index.js";
+import { initialPoolMaxSize, policyId } from "../../src/pools/index.js";
 import { SharedRegion } from "../../src/shared/region.js";
 import { KernelStackBackend, kernelBackendUnavailableReason } from "../../src/stacks/kernel-backend.js";
 import { StackAllocator } from "../../src/stacks/stack-allocator.js";
@@ -8,7 +8,7 @@ import { markdownTable, measure, ns, OPS_PER_CALL, ratio, type BenchSettings } f
 /** A one-slot-at-a-time allocator over real mappings of QEMU's default 1 MiB stacks. */
 function kernelAllocator(): StackAllocator {
   const region = SharedRegion.create({
-    policy: "none",
+    policyId: policyId("none"),
     threads: 1,
     stackCapacity: 16,
     vmaLimit: 1_000_000,

@@ -1,9 +1,10 @@
 import * as layout from "../shared/layout.js";
-import { Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Thread, ThreadStatus } from "../shared/layout.js";
+import { CONTROLLER_THREAD, Header, MUTEX_I32_BASE, MUTEX_I64_BASE, NO_OWNER, Thread, ThreadStatus } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
+import * as slotList from "../shared/slot-list.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
-import { FutexMutex } from "../sync/futex-mutex.js";
-import { u32, type PoolPolicy } from "./policy.js";
+import { FutexMutex, type MutexStats } from "../sync/futex-mutex.js";
+import { u32, type ListWalker, type PolicyDefinition, type PoolCensus, type PoolPolicy } from "./policy.js";
 
 /** Lock owner id recorded when the controlling (main) thread holds the lock. */
 export const CONTROLLER_LOCK_OWNER = 0x7ffffffe;
@@ -12,6 +13,8 @@ export const CONTROLLER_LOCK_OWNER = 0x7ffffffe;
 export const BATCH_MAX_SIZE = 128;
 /** global_pool_max_size before any device raises it. */
 export const BATCHED_INITIAL_POOL_MAX_SIZE = 128;
+/** A thread's local pool holds at most two batches. */
+const LOCAL_BATCHES_MAX = 2;
 
 // The layout names the hot paths use, as constants of this module. Used
 // through the import (`t + Thread.LOCAL_SIZE_0`), each cost V8 (Node 20) a
@@ -22,8 +25,9 @@ const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
 const { LOCAL_HEAD_0, LOCAL_SIZE_0, LOCAL_HEAD_1, LOCAL_SIZE_1, CLEANUP_REGISTERED, LAST_HANDED_HEAD } = layout.Thread;
 const { STAT_GETS, STAT_POOL_HITS, STAT_PUTS, STAT_REFILLS, STAT_BOUNCES } = layout.Thread;
 const { STAT_HAND_OVERS, STAT_HAND_OVER_DISCARDS, STAT_LOCK_ACQUISITIONS } = layout.Thread;
-const { NEXT, STATE, OWNER, BATCH_SIZE, BATCH_NEXT } = layout.Slot;
+const { BATCH_SIZE, BATCH_NEXT } = layout.Slot;
 const { LOCAL_POOL, GLOBAL_POOL } = layout.SlotState;
+const { popSlot, pushSlot, relabelList } = slotList;
 
 /**
  * QEMU 9.0's pool: a global pool of batches under a lock, and per-thread local
@@ -49,7 +53,7 @@ export class BatchedPolicy implements PoolPolicy {
   readonly lock: FutexMutex;
   private readonly region: SharedRegion;
   private readonly i32: Int32Array;
-  /** Int32 index of stack slot 0 (the region's slotsBase), kept here for slotBase(). */
+  /** Int32 index of stack slot 0 (the region's slotsBase), for slotBase() and the slot-list calls. */
   private readonly slotsBase: number;
   private readonly stacks: StackAllocator;
 
@@ -91,29 +95,21 @@ export class BatchedPolicy implements PoolPolicy {
   exitThread(thread: number): void {
     const t = threadBase(thread);
     const i32 = this.i32;
-    if (i32[t + CLEANUP_REGISTERED] === 1) {
-      this.stacks.freeList(i32[t + LOCAL_HEAD_0]!, thread);
-      this.stacks.freeList(i32[t + LOCAL_HEAD_1]!, thread);
-    }
     // A local batch always registers the cleanup first, so an unregistered
     // thread has nothing to leave behind.
-    i32[t + LOCAL_HEAD_0] = NO_SLOT;
-    i32[t + LOCAL_SIZE_0] = 0;
-    i32[t + LOCAL_HEAD_1] = NO_SLOT;
-    i32[t + LOCAL_SIZE_1] = 0;
-    i32[t + CLEANUP_REGISTERED] = 0;
-    i32[t + LAST_HANDED_HEAD] = NO_SLOT;
+    if (i32[t + CLEANUP_REGISTERED] === 1) this.freeLocalPool(thread, thread);
+    this.forgetLocalPool(thread);
   }
 
   /** qemu_coroutine_inc_pool_size: under the lock, as QEMU does. */
   incPoolSize(n: number): void {
-    this.withGlobalLock(-1, () => {
+    this.withGlobalLock(CONTROLLER_THREAD, () => {
       this.i32[Header.POOL_MAX_SIZE] = u32(this.i32[Header.POOL_MAX_SIZE]! + n);
     });
   }
 
   decPoolSize(n: number): void {
-    this.withGlobalLock(-1, () => {
+    this.withGlobalLock(CONTROLLER_THREAD, () => {
       this.i32[Header.POOL_MAX_SIZE] = u32(this.i32[Header.POOL_MAX_SIZE]! - n);
     });
   }
@@ -129,19 +125,63 @@ export class BatchedPolicy implements PoolPolicy {
 
   drainGlobalPool(): number {
     let freed = 0;
-    for (let batch = this.takeGlobalBatch(-1); batch !== NO_SLOT; batch = this.takeGlobalBatch(-1)) {
-      freed += this.stacks.freeList(batch, -1);
+    for (let batch = this.takeGlobalBatch(CONTROLLER_THREAD); batch !== NO_SLOT; batch = this.takeGlobalBatch(CONTROLLER_THREAD)) {
+      freed += this.stacks.freeList(batch, CONTROLLER_THREAD);
     }
     return freed;
+  }
+
+  reclaimDeadThread(thread: number): number {
+    const freed = this.freeLocalPool(thread, CONTROLLER_THREAD);
+    this.forgetLocalPool(thread);
+    return freed;
+  }
+
+  /**
+   * Each global batch against the size its head records, the global pool
+   * against global_pool_size, and each thread's two local batches against
+   * their sizes and QEMU's limits: never more than two batches, never a
+   * second without a first.
+   */
+  census(walker: ListWalker): PoolCensus {
+    const i32 = this.i32;
+    let global = 0;
+    const complete = this.forEachGlobalBatch((batch, recorded, index) => {
+      const n = walker.walk(batch, GLOBAL_POOL, NO_OWNER, `global batch ${index}`);
+      walker.expect(n === recorded, `global batch ${index} holds ${n} stacks but its head says ${recorded}`);
+      global += n;
+    });
+    const recordedGlobal = this.globalPoolSize();
+    if (!complete) walker.expect(false, "the global batch list has a cycle");
+    else walker.expect(global === recordedGlobal, `global pool holds ${global} stacks but global_pool_size says ${recordedGlobal}`);
+    const local: number[] = [];
+    for (let thread = 0; thread < this.region.threadCapacity; thread++) {
+      const t = threadBase(thread);
+      const first = walker.walk(i32[t + LOCAL_HEAD_0]!, LOCAL_POOL, thread, `T${thread}'s first local batch`);
+      const second = walker.walk(i32[t + LOCAL_HEAD_1]!, LOCAL_POOL, thread, `T${thread}'s second local batch`);
+      const size0 = i32[t + LOCAL_SIZE_0]! | 0;
+      const size1 = i32[t + LOCAL_SIZE_1]! | 0;
+      walker.expect(first === size0 && second === size1, `T${thread}'s local batches hold ${first} + ${second} stacks but their sizes say ${size0} + ${size1}`);
+      walker.expect(
+        first + second <= LOCAL_BATCHES_MAX * BATCH_MAX_SIZE,
+        `T${thread} holds ${first + second} stacks locally, more than ${LOCAL_BATCHES_MAX} batches of ${BATCH_MAX_SIZE}`,
+      );
+      walker.expect(second === 0 || first > 0, `T${thread} has a second local batch without a first`);
+      local.push(first + second);
+    }
+    return { global, local, globalSizeSkew: 0, localSizeSkew: local.map(() => 0) };
+  }
+
+  lockStats(): MutexStats {
+    return this.lock.stats();
   }
 
   /** coroutine_pool_get_local: pop the first batch; drop it once empty. */
   private getLocal(thread: number): number {
     const t = threadBase(thread);
     const i32 = this.i32;
-    const slot = i32[t + LOCAL_HEAD_0]!;
+    const slot = popSlot(i32, this.slotsBase, t + LOCAL_HEAD_0);
     if (slot === NO_SLOT) return NO_SLOT;
-    i32[t + LOCAL_HEAD_0] = i32[this.slotBase(slot) + NEXT]!;
     const left = i32[t + LOCAL_SIZE_0]! - 1;
     i32[t + LOCAL_SIZE_0] = left;
     if (left === 0) {
@@ -157,13 +197,8 @@ export class BatchedPolicy implements PoolPolicy {
 
   private pushLocal(thread: number, slot: number): void {
     const t = threadBase(thread);
-    const s = this.slotBase(slot);
-    const i32 = this.i32;
-    i32[s + NEXT] = i32[t + LOCAL_HEAD_0]!;
-    i32[s + STATE] = LOCAL_POOL;
-    i32[s + OWNER] = thread;
-    i32[t + LOCAL_HEAD_0] = slot;
-    i32[t + LOCAL_SIZE_0]!++;
+    pushSlot(this.i32, this.slotsBase, t + LOCAL_HEAD_0, slot, LOCAL_POOL, thread);
+    this.i32[t + LOCAL_SIZE_0]!++;
   }
 
   /**
@@ -193,7 +228,7 @@ export class BatchedPolicy implements PoolPolicy {
     const t = threadBase(thread);
     const i32 = this.i32;
     const size = i32[this.slotBase(batch) + BATCH_SIZE]!;
-    this.relabel(batch, LOCAL_POOL, thread);
+    relabelList(i32, this.slotsBase, batch, LOCAL_POOL, thread);
     i32[t + LOCAL_HEAD_0] = batch;
     i32[t + LOCAL_SIZE_0] = size;
     i32[t + STAT_REFILLS]!++;
@@ -224,7 +259,7 @@ export class BatchedPolicy implements PoolPolicy {
   private putGlobal(thread: number, batch: number, size: number): void {
     const t = threadBase(thread);
     // Relabel before publishing: once the lock is dropped another thread may take it.
-    this.relabel(batch, GLOBAL_POOL, -1);
+    relabelList(this.i32, this.slotsBase, batch, GLOBAL_POOL, NO_OWNER);
     const accepted = this.withGlobalLock(thread, () => {
       const i32 = this.i32;
       const max = Math.min(i32[Header.POOL_MAX_SIZE]! >>> 0, i32[Header.HARD_MAX_SIZE]! >>> 0);
@@ -246,15 +281,39 @@ export class BatchedPolicy implements PoolPolicy {
     }
   }
 
-  /** Marks every stack of a batch as being in `state`, owned by `owner`. */
-  private relabel(head: number, state: number, owner: number): void {
+  /** Frees both local batches, counting the frees to `freedBy`; returns how many. */
+  private freeLocalPool(thread: number, freedBy: number): number {
+    const t = threadBase(thread);
+    return this.stacks.freeList(this.i32[t + LOCAL_HEAD_0]!, freedBy) + this.stacks.freeList(this.i32[t + LOCAL_HEAD_1]!, freedBy);
+  }
+
+  /** The thread starts afresh: no local batch, no cleanup registered, nothing handed over. */
+  private forgetLocalPool(thread: number): void {
+    const t = threadBase(thread);
     const i32 = this.i32;
-    for (let slot = head; slot !== NO_SLOT; ) {
-      const s = this.slotBase(slot);
-      i32[s + STATE] = state;
-      i32[s + OWNER] = owner;
-      slot = i32[s + NEXT]!;
+    i32[t + LOCAL_HEAD_0] = NO_SLOT;
+    i32[t + LOCAL_SIZE_0] = 0;
+    i32[t + LOCAL_HEAD_1] = NO_SLOT;
+    i32[t + LOCAL_SIZE_1] = 0;
+    i32[t + CLEANUP_REGISTERED] = 0;
+    i32[t + LAST_HANDED_HEAD] = NO_SLOT;
+  }
+
+  /**
+   * Calls `visit` on each global batch, first to last, with its head slot,
+   * the size its head records and its position. Returns false if the list
+   * runs on past the table's size, which only a cycle can make it do.
+   */
+  private forEachGlobalBatch(visit: (batch: number, size: number, index: number) => void): boolean {
+    const i32 = this.i32;
+    let index = 0;
+    for (let batch = i32[Header.GLOBAL_POOL_HEAD]!; batch !== NO_SLOT; index++) {
+      if (index > this.region.stackCapacity) return false;
+      const head = this.slotBase(batch);
+      visit(batch, i32[head + BATCH_SIZE]!, index);
+      batch = i32[head + BATCH_NEXT]!;
     }
+    return true;
   }
 
   private registerCleanup(thread: number): void {
@@ -273,10 +332,10 @@ export class BatchedPolicy implements PoolPolicy {
   onCriticalSection: ((thread: number) => void) | null = null;
 
   private withGlobalLock<T>(thread: number, critical: () => T): T {
-    const previousOwnerDied = this.lock.lockRobust(thread >= 0 ? thread : CONTROLLER_LOCK_OWNER, this.isDead);
+    const previousOwnerDied = this.lock.lockRobust(thread === CONTROLLER_THREAD ? CONTROLLER_LOCK_OWNER : thread, this.isDead);
     try {
       if (previousOwnerDied) this.repairGlobalPool();
-      if (thread >= 0) this.i32[threadBase(thread) + STAT_LOCK_ACQUISITIONS]!++;
+      if (thread !== CONTROLLER_THREAD) this.i32[threadBase(thread) + STAT_LOCK_ACQUISITIONS]!++;
       this.onCriticalSection?.(thread);
       return critical();
     } finally {
@@ -297,14 +356,17 @@ export class BatchedPolicy implements PoolPolicy {
    * accounting for dead threads (its stacks are GLOBAL_POOL yet on no list).
    */
   private repairGlobalPool(): void {
-    const i32 = this.i32;
     let size = 0;
-    let batches = 0;
-    for (let batch = i32[Header.GLOBAL_POOL_HEAD]!; batch !== NO_SLOT && batches <= this.region.stackCapacity; batches++) {
-      const head = this.slotBase(batch);
-      size += i32[head + BATCH_SIZE]!;
-      batch = i32[head + BATCH_NEXT]!;
-    }
-    Atomics.store(i32, Header.GLOBAL_POOL_SIZE, size);
+    this.forEachGlobalBatch((_, batchSize) => (size += batchSize));
+    Atomics.store(this.i32, Header.GLOBAL_POOL_SIZE, size);
   }
 }
+
+/** QEMU 9.0's batched pool, in the policies' registry. */
+export const BATCHED: PolicyDefinition<"batched"> = {
+  name: "batched",
+  initialPoolMaxSize: BATCHED_INITIAL_POOL_MAX_SIZE,
+  usesHardCap: true,
+  usesGlobalLock: true,
+  open: (region, stacks) => new BatchedPolicy(region, stacks),
+};

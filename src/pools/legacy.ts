@@ -1,8 +1,10 @@
 import * as layout from "../shared/layout.js";
-import { Header, Totals } from "../shared/layout.js";
+import { CONTROLLER_THREAD, Header, NO_OWNER, Totals } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
+import * as slotList from "../shared/slot-list.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
-import { u32, type PoolPolicy } from "./policy.js";
+import { unusedMutexStats, type MutexStats } from "../sync/futex-mutex.js";
+import { u32, type ListWalker, type PolicyDefinition, type PoolCensus, type PoolPolicy } from "./policy.js";
 
 /** The release pool is taken whole only when it holds more than this (POOL_MIN_BATCH_SIZE). */
 export const RELEASE_POOL_TAKE_THRESHOLD = 64;
@@ -11,11 +13,11 @@ export const LEGACY_INITIAL_POOL_MAX_SIZE = 64;
 
 // The layout names the hot paths use, as constants of this module rather than
 // imported bindings (see batched.ts for why, and what that bought).
-const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
+const { NO_SLOT, threadBase } = layout;
 const { LOCAL_HEAD_0, LOCAL_SIZE_0, CLEANUP_REGISTERED, STAT_GETS, STAT_POOL_HITS, STAT_PUTS, STAT_REFILLS, STAT_STACKS_LEAKED } =
   layout.Thread;
-const { NEXT, STATE, OWNER } = layout.Slot;
 const { LOCAL_POOL, GLOBAL_POOL, LEAKED } = layout.SlotState;
+const { labelSlot, popSlot, pushSlot, pushSlotAtomic, relabelList, takeList } = slotList;
 
 /**
  * QEMU up to 8.2: a global lock-free release pool and a private alloc pool
@@ -33,13 +35,17 @@ const { LOCAL_POOL, GLOBAL_POOL, LEAKED } = layout.SlotState;
  */
 export class LegacyPolicy implements PoolPolicy {
   readonly name = "legacy" as const;
+  /** Never called: the release pool is lock-free and nothing else is shared. */
+  onCriticalSection: ((thread: number) => void) | null = null;
   private readonly i32: Int32Array;
   private readonly i64: BigInt64Array;
-  /** Int32 index of stack slot 0 (the region's slotsBase), kept here for slotBase(). */
+  /** Int32 index of stack slot 0 (the region's slotsBase), for the slot-list calls. */
   private readonly slotsBase: number;
   private readonly stacks: StackAllocator;
+  private readonly threadCapacity: number;
 
   constructor(region: SharedRegion, stacks: StackAllocator) {
+    this.threadCapacity = region.threadCapacity;
     this.i32 = region.i32;
     this.i64 = region.i64;
     this.slotsBase = region.slotsBase;
@@ -59,9 +65,8 @@ export class LegacyPolicy implements PoolPolicy {
     if (i32[t + LOCAL_HEAD_0] === NO_SLOT && this.releasePoolSize() > RELEASE_POOL_TAKE_THRESHOLD) {
       this.takeReleasePool(thread);
     }
-    const slot = i32[t + LOCAL_HEAD_0]!;
+    const slot = popSlot(i32, this.slotsBase, t + LOCAL_HEAD_0);
     if (slot === NO_SLOT) return NO_SLOT;
-    i32[t + LOCAL_HEAD_0] = i32[this.slotBase(slot) + NEXT]!;
     i32[t + LOCAL_SIZE_0] = u32(i32[t + LOCAL_SIZE_0]! - 1) | 0;
     i32[t + STAT_POOL_HITS]!++;
     this.stacks.markLive(slot, thread);
@@ -104,9 +109,7 @@ export class LegacyPolicy implements PoolPolicy {
     } else {
       this.leakList(thread, head);
     }
-    i32[t + LOCAL_HEAD_0] = NO_SLOT;
-    i32[t + LOCAL_SIZE_0] = 0;
-    i32[t + CLEANUP_REGISTERED] = 0;
+    this.forgetAllocPool(thread);
   }
 
   incPoolSize(n: number): void {
@@ -127,7 +130,38 @@ export class LegacyPolicy implements PoolPolicy {
 
   drainGlobalPool(): number {
     Atomics.store(this.i32, Header.GLOBAL_POOL_SIZE, 0);
-    return this.stacks.freeList(Atomics.exchange(this.i32, Header.GLOBAL_POOL_HEAD, NO_SLOT), -1);
+    return this.stacks.freeList(takeList(this.i32, Header.GLOBAL_POOL_HEAD), CONTROLLER_THREAD);
+  }
+
+  /** Its alloc pool is freed whether or not the cleanup was registered: nothing else could reach it. */
+  reclaimDeadThread(thread: number): number {
+    const t = threadBase(thread);
+    const freed = this.stacks.freeList(this.i32[t + LOCAL_HEAD_0]!, CONTROLLER_THREAD);
+    this.forgetAllocPool(thread);
+    return freed;
+  }
+
+  /**
+   * The release pool and each alloc pool, one list each. Their sizes are
+   * QEMU's heuristics (see get and pushReleasePool), so how far each is from
+   * its list is reported as skew, not checked.
+   */
+  census(walker: ListWalker): PoolCensus {
+    const i32 = this.i32;
+    const global = walker.walk(i32[Header.GLOBAL_POOL_HEAD]!, GLOBAL_POOL, NO_OWNER, "the release pool");
+    const local: number[] = [];
+    const localSizeSkew: number[] = [];
+    for (let thread = 0; thread < this.threadCapacity; thread++) {
+      const t = threadBase(thread);
+      const n = walker.walk(i32[t + LOCAL_HEAD_0]!, LOCAL_POOL, thread, `T${thread}'s alloc pool`);
+      local.push(n);
+      localSizeSkew.push((i32[t + LOCAL_SIZE_0]! | 0) - n);
+    }
+    return { global, local, globalSizeSkew: this.releasePoolSize() - global, localSizeSkew };
+  }
+
+  lockStats(): MutexStats {
+    return unusedMutexStats();
   }
 
   private poolMaxSize(): number {
@@ -146,26 +180,16 @@ export class LegacyPolicy implements PoolPolicy {
   /** QSLIST_INSERT_HEAD_ATOMIC, then the size: the same order (and skew) as QEMU. */
   private pushReleasePool(slot: number): void {
     const i32 = this.i32;
-    const s = this.slotBase(slot);
-    i32[s + STATE] = GLOBAL_POOL;
-    i32[s + OWNER] = -1;
-    for (;;) {
-      const head = Atomics.load(i32, Header.GLOBAL_POOL_HEAD);
-      Atomics.store(i32, s + NEXT, head);
-      if (Atomics.compareExchange(i32, Header.GLOBAL_POOL_HEAD, head, slot) === head) break;
-    }
+    labelSlot(i32, this.slotsBase, slot, GLOBAL_POOL, NO_OWNER);
+    pushSlotAtomic(i32, this.slotsBase, Header.GLOBAL_POOL_HEAD, slot);
     Atomics.add(i32, Header.GLOBAL_POOL_SIZE, 1);
   }
 
   /** QSLIST_INSERT_HEAD onto the thread's own alloc pool: no atomics, no other writer. */
   private pushAllocPool(thread: number, slot: number): void {
     const t = threadBase(thread);
-    const s = this.slotBase(slot);
     const i32 = this.i32;
-    i32[s + NEXT] = i32[t + LOCAL_HEAD_0]!;
-    i32[s + STATE] = LOCAL_POOL;
-    i32[s + OWNER] = thread;
-    i32[t + LOCAL_HEAD_0] = slot;
+    pushSlot(i32, this.slotsBase, t + LOCAL_HEAD_0, slot, LOCAL_POOL, thread);
     i32[t + LOCAL_SIZE_0] = u32(i32[t + LOCAL_SIZE_0]! + 1) | 0;
   }
 
@@ -179,33 +203,34 @@ export class LegacyPolicy implements PoolPolicy {
     const i32 = this.i32;
     i32[t + CLEANUP_REGISTERED] = 1;
     i32[t + LOCAL_SIZE_0] = Atomics.exchange(i32, Header.GLOBAL_POOL_SIZE, 0);
-    const head = Atomics.exchange(i32, Header.GLOBAL_POOL_HEAD, NO_SLOT);
+    const head = takeList(i32, Header.GLOBAL_POOL_HEAD);
     i32[t + LOCAL_HEAD_0] = head;
     i32[t + STAT_REFILLS]!++;
-    for (let slot = head; slot !== NO_SLOT; ) {
-      const s = this.slotBase(slot);
-      i32[s + STATE] = LOCAL_POOL;
-      i32[s + OWNER] = thread;
-      slot = Atomics.load(i32, s + NEXT);
-    }
+    relabelList(i32, this.slotsBase, head, LOCAL_POOL, thread);
   }
 
   /** The stacks of an exiting thread whose cleanup was never registered. */
   private leakList(thread: number, head: number): void {
-    const i32 = this.i32;
-    let n = 0;
-    for (let slot = head; slot !== NO_SLOT; n++) {
-      const s = this.slotBase(slot);
-      i32[s + STATE] = LEAKED;
-      i32[s + OWNER] = -1;
-      slot = i32[s + NEXT]!;
-    }
-    i32[threadBase(thread) + STAT_STACKS_LEAKED]! += n;
+    const n = relabelList(this.i32, this.slotsBase, head, LEAKED, NO_OWNER);
+    this.i32[threadBase(thread) + STAT_STACKS_LEAKED]! += n;
     Atomics.add(this.i64, Totals.STACKS_LEAKED, BigInt(n));
   }
 
-  /** The region's slotBase(), on this module's constants. */
-  private slotBase(slot: number): number {
-    return this.slotsBase + slot * SLOT_WORDS;
+  /** The thread starts afresh: an empty alloc pool, no cleanup registered. */
+  private forgetAllocPool(thread: number): void {
+    const t = threadBase(thread);
+    const i32 = this.i32;
+    i32[t + LOCAL_HEAD_0] = NO_SLOT;
+    i32[t + LOCAL_SIZE_0] = 0;
+    i32[t + CLEANUP_REGISTERED] = 0;
   }
 }
+
+/** QEMU up to 8.2, in the policies' registry. */
+export const LEGACY: PolicyDefinition<"legacy"> = {
+  name: "legacy",
+  initialPoolMaxSize: LEGACY_INITIAL_POOL_MAX_SIZE,
+  usesHardCap: false,
+  usesGlobalLock: false,
+  open: (region, stacks) => new LegacyPolicy(region, stacks),
+};

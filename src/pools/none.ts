@@ -1,11 +1,14 @@
-import { NO_SLOT, Thread } from "../shared/layout.js";
+import { Header, NO_OWNER, NO_SLOT, SlotState, Thread } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
-import type { PoolPolicy } from "./policy.js";
+import { unusedMutexStats, type MutexStats } from "../sync/futex-mutex.js";
+import type { ListWalker, PolicyDefinition, PoolCensus, PoolPolicy } from "./policy.js";
 
 /** No pool: every create maps a stack and every terminate unmaps it. The baseline. */
 export class NonePolicy implements PoolPolicy {
   readonly name = "none" as const;
+  /** Never called: there is no lock. */
+  onCriticalSection: ((thread: number) => void) | null = null;
   private readonly region: SharedRegion;
   private readonly stacks: StackAllocator;
 
@@ -39,4 +42,36 @@ export class NonePolicy implements PoolPolicy {
   drainGlobalPool(): number {
     return 0;
   }
+
+  reclaimDeadThread(): number {
+    return 0;
+  }
+
+  /** Nothing is pooled, so every pool word of the region must say so. */
+  census(walker: ListWalker): PoolCensus {
+    const { i32, threadCapacity } = this.region;
+    const global = walker.walk(i32[Header.GLOBAL_POOL_HEAD]!, SlotState.GLOBAL_POOL, NO_OWNER, "a global list");
+    walker.expect(global === 0 && this.region.readU32(Header.GLOBAL_POOL_SIZE) === 0, `policy none has ${global} stacks in a global list`);
+    const local: number[] = [];
+    for (let thread = 0; thread < threadCapacity; thread++) {
+      const t = this.region.threadBase(thread);
+      const n = walker.walk(i32[t + Thread.LOCAL_HEAD_0]!, SlotState.LOCAL_POOL, thread, `T${thread}'s local list`);
+      walker.expect(n === 0 && i32[t + Thread.LOCAL_SIZE_0] === 0, `policy none has ${n} stacks in T${thread}'s local list`);
+      local.push(n);
+    }
+    return { global, local, globalSizeSkew: 0, localSizeSkew: local.map(() => 0) };
+  }
+
+  lockStats(): MutexStats {
+    return unusedMutexStats();
+  }
 }
+
+/** No pool at all, in the policies' registry. */
+export const NONE: PolicyDefinition<"none"> = {
+  name: "none",
+  initialPoolMaxSize: 0,
+  usesHardCap: false,
+  usesGlobalLock: false,
+  open: (region, stacks) => new NonePolicy(region, stacks),
+};

@@ -1,16 +1,21 @@
-import type { PolicyName } from "./policy-name.js";
+import type { SharedRegion } from "../shared/region.js";
+import type { StackAllocator } from "../stacks/stack-allocator.js";
+import type { MutexStats } from "../sync/futex-mutex.js";
 
 /**
  * The shape every pool policy has: the pool half of QEMU's
  * qemu_coroutine_create / coroutine_delete, the thread-exit notifier and the
- * device-driven pool-size changes.
+ * device-driven pool-size changes, plus what the runtime asks of a pool at
+ * its edges (statistics, the invariant walk, a dead thread's stacks). The
+ * runtime asks nothing of a policy outside this interface.
  *
  * `thread` is always the calling thread's index: per-thread state belongs to
  * the thread that runs the coroutine, exactly as QEMU's thread-locals do. (The
  * deterministic replay drives several simulated threads from one real one.)
  */
 export interface PoolPolicy {
-  readonly name: PolicyName;
+  /** The policy's name in the registry (pools/registry.ts). */
+  readonly name: string;
   /** A pooled stack for a coroutine created on `thread`, or NO_SLOT (make a new one). */
   get(thread: number): number;
   /** The stack of a coroutine that terminated on `thread`: pool it or free it. */
@@ -27,6 +32,81 @@ export interface PoolPolicy {
   localPoolSize(thread: number): number;
   /** After every thread has exited: free what the shared pool still holds. */
   drainGlobalPool(): number;
+  /**
+   * `thread` died before its exit ran (its worker threw, exited or was
+   * stopped): free every stack of its local pool on the controlling thread's
+   * behalf, whatever its exit cleanup would have done, and forget its state.
+   * Returns how many stacks were freed. At a quiescent point only.
+   */
+  reclaimDeadThread(thread: number): number;
+  /**
+   * Walks every list the policy keeps, through `walker`, and checks what only
+   * the policy knows (sizes against lists, per-thread limits). At a quiescent
+   * point only: the invariant checker (pools/invariants.ts) calls it.
+   */
+  census(walker: ListWalker): PoolCensus;
+  /** The global lock's figures; all zero for a policy that has no lock. */
+  lockStats(): MutexStats;
+  /**
+   * Test hook: called inside every critical section of the policy's global
+   * lock with the calling thread, so a test can make a worker die while it
+   * holds the lock. A policy without a lock never calls it.
+   */
+  onCriticalSection: ((thread: number) => void) | null;
+}
+
+/**
+ * What the invariant checker lends a policy for its census: one walk per
+ * list, which checks each slot's state and owner and that no two lists (nor
+ * one list twice) reach the same slot.
+ */
+export interface ListWalker {
+  /**
+   * Walks the list starting at `head`; every slot on it must be in `state`
+   * and, for owner >= 0, owned by `owner`. `where` names the list in
+   * violations. Returns the slots walked (stopping at the first slot already
+   * reached, or outside the table).
+   */
+  walk(head: number, state: number, owner: number, where: string): number;
+  /** Records `message` as a violation unless `ok`. */
+  expect(ok: boolean, message: string): void;
+}
+
+/** What a policy's lists hold, found by walking them. */
+export interface PoolCensus {
+  /** Stacks on the shared pool's lists. */
+  global: number;
+  /** Stacks on each thread's local lists, indexed by thread. */
+  local: number[];
+  /**
+   * The shared pool's recorded size minus its real length. Zero for a policy
+   * whose sizes are exact; legacy's are QEMU's heuristics and may be skewed
+   * by a push racing a take-all, faithfully, so the skew is reported rather
+   * than counted as a violation.
+   */
+  globalSizeSkew: number;
+  /** The same, for each thread's local pool. */
+  localSizeSkew: number[];
+}
+
+/**
+ * One policy as the registry (pools/registry.ts) knows it: its name, what
+ * the region's header starts with for it, and how to open a view of it.
+ */
+export interface PolicyDefinition<Name extends string = string> {
+  readonly name: Name;
+  /** POOL_MAX_SIZE before any device raises it (legacy pool_max_size, batched global_pool_max_size). */
+  readonly initialPoolMaxSize: number;
+  /**
+   * Whether the policy reads HARD_MAX_SIZE (batched's
+   * global_pool_hard_max_size, from max_map_count; `--uncapped` lifts it).
+   * The region records the cap for every policy; only these obey it.
+   */
+  readonly usesHardCap: boolean;
+  /** Whether the policy takes the global lock, so its lock figures mean something. */
+  readonly usesGlobalLock: boolean;
+  /** This thread's view of the policy on a region created for it. */
+  open(region: SharedRegion, stacks: StackAllocator): PoolPolicy;
 }
 
 /** The sizes QEMU keeps as `unsigned int`: every update wraps at 2^32. */

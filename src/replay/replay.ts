@@ -1,11 +1,9 @@
 import { VmaExhaustedError, type VmaFailureMessage } from "../errors.js";
-import { initialPoolMaxSize, openPolicy } from "../pools/index.js";
-import type { PolicyName } from "../pools/policy-name.js";
+import { initialPoolMaxSize, openPolicy, policyId, ThreadStacks, type PolicyName } from "../pools/index.js";
 import { Thread } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
-import { ThreadStacks } from "../stacks/thread-stacks.js";
-import { batchedHardMaxSize, UNLIMITED_POOL_SIZE } from "../vma/limits.js";
+import { poolHardMaxSize } from "../vma/limits.js";
 import type { Trace } from "./trace.js";
 
 export interface ReplayOptions {
@@ -48,9 +46,9 @@ export interface ReplayOutcome {
  * workers run. A VMA-exhaustion failure ends the replay like QEMU's abort().
  */
 export function replayTrace(trace: Trace, options: ReplayOptions): ReplayOutcome {
-  const hardMaxSize = options.uncapped ? UNLIMITED_POOL_SIZE : batchedHardMaxSize(options.maxMapCount);
+  const hardMaxSize = poolHardMaxSize(options.maxMapCount, options.uncapped === true);
   const region = SharedRegion.create({
-    policy: options.policy,
+    policyId: policyId(options.policy),
     threads: trace.threads,
     stackCapacity: replayStackCapacity(trace, options),
     vmaLimit: options.maxMapCount,
@@ -112,7 +110,7 @@ export function replayTrace(trace: Trace, options: ReplayOptions): ReplayOutcome
     },
     failure,
   };
-  const globalLockAcquisitions = policy.name === "batched" ? lockAcquisitions(region) : 0;
+  const globalLockAcquisitions = lockAcquisitions(region);
   return { result, leakedStacks: totals.leaked, hardMaxSize, globalLockAcquisitions, region };
 }
 
@@ -126,6 +124,7 @@ function replayStackCapacity(trace: Trace, options: ReplayOptions): number {
   return Math.min(byVmas, trace.creates) + 1;
 }
 
+/** The simulated threads' global-lock acquisitions (a policy without a lock never counts any). */
 function lockAcquisitions(region: SharedRegion): number {
   let n = 0;
   for (let t = 0; t < region.threadCapacity; t++) n += region.threadWord(t, Thread.STAT_LOCK_ACQUISITIONS);

@@ -1,4 +1,5 @@
 import type { VmaFailureMessage } from "../errors.js";
+import type { CrossCheck } from "../stacks/cross-check.js";
 import type { KernelBackendState } from "../stacks/kernel-backend.js";
 
 /**
@@ -56,15 +57,6 @@ export interface DeadThreadReport {
   reclaimedFromPool: number;
   /** Stacks of its coroutines that never terminated, freed by the runtime. */
   reclaimedLive: number;
-}
-
-/** A kernel-mode check of the VMA counter against /proc/self/maps at a quiescent point. */
-export interface CrossCheck {
-  point: string;
-  /** VMAs /proc/self/maps shows inside the stacks' mappings. */
-  counted: number;
-  /** What the shared counter implies: 2 per stack, 1 per mapping whose guard page failed. */
-  expected: number;
 }
 
 /**

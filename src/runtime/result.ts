@@ -1,5 +1,6 @@
-import type { PolicyName } from "../pools/policy-name.js";
-import type { AbortSnapshot, CrossCheck, DeadThreadReport, PhaseCheck } from "./protocol.js";
+import type { PolicyName } from "../pools/index.js";
+import type { CrossCheck } from "../stacks/cross-check.js";
+import type { AbortSnapshot, DeadThreadReport, PhaseCheck } from "./protocol.js";
 import type { Sample } from "./sampler.js";
 import { Thread } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";

@@ -1,18 +1,15 @@
 import { join } from "node:path";
 import { Piscina } from "piscina";
 import { CoropoolError, InputError } from "../errors.js";
-import { crossCheck, describeMismatch } from "../stacks/cross-check.js";
+import { crossCheck, describeMismatch, type CrossCheck } from "../stacks/cross-check.js";
 import { KernelStackBackend, kernelBackendUnavailableReason } from "../stacks/kernel-backend.js";
-import { initialPoolMaxSize, openPolicy, type PoolPolicy } from "../pools/index.js";
-import type { PolicyName } from "../pools/policy-name.js";
+import { checkRegion, initialPoolMaxSize, openPolicy, policyId, type PolicyName, type PoolPolicy } from "../pools/index.js";
 import { projectRoot } from "../project-root.js";
-import { checkRegion } from "../shared/invariants.js";
-import { BARRIER_I32_BASE, Header, MUTEX_I32_BASE, MUTEX_I64_BASE, Thread, ThreadStatus } from "../shared/layout.js";
+import { BARRIER_I32_BASE, Header, Thread, ThreadStatus } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
-import { FutexMutex } from "../sync/futex-mutex.js";
-import { batchedHardMaxSize, defaultBaselineVmas, readMaxMapCount, UNLIMITED_POOL_SIZE } from "../vma/limits.js";
-import type { CrossCheck, ScenarioPart, TestHooks, WorkerReport, WorkerTask } from "./protocol.js";
+import { defaultBaselineVmas, poolHardMaxSize, readMaxMapCount } from "../vma/limits.js";
+import type { ScenarioPart, TestHooks, WorkerReport, WorkerTask } from "./protocol.js";
 import { markDead, reclaimDeadThread, reclaimOrphanedGlobalStacks, threadOfTask } from "./dead-threads.js";
 import { Barrier } from "../sync/barrier.js";
 import { readThreadStats, type RunResult } from "./result.js";
@@ -148,7 +145,7 @@ export class Runtime {
   }
 
   get hardMaxSize(): number {
-    return this.options.uncapped ? UNLIMITED_POOL_SIZE : batchedHardMaxSize(this.options.maxMapCount);
+    return poolHardMaxSize(this.options.maxMapCount, this.options.uncapped);
   }
 
   async run(plan: RunPlan): Promise<RunResult> {
@@ -182,7 +179,6 @@ export class Runtime {
     const aborts = reports.map((r) => r.abort).filter((a) => a !== null);
     const abort = aborts.find((a) => a.thread === firstThread) ?? aborts[0] ?? null;
     const peakPooled = sampler.peakPooled();
-    const lockStats = new FutexMutex(region.i32, MUTEX_I32_BASE, region.i64, MUTEX_I64_BASE).stats();
     // Indexed by thread; a thread that died has no report.
     const byThread = Array.from({ length: threads }, (_, t) => reports.find((r) => r.thread === t) ?? null);
     return {
@@ -204,7 +200,7 @@ export class Runtime {
       },
       pool: { maxSize: region.readU32(Header.POOL_MAX_SIZE), hardMaxSize: region.readU32(Header.HARD_MAX_SIZE), drainedAtShutdown },
       strandedMappingsReleased,
-      lock: lockStats,
+      lock: policy.lockStats(),
       perThread: byThread.map((_, t) => readThreadStats(region, t, peakPooled[t] ?? 0)),
       samples: sampler.samples,
       invariantViolations: census.violations,
@@ -229,7 +225,7 @@ export class Runtime {
     // mapping that passes the limit; the hard cap still comes from max_map_count.
     const vmaLimit = this.options.realLimitChild ? 0x7fffffff : maxMapCount;
     return SharedRegion.create({
-      policy,
+      policyId: policyId(policy),
       threads,
       stackCapacity: this.options.stackCapacity ?? defaultStackCapacity(maxMapCount, this.options.realLimitChild ? 0 : baselineVmas, threads),
       vmaLimit,
@@ -314,13 +310,13 @@ export class Runtime {
  * by the invariant checker.
  */
 function shutDown(region: SharedRegion, allocator: StackAllocator, policy: PoolPolicy, outcome: PartsOutcome) {
-  const deadThreads = outcome.dead.map((d) => reclaimDeadThread(region, allocator, d.thread, d.reason, d.exitRan));
-  const reclaimedInFlight = outcome.dead.length > 0 ? reclaimOrphanedGlobalStacks(region, allocator) : 0;
+  const deadThreads = outcome.dead.map((d) => reclaimDeadThread(region, allocator, policy, d.thread, d.reason, d.exitRan));
+  const reclaimedInFlight = outcome.dead.length > 0 ? reclaimOrphanedGlobalStacks(region, allocator, policy) : 0;
   const drainedAtShutdown = policy.drainGlobalPool();
   const strandedMappingsReleased = allocator.releaseStrandedMappings();
   // Coroutines a worker left unfinished (a run cut short by an abort) keep their stacks.
   const unfinished = outcome.reports.reduce((n, r) => n + r.coroutinesCreated - r.coroutinesTerminated, 0);
-  const census = checkRegion(region, unfinished);
+  const census = checkRegion(region, unfinished, policy);
   return { deadThreads, reclaimedInFlight, drainedAtShutdown, strandedMappingsReleased, census };
 }
 

@@ -1,18 +1,15 @@
 import { writeSync } from "node:fs";
 import { CoroutineContext } from "../coroutine/index.js";
 import { VmaExhaustedError } from "../errors.js";
-import { openPolicy, type PoolPolicy } from "../pools/index.js";
-import { BatchedPolicy } from "../pools/batched.js";
+import { checkRegion, openPolicy, ThreadStacks, type PoolPolicy } from "../pools/index.js";
 import { BARRIER_I32_BASE, Header, Thread, ThreadStatus, Vma } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
-import { ThreadStacks } from "../stacks/thread-stacks.js";
 import { Barrier } from "../sync/barrier.js";
-import { crossCheck } from "../stacks/cross-check.js";
+import { crossCheck, type CrossCheck } from "../stacks/cross-check.js";
 import { readProcessVmaCount } from "../vma/limits.js";
 import { KernelStackBackend } from "../stacks/kernel-backend.js";
-import type { AbortSnapshot, CrossCheck, PhaseCheck, WorkerTask } from "./protocol.js";
-import { checkRegion } from "../shared/invariants.js";
+import type { AbortSnapshot, PhaseCheck, WorkerTask } from "./protocol.js";
 
 /**
  * Everything a worker thread needs to run its part of a scenario: its thread
@@ -65,7 +62,7 @@ export class ThreadEnv {
     const fail = task.testHooks?.throwWithLiveCoroutines;
     if (fail?.thread === this.thread) this.throwAfterCreates = fail.afterCreates;
     const die = task.testHooks?.dieInCriticalSection;
-    if (die?.thread === this.thread && this.policy instanceof BatchedPolicy) {
+    if (die?.thread === this.thread) {
       let acquisitions = 0;
       this.policy.onCriticalSection = () => {
         // The worker thread ends here, with the global lock held.
@@ -102,7 +99,7 @@ export class ThreadEnv {
     this.sync();
     if (this.thread === 0) {
       if (this.kernel) this.crossChecks.push(crossCheck(this.region, this.kernel, point));
-      if (this.check) this.phaseChecks.push({ point, violations: checkRegion(this.region, this.liveCoroutines()).violations });
+      if (this.check) this.phaseChecks.push({ point, violations: checkRegion(this.region, this.liveCoroutines(), this.policy).violations });
     }
     this.sync();
   }

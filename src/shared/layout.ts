@@ -26,6 +26,9 @@
 /** The "null pointer" of every intrusive list in the region. */
 export const NO_SLOT = -1;
 
+/** Slot.OWNER of a stack no thread holds (in a shared pool, free, leaked or stranded). */
+export const NO_OWNER = -1;
+
 export const REGION_MAGIC = 0x43525031; // "CRP1"
 export const LAYOUT_VERSION = 1;
 
@@ -191,6 +194,12 @@ export const Totals = {
 export const MUTEX_I64_BASE = 4;
 export const MUTEX_I64_WORDS = 4;
 export const I64_WORDS = MUTEX_I64_BASE + MUTEX_I64_WORDS;
+
+/**
+ * Stands for the controlling (main) thread where a thread index is asked for:
+ * what it frees counts in no thread's statistics.
+ */
+export const CONTROLLER_THREAD = -1;
 
 /** Int32 index of thread `t`'s slot. */
 export function threadBase(t: number): number {

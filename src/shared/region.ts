@@ -8,6 +8,7 @@ import {
   MUTEX_I64_WORDS,
   I64_WORDS,
   LAYOUT_VERSION,
+  NO_OWNER,
   NO_SLOT,
   REGION_MAGIC,
   SLOT_WORDS,
@@ -23,8 +24,7 @@ import {
 import { CoropoolError } from "../errors.js";
 import { Barrier, BARRIER_INT32_WORDS } from "../sync/barrier.js";
 import { FutexMutex, MUTEX_INT32_WORDS, MUTEX_INT64_WORDS } from "../sync/futex-mutex.js";
-import { packFreeHead } from "../stacks/free-slots.js";
-import { POLICY_IDS, POLICY_NAMES, type PolicyName } from "../pools/policy-name.js";
+import { packTaggedHead, slotAt } from "./slot-list.js";
 
 // The layout reserves room for the sync primitives' words; fail at load time if they outgrow it.
 if (MUTEX_INT32_WORDS > MUTEX_I32_WORDS || MUTEX_INT64_WORDS > MUTEX_I64_WORDS || BARRIER_INT32_WORDS > BARRIER_I32_WORDS) {
@@ -33,7 +33,11 @@ if (MUTEX_INT32_WORDS > MUTEX_I32_WORDS || MUTEX_INT64_WORDS > MUTEX_I64_WORDS |
 
 /** What the creator of a region decides; everything else is derived. */
 export interface RegionOptions {
-  policy: PolicyName;
+  /**
+   * Which pool policy runs on the region, as the number the policies'
+   * registry (pools/registry.ts) gives it: the region stores it, never interprets it.
+   */
+  policyId: number;
   /** Worker threads that will attach (and the per-thread slots reserved). */
   threads: number;
   /** Stack-table slots: the most stacks that can exist at once. */
@@ -58,7 +62,8 @@ export class SharedRegion {
   readonly i64: BigInt64Array;
   readonly threadCapacity: number;
   readonly stackCapacity: number;
-  readonly policy: PolicyName;
+  /** The pool policy's number in the policies' registry. */
+  readonly policyId: number;
   /** Int32 index of the first stack-table slot. */
   readonly slotsBase: number;
 
@@ -72,7 +77,7 @@ export class SharedRegion {
     }
     this.threadCapacity = this.i32[Header.THREAD_CAPACITY]!;
     this.stackCapacity = this.i32[Header.STACK_CAPACITY]!;
-    this.policy = POLICY_NAMES[this.i32[Header.POLICY]!]!;
+    this.policyId = this.i32[Header.POLICY]!;
     this.slotsBase = stackTableBase(this.threadCapacity);
   }
 
@@ -84,7 +89,7 @@ export class SharedRegion {
     const i64 = new BigInt64Array(buffer, 0, I64_WORDS);
     i32[Header.MAGIC] = REGION_MAGIC;
     i32[Header.LAYOUT_VERSION] = LAYOUT_VERSION;
-    i32[Header.POLICY] = POLICY_IDS[options.policy];
+    i32[Header.POLICY] = options.policyId;
     i32[Header.THREAD_CAPACITY] = options.threads;
     i32[Header.STACK_CAPACITY] = options.stackCapacity;
     i32[Header.POOL_MAX_SIZE] = options.initialPoolMaxSize | 0;
@@ -108,10 +113,10 @@ export class SharedRegion {
       const base = slots + s * SLOT_WORDS;
       i32[base + Slot.NEXT] = s + 1 < options.stackCapacity ? s + 1 : NO_SLOT;
       i32[base + Slot.STATE] = SlotState.FREE;
-      i32[base + Slot.OWNER] = -1;
+      i32[base + Slot.OWNER] = NO_OWNER;
       i32[base + Slot.BATCH_NEXT] = NO_SLOT;
     }
-    i64[Totals.FREE_SLOT_HEAD] = packFreeHead(0n, options.stackCapacity > 0 ? 0 : NO_SLOT);
+    i64[Totals.FREE_SLOT_HEAD] = packTaggedHead(0n, options.stackCapacity > 0 ? 0 : NO_SLOT);
     return new SharedRegion(buffer);
   }
 
@@ -122,7 +127,7 @@ export class SharedRegion {
 
   /** Int32 index of slot `s`'s first word. */
   slotBase(s: number): number {
-    return this.slotsBase + s * SLOT_WORDS;
+    return slotAt(this.slotsBase, s);
   }
 
   threadBase(t: number): number {

@@ -1,9 +1,17 @@
-import type { CrossCheck } from "../runtime/protocol.js";
 import { Header } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import { countVmasWithin, readMaps } from "../vma/proc-maps.js";
 import { VMAS_PER_STACK } from "../vma/vma-counter.js";
 import type { KernelStackBackend } from "./kernel-backend.js";
+
+/** A kernel-mode check of the VMA counter against /proc/self/maps at a quiescent point. */
+export interface CrossCheck {
+  point: string;
+  /** VMAs /proc/self/maps shows inside the stacks' mappings. */
+  counted: number;
+  /** What the shared counter implies: 2 per stack, 1 per mapping whose guard page failed. */
+  expected: number;
+}
 
 /**
  * Kernel mode, at a quiescent point (no thread mapping or unmapping): the

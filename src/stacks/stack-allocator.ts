@@ -1,16 +1,16 @@
 import { CoropoolError, GUARD_PAGE_FAILED, STACK_ALLOC_FAILED, VmaExhaustedError } from "../errors.js";
 import * as layout from "../shared/layout.js";
-import { AbortKind, Header, NO_SLOT, Slot, SlotState, Thread, Totals } from "../shared/layout.js";
+import { AbortKind, Header, NO_OWNER, NO_SLOT, SlotState, Thread, Totals } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
+import * as slotList from "../shared/slot-list.js";
 import { VmaCounter } from "../vma/vma-counter.js";
 import { simulatedBackend, type StackBackend } from "./backend.js";
 import { popFreeSlot, pushFreeSlot } from "./free-slots.js";
 
 // markLive runs on every pooled get: module constants there rather than
 // imported bindings (see pools/batched.ts for why, and what that bought).
-const { SLOT_WORDS } = layout;
-const { STATE, OWNER } = layout.Slot;
 const { LIVE } = layout.SlotState;
+const { labelSlot, forEachSlot, pushSlotAtomic, takeList } = slotList;
 
 /**
  * Makes and frees stacks: the qemu_coroutine_new / qemu_coroutine_delete
@@ -20,7 +20,7 @@ export class StackAllocator {
   readonly vmas: VmaCounter;
   private readonly region: SharedRegion;
   private readonly backend: StackBackend;
-  /** The region's i32 view and first slot index, kept for markLive. */
+  /** The region's i32 view and first slot index, for the slot-list calls (markLive among them). */
   private readonly i32: Int32Array;
   private readonly slotsBase: number;
 
@@ -91,15 +91,9 @@ export class StackAllocator {
    * list (push-only until shutdown, so a plain CAS push has no ABA problem).
    */
   private strand(slot: number): void {
-    const i32 = this.region.i32;
-    const base = this.region.slotBase(slot);
-    Atomics.store(i32, base + Slot.STATE, SlotState.STRANDED);
-    Atomics.store(i32, base + Slot.OWNER, -1);
-    for (;;) {
-      const head = Atomics.load(i32, Header.STRANDED_HEAD);
-      Atomics.store(i32, base + Slot.NEXT, head);
-      if (Atomics.compareExchange(i32, Header.STRANDED_HEAD, head, slot) === head) break;
-    }
+    const { i32, slotsBase } = this;
+    labelSlot(i32, slotsBase, slot, SlotState.STRANDED, NO_OWNER);
+    pushSlotAtomic(i32, slotsBase, Header.STRANDED_HEAD, slot);
     Atomics.add(i32, Header.STRANDED_MAPPINGS, 1);
   }
 
@@ -108,41 +102,29 @@ export class StackAllocator {
    * the counter can come back to its baseline. Returns how many there were.
    */
   releaseStrandedMappings(): number {
-    const i32 = this.region.i32;
-    let n = 0;
-    for (let slot = Atomics.exchange(i32, Header.STRANDED_HEAD, NO_SLOT); slot !== NO_SLOT; n++) {
-      const next = Atomics.load(i32, this.region.slotBase(slot) + Slot.NEXT);
+    const { i32, slotsBase } = this;
+    return forEachSlot(i32, slotsBase, takeList(i32, Header.STRANDED_HEAD), (slot) => {
       this.backend.unmap(slot);
       this.vmas.releaseMapping();
-      Atomics.store(i32, this.region.slotBase(slot) + Slot.STATE, SlotState.FREE);
+      labelSlot(i32, slotsBase, slot, SlotState.FREE, NO_OWNER);
       pushFreeSlot(this.region, slot);
       Atomics.sub(i32, Header.STRANDED_MAPPINGS, 1);
-      slot = next;
-    }
-    return n;
+    });
   }
 
-  /** Unmaps the stack in `slot` on behalf of `thread`. */
+  /** Unmaps the stack in `slot` on behalf of `thread` (NO_OWNER: the controlling thread). */
   free(slot: number, thread: number): void {
-    const base = this.region.slotBase(slot);
     this.backend.unmap(slot);
-    Atomics.store(this.region.i32, base + Slot.STATE, SlotState.FREE);
-    Atomics.store(this.region.i32, base + Slot.OWNER, -1);
+    labelSlot(this.i32, this.slotsBase, slot, SlotState.FREE, NO_OWNER);
     pushFreeSlot(this.region, slot);
     this.vmas.releaseStack();
     Atomics.add(this.region.i64, Totals.STACKS_FREED, 1n);
-    if (thread >= 0) this.region.i32[this.region.threadBase(thread) + Thread.STAT_STACKS_FREED]!++;
+    if (thread >= 0) this.i32[this.region.threadBase(thread) + Thread.STAT_STACKS_FREED]!++;
   }
 
-  /** Frees every stack on an intrusive list starting at `head`. */
+  /** Frees every stack on an intrusive list starting at `head`; returns how many. */
   freeList(head: number, thread: number): number {
-    let n = 0;
-    for (let slot = head; slot !== NO_SLOT; n++) {
-      const next = this.region.i32[this.region.slotBase(slot) + Slot.NEXT]!;
-      this.free(slot, thread);
-      slot = next;
-    }
-    return n;
+    return forEachSlot(this.i32, this.slotsBase, head, (slot) => this.free(slot, thread));
   }
 
   /** Records the failure (the first one wins: it is what QEMU would have died of) and returns it to throw. */
@@ -158,8 +140,6 @@ export class StackAllocator {
    * readers on other threads look at quiescent points, after a barrier.
    */
   markLive(slot: number, thread: number): void {
-    const base = this.slotsBase + slot * SLOT_WORDS;
-    this.i32[base + STATE] = LIVE;
-    this.i32[base + OWNER] = thread;
+    labelSlot(this.i32, this.slotsBase, slot, LIVE, thread);
   }
 }

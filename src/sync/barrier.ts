@@ -45,6 +45,12 @@ interface Arrival {
   last: boolean;
 }
 
+/** One sleep of a waiting party: on the phase word while it still reads `word`, for at most `ms`. */
+interface Sleep {
+  word: number;
+  ms: number;
+}
+
 export class Barrier {
   private readonly i32: Int32Array;
   private readonly phaseAt: number;
@@ -100,13 +106,7 @@ export class Barrier {
     const deadline = deadlineAfter(timeoutMs);
     const arrival = this.arrive();
     if (arrival.last) return true;
-    let word = Atomics.load(this.i32, this.phaseAt);
-    while (generationOf(word) === arrival.generation) {
-      const remaining = msUntil(deadline);
-      if (remaining <= 0) return this.giveUp(arrival, timeoutMs);
-      Atomics.wait(this.i32, this.phaseAt, word, remaining);
-      word = Atomics.load(this.i32, this.phaseAt);
-    }
+    for (const sleep of this.sleepsUntilReleased(arrival, deadline, timeoutMs)) Atomics.wait(this.i32, this.phaseAt, sleep.word, sleep.ms);
     return false;
   }
 
@@ -118,15 +118,25 @@ export class Barrier {
     const deadline = deadlineAfter(timeoutMs);
     const arrival = this.arrive();
     if (arrival.last) return true;
-    let word = Atomics.load(this.i32, this.phaseAt);
-    while (generationOf(word) === arrival.generation) {
-      const remaining = msUntil(deadline);
-      if (remaining <= 0) return this.giveUp(arrival, timeoutMs);
-      const waiting = Atomics.waitAsync(this.i32, this.phaseAt, word, remaining);
+    for (const sleep of this.sleepsUntilReleased(arrival, deadline, timeoutMs)) {
+      const waiting = Atomics.waitAsync(this.i32, this.phaseAt, sleep.word, sleep.ms);
       if (waiting.async) await waiting.value;
-      word = Atomics.load(this.i32, this.phaseAt);
     }
     return false;
+  }
+
+  /**
+   * The waiting both forms share, as the sleeps it asks for: while the phase
+   * word still shows `arrival`'s generation, yield the word to sleep on and
+   * for how long; the caller sleeps, blocking or not. Past the deadline the
+   * arrival is taken back (giveUp), which throws unless the phase completed.
+   */
+  private *sleepsUntilReleased(arrival: Arrival, deadline: number, timeoutMs: number): Generator<Sleep, void, void> {
+    for (let word = Atomics.load(this.i32, this.phaseAt); generationOf(word) === arrival.generation; word = Atomics.load(this.i32, this.phaseAt)) {
+      const remaining = msUntil(deadline);
+      if (remaining <= 0) return void this.giveUp(arrival, timeoutMs);
+      yield { word, ms: remaining };
+    }
   }
 
   /** Parties that have arrived in the current phase (a snapshot, for diagnostics). */

@@ -70,6 +70,11 @@ export interface MutexStats {
   recoveries: number;
 }
 
+/** The figures of a mutex nobody has taken yet (and of a pool that has no lock). */
+export function unusedMutexStats(): MutexStats {
+  return { acquisitions: 0, contended: 0, waitNs: 0, recoveries: 0 };
+}
+
 export class FutexMutex {
   private readonly i32: Int32Array;
   private readonly i64: BigInt64Array;
@@ -228,24 +233,26 @@ export class FutexMutex {
   /** The slow path of `lock`: `seen` is what the failed fast-path CAS found in the state word. */
   private waitForLock(seen: number, timeoutMs: number): void {
     if (isMainThread) throw mainThreadBlockError("FutexMutex.lock()", "lockAsync() or tryLock()");
-    const deadline = deadlineAfter(timeoutMs);
-    const started = process.hrtime.bigint();
-    try {
-      let state = this.announceWaiter(seen);
-      while (state !== UNLOCKED) {
-        const remaining = msUntil(deadline);
-        if (remaining <= 0) throw lockTimeoutError(timeoutMs, this.owner());
-        Atomics.wait(this.i32, this.stateAt, LOCKED_MAYBE_WAITERS, remaining);
-        state = Atomics.exchange(this.i32, this.stateAt, LOCKED_MAYBE_WAITERS);
-      }
-    } finally {
-      this.addWaitTime(started);
-    }
-    Atomics.add(this.i64, this.contendedAt, 1n);
+    for (const ms of this.sleepsUntilLocked(seen, timeoutMs)) Atomics.wait(this.i32, this.stateAt, LOCKED_MAYBE_WAITERS, ms);
   }
 
-  /** `waitForLock` for `lockAsync`: the same protocol with Atomics.waitAsync. */
+  /** `waitForLock` for `lockAsync`: the same protocol, sleeping in Atomics.waitAsync. */
   private async waitForLockAsync(seen: number, timeoutMs: number): Promise<void> {
+    for (const ms of this.sleepsUntilLocked(seen, timeoutMs)) {
+      const waiting = Atomics.waitAsync(this.i32, this.stateAt, LOCKED_MAYBE_WAITERS, ms);
+      if (waiting.async) await waiting.value;
+    }
+  }
+
+  /**
+   * The waiting protocol both slow paths follow, as the sleeps it asks for:
+   * announce a waiter, then yield how long to sleep on the state word (while
+   * it still reads LOCKED_MAYBE_WAITERS) until swapping in 2 finds the lock
+   * free, which takes it. The caller does the sleeping, blocking or not.
+   * Throws ERR_LOCK_TIMEOUT past the deadline; the time waited is counted
+   * either way, and a wait that ends with the lock counts as contended.
+   */
+  private *sleepsUntilLocked(seen: number, timeoutMs: number): Generator<number, void, void> {
     const deadline = deadlineAfter(timeoutMs);
     const started = process.hrtime.bigint();
     try {
@@ -253,8 +260,7 @@ export class FutexMutex {
       while (state !== UNLOCKED) {
         const remaining = msUntil(deadline);
         if (remaining <= 0) throw lockTimeoutError(timeoutMs, this.owner());
-        const waiting = Atomics.waitAsync(this.i32, this.stateAt, LOCKED_MAYBE_WAITERS, remaining);
-        if (waiting.async) await waiting.value;
+        yield remaining;
         state = Atomics.exchange(this.i32, this.stateAt, LOCKED_MAYBE_WAITERS);
       }
     } finally {

@@ -66,3 +66,12 @@ export function defaultBaselineVmas(): LimitSource {
 export function batchedHardMaxSize(maxMapCount: number): number {
   return maxMapCount > HARD_CAP_RESERVED_VMAS ? Math.floor((maxMapCount - HARD_CAP_RESERVED_VMAS) / 2) : 0;
 }
+
+/**
+ * The HARD_MAX_SIZE a region records: batched's cap from `maxMapCount`, or
+ * UINT_MAX when `uncapped` asks for QEMU's practical behaviour (its parser
+ * rejects /proc's trailing newline and falls back to "no cap").
+ */
+export function poolHardMaxSize(maxMapCount: number, uncapped: boolean): number {
+  return uncapped ? UNLIMITED_POOL_SIZE : batchedHardMaxSize(maxMapCount);
+}

@@ -1,6 +1,6 @@
 import { parseTrace } from "../../src/replay/trace.js";
 import { replayTrace, type ReplayOptions, type ReplayOutcome } from "../../src/replay/replay.js";
-import { checkRegion } from "../../src/shared/invariants.js";
+import { checkRegion } from "../../src/pools/invariants.js";
 
 /** Builds trace text event by event, so hand-worked sequences read like the trace format. */
 export class TraceBuilder {

@@ -16,7 +16,7 @@ import { openPolicy } from "../../src/pools/index.js";
 import type { PoolPolicy } from "../../src/pools/policy.js";
 import { SharedRegion } from "../../src/shared/region.js";
 import { StackAllocator } from "../../src/stacks/stack-allocator.js";
-import { ThreadStacks } from "../../src/stacks/thread-stacks.js";
+import { ThreadStacks } from "../../src/pools/thread-stacks.js";
 import { BARRIER_INT32_WORDS, Barrier } from "../../src/sync/barrier.js";
 
 /** Words of the probes' own small shared buffer (apart from the pool region). */

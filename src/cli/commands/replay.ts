@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { CoropoolError, InputError } from "../../errors.js";
-import { checkRegion } from "../../shared/invariants.js";
+import { checkRegion } from "../../pools/invariants.js";
 import { formatReplaySummary } from "../../replay/format.js";
 import { replayTrace, type ReplayOutcome } from "../../replay/replay.js";
 import { parseTrace } from "../../replay/trace.js";

@@ -1,7 +1,7 @@
-import type { PoolPolicy } from "../pools/policy.js";
+import type { PoolPolicy } from "./policy.js";
 import { NO_SLOT, Thread } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
-import type { StackAllocator } from "./stack-allocator.js";
+import type { StackAllocator } from "../stacks/stack-allocator.js";
 
 /**
  * One thread's way to get and return coroutine stacks: the pool first, a new
