@@ -71,10 +71,7 @@ const DEVICE = object(
         "Indices less than guest.iothreads, no index twice. Default: all of the guest's IOThreads.",
     ),
   },
-  {
-    allowed: "an object with name, numQueues, queueSize and iothreads",
-    description: "A virtio-blk device: it raises the pool size by numQueues × queueSize / 2, as QEMU does at realize.",
-  },
+  { allowed: "an object with name, numQueues, queueSize and iothreads" },
 );
 
 /** Reports name the device, so two with one name would be ambiguous. */
@@ -104,7 +101,7 @@ const GUEST = object(
     devices: required(
       list({
         item: DEVICE,
-        itemDescription: "A virtio-blk device.",
+        itemDescription: "A virtio-blk device: it raises the pool size by numQueues × queueSize / 2, as QEMU does at realize.",
         maxItems: MAX_DEVICES,
         allowed: `a list of 1 to ${MAX_DEVICES} devices`,
         acrossItems: sameNames,
