@@ -10,7 +10,7 @@
  * A new kind is a folder with those three and one line here. Parts without a
  * file kind (the bench's soak) have only their part code.
  */
-import type { RunPlan, } from "../runtime/runtime.js";
+import type { RunPlan } from "../runtime/runtime.js";
 import type { ScenarioPart } from "../runtime/protocol.js";
 import type { ThreadEnv } from "../runtime/thread-env.js";
 import { prepareCustomPart, runPreparedCustomPart } from "./custom/part.js";
@@ -68,14 +68,30 @@ export const SCENARIO_KIND_SPECS: KindSpecs = {
   },
 };
 
-export function scenarioKindSpec<K extends ScenarioKind>(kind: K): KindSpecs[K] {
-  return SCENARIO_KIND_SPECS[kind];
+/** Any kind's spec, for code that holds a scenario of any kind. */
+function specOf(scenario: Scenario): ScenarioKindSpec<Scenario> {
+  return SCENARIO_KIND_SPECS[scenario.kind] as ScenarioKindSpec<Scenario>;
+}
+
+/** The rules of a kind's file. */
+export function scenarioFileRules(kind: ScenarioKind): ObjectRule {
+  return SCENARIO_KIND_SPECS[kind].file;
+}
+
+/** The checks of a checked scenario that need its file's place on disk. */
+export function checkScenarioLocation(scenario: Scenario, scenarioFile: string): void {
+  specOf(scenario).checkLocation?.(scenario, scenarioFile);
+}
+
+/** The runs a scenario asks for under each policy (see ScenarioKindSpec.plans). */
+export function scenarioPlans(scenario: Scenario, scenarioFile: string): RunPlan[] {
+  return specOf(scenario).plans(scenario, scenarioFile);
 }
 
 /** Part kinds to their code: every file kind's, and the soak's. */
 const PART_CODE: Record<string, PartCode<ScenarioPart>> = {
-  ...Object.fromEntries(Object.entries(SCENARIO_KIND_SPECS).map(([kind, spec]) => [kind, spec.part as PartCode<ScenarioPart>])),
-  soak: { run: runSoakPart } as PartCode<ScenarioPart>,
+  ...Object.fromEntries(Object.entries(SCENARIO_KIND_SPECS).map(([kind, spec]) => [kind, spec.part])),
+  soak: { run: runSoakPart },
 };
 
 function partCode(part: ScenarioPart): PartCode<ScenarioPart> {

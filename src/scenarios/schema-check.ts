@@ -17,6 +17,7 @@
 import Ajv2020Module, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { duplicateItems, isPlainObject, placeOf, valueAt, type ObjectRule, type Place, type Rule } from "./field-rules.js";
 import { missing, notAllowed, type Refusal, type Segment } from "./refusal.js";
+import { scenarioSchema } from "./scenario-schema.js";
 
 // ajv is CommonJS: its class sits one level down under ESM.
 const Ajv2020 = Ajv2020Module.default;
@@ -31,17 +32,17 @@ const AS_DUPLICATE = 1;
 
 let compiled: ValidateFunction | undefined;
 
-function schemaValidator(schema: object): ValidateFunction {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true }).compile(schema);
+function schemaValidator(): ValidateFunction {
+  compiled ??= new Ajv2020({ allErrors: true, strict: true }).compile(scenarioSchema());
   return compiled;
 }
 
 /**
- * The first refusal of `value` under `schema` (the published document) and
- * `root` (the rules of the file's kind, or of a file without a valid kind).
+ * The first refusal of `value` under the published schema and `root` (the
+ * rules of the file's kind, or of a file without a valid kind).
  */
-export function firstRefusal(value: unknown, schema: object, root: ObjectRule): Refusal | null {
-  const validate = schemaValidator(schema);
+export function firstRefusal(value: unknown, root: ObjectRule): Refusal | null {
+  const validate = schemaValidator();
   const schemaValid = validate(value);
   const refusals = (validate.errors ?? []).flatMap((error) => schemaRefusal(error, value, root) ?? []);
   collectHandRefusals(root, value, { root: value, path: [] }, root, refusals);

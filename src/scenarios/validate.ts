@@ -19,9 +19,8 @@
 import { FILE_WITHOUT_KIND } from "./common-fields.js";
 import { isPlainObject, type ObjectRule } from "./field-rules.js";
 import { scenarioError } from "./refusal.js";
-import { scenarioKindSpec } from "./registry.js";
+import { checkScenarioLocation, scenarioFileRules } from "./registry.js";
 import { parseScenarioJson, readScenarioText } from "./scenario-file.js";
-import { scenarioSchema } from "./scenario-schema.js";
 import { firstRefusal } from "./schema-check.js";
 import { SCENARIO_KINDS, type Scenario, type ScenarioKind } from "./types.js";
 
@@ -65,14 +64,14 @@ export function parseScenario(text: string, source: string): Scenario {
  */
 export function loadScenarioFile(path: string): Scenario {
   const scenario = parseScenario(readScenarioText(path), path);
-  (scenarioKindSpec(scenario.kind).checkLocation as ((s: Scenario, file: string) => void) | undefined)?.(scenario, path);
+  checkScenarioLocation(scenario, path);
   return scenario;
 }
 
 /** The file's first refusal is the error; a valid file is read with its kind's defaults. */
 function checkScenario(value: unknown, source: string): Scenario {
   const rules = kindRules(value);
-  const refusal = firstRefusal(value, scenarioSchema(), rules);
+  const refusal = firstRefusal(value, rules);
   if (refusal !== null) throw scenarioError(source, refusal.path, refusal.what);
   return rules.read(value, { root: value, path: [] }) as Scenario;
 }
@@ -80,5 +79,5 @@ function checkScenario(value: unknown, source: string): Scenario {
 /** `kind` first: which other fields are known depends on it. */
 function kindRules(value: unknown): ObjectRule {
   if (!isPlainObject(value) || !SCENARIO_KINDS.includes(value["kind"] as ScenarioKind)) return FILE_WITHOUT_KIND;
-  return scenarioKindSpec(value["kind"] as ScenarioKind).file;
+  return scenarioFileRules(value["kind"] as ScenarioKind);
 }
