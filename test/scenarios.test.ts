@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import Ajv2020Module from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../src/errors.js";
 import { LEGACY_INITIAL_POOL_MAX_SIZE } from "../src/pools/legacy.js";
@@ -11,7 +12,11 @@ import {
   parseScenario,
   SCENARIO_ERROR,
 } from "../src/scenarios/validate.js";
+import { scenarioSchema } from "../src/scenarios/scenario-schema.js";
 import { LINUX_DEFAULT_MAX_MAP_COUNT } from "../src/vma/limits.js";
+
+// ajv is CommonJS: its class sits one level down under ESM.
+const Ajv2020 = Ajv2020Module.default;
 
 const SCENARIOS = join(import.meta.dirname, "..", "scenarios");
 const SHIPPED = ["bug-report.json", "stress-small.json", "imbalance.json", "randread.json", "custom-example.json"];
@@ -409,5 +414,230 @@ describe("pool sizes and queue entries", () => {
     };
     // queues 0, 2, 4 on IOThread 3; queues 1, 3 on IOThread 1; IOThread 2 serves nothing.
     expect(iothreadQueueEntries(guest)).toEqual([128, 256, 0, 384]);
+  });
+});
+
+// ------------------------------------------------------------------ the published schema
+
+const SCHEMA_FILE = join(import.meta.dirname, "..", "docs", "scenario.schema.json");
+const FIXTURES = join(import.meta.dirname, "fixtures");
+
+/** The schema file as an editor or another program reads it, compiled by an ajv of its own. */
+function publishedSchema(): { schema: Json; accepts: (value: unknown) => boolean } {
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, "utf8")) as Json;
+  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
+  return { schema, accepts: (value) => validate(value) };
+}
+
+/** Scenario files the tests run (their workload modules may be bad on purpose; the files are valid). */
+const VALID_FIXTURES = ["scenarios", "bad", "reliability"].flatMap((dir) =>
+  readdirSync(join(FIXTURES, dir))
+    .filter((name) => name.endsWith(".json"))
+    .map((name) => `${dir}/${name}`),
+);
+
+/** Refused by the rules a JSON Schema cannot express: one field against another, a size written as text. */
+const BEYOND_THE_SCHEMA = [
+  "IOThread index out of range",
+  "two devices with one name",
+  "inFlight.max below min",
+  "burstThread not below threads",
+  "block size not whole sectors",
+  "block size past 16m",
+  "the same block size twice",
+];
+
+describe("docs/scenario.schema.json", () => {
+  it("is the schema the validator enforces (regenerate: npx vitest run test/scenarios.test.ts -u)", async () => {
+    await expect(`${JSON.stringify(scenarioSchema(), null, 2)}\n`).toMatchFileSnapshot(SCHEMA_FILE);
+  });
+
+  it("describes every field, and states every fixed default", () => {
+    const undescribed: string[] = [];
+    const walk = (node: Json, path: string): void => {
+      if (node === null || typeof node !== "object" || Array.isArray(node)) return;
+      const properties = (node["properties"] ?? {}) as Json;
+      for (const [name, field] of Object.entries(properties)) {
+        if (typeof (field as Json)["description"] !== "string") undescribed.push(`${path}.${name}`);
+        walk(field as Json, `${path}.${name}`);
+      }
+      if (node["items"] !== undefined) walk(node["items"] as Json, `${path}[]`);
+    };
+    const { schema } = publishedSchema();
+    walk(schema, "");
+    for (const kind of Object.values(KIND_OF)) walk(kindSchema(schema, kind), kind);
+    expect(undescribed).toEqual([]);
+    expect(nodeAt(schema, "randread", ["iodepths"])["default"]).toEqual([1, 8, 16, 32, 64]);
+    expect(nodeAt(schema, "vma-exhaustion", ["inFlight"])["default"]).toEqual({ min: 0.5, max: 0.75 });
+    expect(nodeAt(schema, "custom", ["maxMapCount"])["default"]).toBeNull();
+  });
+
+  it.each(SHIPPED)("scenarios/%s names it with $schema and follows it", (file) => {
+    const value = JSON.parse(readFileSync(join(SCENARIOS, file), "utf8")) as Json;
+    expect(resolve(SCENARIOS, value["$schema"] as string)).toBe(SCHEMA_FILE);
+    expect(publishedSchema().accepts(value)).toBe(true);
+  });
+
+  it.each(VALID_FIXTURES)("test/fixtures/%s follows it", (name) => {
+    const text = readFileSync(join(FIXTURES, name), "utf8");
+    expect(parseScenario(text, name)).toBeDefined();
+    expect(publishedSchema().accepts(JSON.parse(text))).toBe(true);
+  });
+
+  it.each(BAD_INPUTS.filter(([what]) => !BEYOND_THE_SCHEMA.includes(what)))("refuses what the validator refuses: %s", (_what, value) => {
+    expect(publishedSchema().accepts(value)).toBe(false);
+  });
+
+  it.each(BAD_INPUTS.filter(([what]) => BEYOND_THE_SCHEMA.includes(what)))("leaves to the kind's own checks: %s", (_what, value) => {
+    expect(publishedSchema().accepts(value)).toBe(true);
+    expect(() => parse(value)).toThrow(InputError);
+  });
+
+  it("$schema is allowed in every kind, not part of the scenario, and must be a string", () => {
+    for (const base of Object.values(MINIMAL)) {
+      const withSchema = { $schema: "../docs/scenario.schema.json", ...base };
+      expect(parse(withSchema)).toEqual(parse(base));
+    }
+    expect(errorOf(() => parse({ $schema: 5, ...MINIMAL.randread })).message).toBe(
+      `${SOURCE}: $schema: 5 is not allowed; allowed: a string: the path or URL of the file's JSON Schema`,
+    );
+  });
+});
+
+/**
+ * Every numeric field's bounds, as the published schema states them, against
+ * the validator: each bound accepted, one past it refused with the exact
+ * message. `context` sets the fields a bound depends on so the schema's bound
+ * is the one that holds (64 IOThreads for an IOThread index).
+ */
+interface Bounds {
+  kind: keyof typeof MINIMAL;
+  path: (string | number)[];
+  allowed?: string;
+  context?: (s: Json) => void;
+}
+
+const BOUNDS: Bounds[] = [
+  { kind: "stress", path: ["guest", "iothreads"] },
+  { kind: "stress", path: ["guest", "devices", 0, "numQueues"] },
+  {
+    kind: "stress",
+    path: ["guest", "devices", 0, "iothreads", 0],
+    allowed: "an IOThread index from 0 to 63 (guest.iothreads is 64)",
+    context: (s) => (guestOf(s)["iothreads"] = 64),
+  },
+  { kind: "stress", path: ["rounds"] },
+  { kind: "stress", path: ["inFlight", "min"], allowed: "a fraction greater than 0 and at most 1", context: (s) => (s["inFlight"] = { min: 0.5, max: 1 }) },
+  { kind: "stress", path: ["inFlight", "max"], allowed: "a fraction from 1e-9 (inFlight.min) to 1", context: (s) => (s["inFlight"] = { min: 1e-9, max: 1 }) },
+  { kind: "stress", path: ["mainLoopInFlight"] },
+  { kind: "stress", path: ["maxMapCount"], allowed: MAP_COUNT },
+  { kind: "stress", path: ["seed"] },
+  { kind: "imbalance", path: ["threads"], allowed: "an integer from 2 to 64 (the bursting thread and at least one other)" },
+  { kind: "imbalance", path: ["burstThread"], allowed: "an integer from 0 to 63 (less than threads, 64)", context: (s) => (s["threads"] = 64) },
+  { kind: "imbalance", path: ["burst"] },
+  { kind: "imbalance", path: ["rounds"] },
+  { kind: "imbalance", path: ["inFlight"] },
+  { kind: "imbalance", path: ["poolSizeIncrease"] },
+  { kind: "imbalance", path: ["maxMapCount"], allowed: MAP_COUNT },
+  { kind: "imbalance", path: ["seed"] },
+  { kind: "randread", path: ["threads"] },
+  { kind: "randread", path: ["blockSizes", 0], allowed: BLOCK },
+  { kind: "randread", path: ["iodepths", 0] },
+  { kind: "randread", path: ["durationMs"] },
+  { kind: "randread", path: ["device", "latencyUs"], allowed: "a number from 0 to 1000000" },
+  { kind: "randread", path: ["device", "bandwidthMBps"], allowed: "a number greater than 0 and at most 1000000" },
+  { kind: "randread", path: ["seed"] },
+  { kind: "custom", path: ["threads"] },
+  { kind: "custom", path: ["maxMapCount"], allowed: MAP_COUNT },
+  { kind: "custom", path: ["seed"] },
+];
+
+const KIND_OF: Record<keyof typeof MINIMAL, string> = { stress: "vma-exhaustion", imbalance: "imbalance", randread: "randread", custom: "custom" };
+
+/** A kind's part of the schema: the `then` of the branch `if` its kind. */
+function kindSchema(schema: Json, kind: string): Json {
+  const branch = (schema["allOf"] as Json[]).find((b) => (b["if"] as { properties: { kind: { const: string } } }).properties.kind.const === kind);
+  return branch!["then"] as Json;
+}
+
+/** The schema of the value at `path` in a kind's file, through properties and items. */
+function nodeAt(schema: Json, kind: string, path: (string | number)[]): Json {
+  let node = kindSchema(schema, kind);
+  for (const segment of path) node = (typeof segment === "number" ? node["items"] : (node["properties"] as Json)[segment]) as Json;
+  return node;
+}
+
+/** The numeric schema at `path` (the numeric branch of an anyOf). */
+function schemaAt(schema: Json, kind: string, path: (string | number)[]): Json {
+  const node = nodeAt(schema, kind, path);
+  return ((node["anyOf"] ?? [node]) as Json[]).find((n) => n["type"] === "integer" || n["type"] === "number")!;
+}
+
+/** Every field with numeric bounds in a kind's schema, as paths (items as index 0). */
+function numericPaths(node: Json, path: (string | number)[] = []): string[] {
+  if (node === null || typeof node !== "object") return [];
+  const numeric = ((node["anyOf"] ?? [node]) as Json[]).some((n) => "maximum" in n);
+  const here = numeric ? [JSON.stringify(path)] : [];
+  const fields = Object.entries((node["properties"] ?? {}) as Json).flatMap(([name, child]) => numericPaths(child as Json, [...path, name]));
+  const items = node["items"] ? numericPaths(node["items"] as Json, [...path, 0]) : [];
+  return [...here, ...fields, ...items];
+}
+
+function withValue(kind: keyof typeof MINIMAL, bounds: Bounds, v: number): Json {
+  return changed(kind, (s) => {
+    bounds.context?.(s);
+    let parent = s as Record<string | number, unknown>;
+    for (const [i, segment] of bounds.path.slice(0, -1).entries()) {
+      parent[segment] ??= typeof bounds.path[i + 1] === "number" ? [] : {};
+      parent = parent[segment] as Record<string | number, unknown>;
+    }
+    const last = bounds.path[bounds.path.length - 1]!;
+    if (Array.isArray(parent)) parent.splice(0, parent.length, v);
+    else parent[last] = v;
+  });
+}
+
+describe("the schema's bounds are the validator's", () => {
+  const { schema, accepts } = publishedSchema();
+
+  it("the table names every numeric field of every kind", () => {
+    const inSchema = (schema["allOf"] as Json[]).flatMap((b) =>
+      numericPaths(b["then"] as Json).map((p) => `${JSON.stringify((b["if"] as { properties: { kind: { const: string } } }).properties.kind.const)} ${p}`),
+    );
+    const inTable = BOUNDS.map((b) => `${JSON.stringify(KIND_OF[b.kind])} ${JSON.stringify(b.path)}`);
+    expect([...inTable].sort()).toEqual([...inSchema].sort());
+  });
+
+  it.each(BOUNDS.map((b) => [`${b.kind} ${b.path.join(".")}`, b] as const))("%s", (_name, bounds) => {
+    const node = schemaAt(schema, KIND_OF[bounds.kind], bounds.path);
+    const max = node["maximum"] as number;
+    const exclusive = "exclusiveMinimum" in node;
+    const min = (exclusive ? node["exclusiveMinimum"] : node["minimum"]) as number;
+    const allowed = bounds.allowed ?? `an integer from ${min} to ${max}`;
+    const step = node["type"] === "integer" ? ((node["multipleOf"] as number | undefined) ?? 1) : 1e-9;
+    const lowest = exclusive ? min + step : min;
+    const accepted = [lowest, max];
+    const refused = [exclusive ? min : min - 1, max + 1];
+    const where = bounds.path.reduce<string>((text, s) => (typeof s === "number" ? `${text}[${s}]` : text === "" ? s : `${text}.${s}`), "");
+    for (const v of accepted) {
+      const value = withValue(bounds.kind, bounds, v);
+      expect(accepts(value), `${where} = ${v}`).toBe(true);
+      expect(() => parse(value), `${where} = ${v}`).not.toThrow();
+    }
+    for (const v of refused) {
+      const value = withValue(bounds.kind, bounds, v);
+      expect(accepts(value), `${where} = ${v}`).toBe(false);
+      expect(errorOf(() => parse(value)).message).toBe(`${SOURCE}: ${where}: ${v} is not allowed; allowed: ${allowed}`);
+    }
+  });
+
+  it("queueSize: the powers of two from 2 to 1024, listed in the schema", () => {
+    expect(nodeAt(schema, "vma-exhaustion", ["guest", "devices", 0, "queueSize"])["enum"]).toEqual([2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+    for (const size of [2, 1024]) expect(accepts(changed("stress", (s) => (devicesOf(s)[0]!["queueSize"] = size)))).toBe(true);
+    for (const size of [1, 3, 2048]) {
+      const value = changed("stress", (s) => (devicesOf(s)[0]!["queueSize"] = size));
+      expect(accepts(value)).toBe(false);
+      expect(errorOf(() => parse(value)).message).toBe(`${SOURCE}: guest.devices[0].queueSize: ${size} is not allowed; allowed: a power of two from 2 to 1024`);
+    }
   });
 });

@@ -7,7 +7,7 @@
  * one part, and every thread's pool state is that worker's own.
  */
 import type { WorkerReport, WorkerTask } from "../src/runtime/protocol.js";
-import { preparePart, runPart } from "../src/runtime/parts.js";
+import { preparePart, runPart } from "../src/scenarios/registry.js";
 import { ThreadEnv } from "../src/runtime/thread-env.js";
 
 export default async function runScenarioPart(task: WorkerTask): Promise<WorkerReport> {

@@ -1,5 +1,15 @@
 import type { DeviceConfig, GuestConfig } from "./types.js";
 
+/** virtio's VIRTIO_QUEUE_MAX: the most virtqueues one device can have. */
+export const MAX_NUM_QUEUES = 1024;
+/** virtio's VIRTQUEUE_MAX_SIZE; QEMU also insists on a power of two, at least 2. */
+export const MIN_QUEUE_SIZE = 2;
+export const MAX_QUEUE_SIZE = 1024;
+/** QEMU's virtio-blk queue-size default. */
+export const DEFAULT_QUEUE_SIZE = 256;
+/** Devices one guest may have. */
+export const MAX_DEVICES = 32;
+
 /**
  * What one virtio-blk device adds to QEMU's coroutine pool size when it is
  * realized: half its queue entries (`num_queues * queue_size / 2`), so a

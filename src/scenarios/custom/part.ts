@@ -2,7 +2,7 @@ import type { Coroutine } from "../../coroutine/index.js";
 import { VmaExhaustedError } from "../../errors.js";
 import { describeThrown } from "../../message-text.js";
 import type { ThreadEnv } from "../../runtime/thread-env.js";
-import type { Workload, WorkloadApi } from "./workload.js";
+import { loadWorkload, type Workload, type WorkloadApi } from "./workload.js";
 
 /** One thread's share of a custom run: the module (already loaded by the worker) and its options. */
 export interface CustomPart {
@@ -27,6 +27,21 @@ export interface CustomPartResult {
 }
 
 const MAX_REPORTED = 10;
+
+/** Workload modules this worker has imported, by path: a worker runs many parts of one module. */
+const loadedWorkloads = new Map<string, Workload>();
+
+/** Imports the part's module before the thread joins the run (never while others wait at a barrier). */
+export async function prepareCustomPart(part: CustomPart): Promise<void> {
+  if (!loadedWorkloads.has(part.modulePath)) loadedWorkloads.set(part.modulePath, await loadWorkload(part.modulePath));
+}
+
+/** Runs the part with the module prepareCustomPart imported. */
+export function runPreparedCustomPart(env: ThreadEnv, part: CustomPart): CustomPartResult {
+  const workload = loadedWorkloads.get(part.modulePath);
+  if (workload === undefined) throw new Error(`custom part run before its module '${part.modulePath}' was prepared`);
+  return runCustomPart(env, part, workload);
+}
 
 /**
  * Creates one coroutine per argument the workload gives this thread, enters

@@ -1,0 +1,45 @@
+/** A scenario file's text: read from disk, parsed as JSON, every failure one line naming the file. */
+import { readFileSync } from "node:fs";
+import { InputError } from "../errors.js";
+import { escapeControls, shortened } from "../message-text.js";
+import { MAX_SHOWN_CHARS, SCENARIO_ERROR } from "./refusal.js";
+
+export function readScenarioText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new InputError(SCENARIO_ERROR, `${path}: cannot read the scenario file (${fsReason(err)})`);
+  }
+}
+
+function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "it is a directory";
+  if (code === "EACCES") return "permission denied";
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function parseScenarioJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new InputError(SCENARIO_ERROR, `${source}: not valid JSON (${jsonErrorReason(reason, text)})`);
+  }
+}
+
+/**
+ * V8's reason, made one line: it may quote the file's text (newlines and
+ * all: `Unexpected token 'x', "{\n..." is not valid JSON`), which is cut off,
+ * and it gives places as string offsets, which become line and column.
+ */
+function jsonErrorReason(reason: string, text: string): string {
+  const withoutQuote = reason.replace(/, ".*" is not valid JSON$/s, "");
+  const placed = withoutQuote.replace(/(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/, (_, offset: string) => {
+    const before = text.slice(0, Number(offset));
+    const line = before.split("\n").length;
+    return ` at line ${line}, column ${before.length - before.lastIndexOf("\n")}`;
+  });
+  return shortened(escapeControls(placed.split("\n")[0]!), MAX_SHOWN_CHARS * 2);
+}
