@@ -19,8 +19,10 @@ export default async function runScenarioPart(task: WorkerTask): Promise<WorkerR
   try {
     part = runPart(env, task.parts[env.thread]!);
   } finally {
-    // The thread's part is over: QEMU's thread-exit notifier runs here.
-    env.exit();
+    // The thread's part is over: QEMU's thread-exit notifier runs here,
+    // unless a hosted runtime keeps the thread (and its pools) for its next run.
+    if (task.keepThreads) env.park();
+    else env.exit();
   }
   return {
     thread: env.thread,

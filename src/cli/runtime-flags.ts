@@ -4,12 +4,11 @@
  */
 import { InputError } from "../errors.js";
 import { MIN_IMBALANCE_THREADS } from "../scenarios/validate.js";
-import { BUNDLED_SCENARIOS } from "../experiments/bundled.js";
+import { BUNDLED_SCENARIOS, bundledOrPath } from "../experiments/bundled.js";
 import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
 import type { PolicyName } from "../pools/policy-name.js";
 import { BACKEND_NAMES, type BackendName } from "../runtime/runtime.js";
 import { byteSizeFlag, integerFlag, policyListFlag, shownArg, type OptionSpec, type ParsedArgs } from "./args.js";
-import { bundledFileArg } from "./bundled-args.js";
 import { StepProgress } from "./progress.js";
 
 /** The flags every runtime command shares. */
@@ -73,7 +72,7 @@ export function runtimeFlags(values: ParsedArgs["values"], defaultPolicies: Poli
     baselineVmas: integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff),
     uncapped: values.uncapped === true,
     seed: integerFlag("seed", values.seed, 0, 0xffffffff),
-    scenario: typeof scenario === "string" ? bundledFileArg(BUNDLED_SCENARIOS, scenario, "bad value for --scenario") : undefined,
+    scenario: typeof scenario === "string" ? bundledOrPath(BUNDLED_SCENARIOS, scenario, "bad value for --scenario") : undefined,
     json: values.json === true,
     backend: backendFlag(values.backend),
     stackBytes: byteSizeFlag("stack-size", values["stack-size"], PAGE_BYTES, MAX_STACK_BYTES),

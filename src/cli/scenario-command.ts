@@ -7,7 +7,7 @@
  * its own.
  */
 import { InputError } from "../errors.js";
-import { BUNDLED_SCENARIOS, bundledPath } from "../experiments/bundled.js";
+import { BUNDLED_SCENARIOS, bundledPath, bundledOrPath } from "../experiments/bundled.js";
 import type { ThreadedExperimentOptions } from "../experiments/options.js";
 import type { PolicyName } from "../pools/policy-name.js";
 import type { ResultDocument } from "../report/document.js";
@@ -16,7 +16,6 @@ import { loadScenarioFile } from "../scenarios/validate.js";
 import { parseCommandArgs, type OptionSpec, type ParsedArgs } from "./args.js";
 import { commandOutput, REPORT_OPTION, reportPathFlag } from "./command-output.js";
 import { EXIT, type CommandResult } from "./exit.js";
-import { bundledFileArg } from "./bundled-args.js";
 import { RUNTIME_OPTIONS, runtimeFlags, withExperimentOptions, type RuntimeFlags } from "./runtime-flags.js";
 
 /** What a command's experiment produced: the document for --json and --report, its text, the exit status. */
@@ -71,7 +70,7 @@ function scenarioArgument(command: string, values: ParsedArgs["values"], positio
   const value = positionals[0];
   if (value === undefined) throw new InputError("ERR_USAGE", `${command}: missing the SCENARIO file; see 'coropool ${command} --help'`);
   if (values.scenario !== undefined) throw new InputError("ERR_USAGE", `${command}: give the scenario as the argument, not with --scenario`);
-  return bundledFileArg(BUNDLED_SCENARIOS, value, command);
+  return bundledOrPath(BUNDLED_SCENARIOS, value, command);
 }
 
 function ofKind<S extends Scenario>(command: string, kind: S["kind"] | undefined, scenario: Scenario): S {

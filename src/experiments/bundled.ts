@@ -6,6 +6,8 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { InputError } from "../errors.js";
+import { shownText } from "../message-text.js";
 import { projectRoot } from "../project-root.js";
 
 /** A folder of bundled files of one kind. */
@@ -46,4 +48,25 @@ export function resolveBundled(bundle: BundledFolder, value: string): string | n
   if (!looksLikeName(bundle, value)) return value;
   if (bundledNames(bundle).includes(value)) return bundledPath(bundle, value);
   return existsSync(value) ? value : null;
+}
+
+/** What a bundled file of each folder is called in messages. */
+const WHAT: Record<string, string> = { scenarios: "scenario", traces: "trace" };
+/** The most of a user's value a message quotes. */
+const SHOWN_CHARS = 80;
+
+/**
+ * The path `value` names: a bundled file's when it is one's name, else the
+ * value itself as a path. A name that neither the package nor the current
+ * folder has is bad input, said in one line that lists the bundled names;
+ * `context` starts that line (e.g. "bad value for --scenario").
+ */
+export function bundledOrPath(bundle: BundledFolder, value: string, context: string): string {
+  const path = resolveBundled(bundle, value);
+  if (path !== null) return path;
+  const what = WHAT[bundle.folder] ?? bundle.folder;
+  throw new InputError(
+    "ERR_USAGE",
+    `${context}: '${shownText(value, SHOWN_CHARS)}' is no bundled ${what} and no file; allowed: a bundled ${what}'s name (${bundledNames(bundle).join(", ")}) or the path of a ${what} file`,
+  );
 }

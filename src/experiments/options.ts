@@ -36,6 +36,12 @@ export interface ExperimentOptions {
   timeoutMs?: number;
   /** Run the invariant checker at every phase boundary. */
   check?: boolean;
+  /**
+   * Stops the experiment when it fires: the run going on is stopped (its
+   * workers terminated, its stacks accounted for) and reported with
+   * `interrupted: true`; no further run starts.
+   */
+  signal?: AbortSignal;
   onProgress?: ProgressCallback;
   onSample?: SampleCallback;
 }
@@ -69,6 +75,7 @@ export function runtimeOptionsFor(
     stackBytes: options.stackSize,
     check: options.check === true,
     runTimeoutMs: options.timeoutMs,
+    signal: options.signal,
     ...(onSample ? { onSample: (sample: Sample) => onSample(sample, policy) } : {}),
   };
 }

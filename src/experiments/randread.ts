@@ -45,6 +45,7 @@ export async function runRandread(scenario: RandreadScenario, file: string, opti
   try {
     for (const c of cases) {
       for (const [policy, runtime] of runtimes) {
+        if (options.signal?.aborted) break;
         const run = await runtime.run(planRandread(adjusted, c));
         cells.push({ ...c, policy, figures: randreadFigures(run), run });
         options.onProgress?.(cells.length, total, PROGRESS_STEP);

@@ -21,6 +21,7 @@ export async function runPlanUnderPolicies(run: PlanRun, options: ExperimentOpti
   const results: RunResult[] = [];
   const total = run.plan.progressUnits || undefined;
   for (const policy of run.policies) {
+    if (options.signal?.aborted) break;
     const step = `${run.experiment} (${policy})`;
     const onProgress = options.onProgress;
     const runtime = new Runtime({

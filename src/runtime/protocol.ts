@@ -34,6 +34,11 @@ export interface WorkerTask {
   testHooks?: TestHooks;
   /** Walk the whole region with the invariant checker at every phase boundary. */
   check?: boolean;
+  /**
+   * A hosted runtime's run: the part ends without the thread's exit, so its
+   * pools stay for the runtime's next run (the thread is parked, not gone).
+   */
+  keepThreads?: boolean;
 }
 
 /** The invariant checker's verdict at one quiescent point. */

@@ -37,6 +37,8 @@ export interface RunResult {
   reclaimedInFlight: number;
   /** The run hit its time limit and its workers were terminated. */
   timedOut: boolean;
+  /** The run was stopped before it finished (its AbortSignal fired; Ctrl-C in the CLI). */
+  interrupted: boolean;
   durationMs: number;
   stacks: { created: number; freed: number; leaked: number; liveAtEnd: number };
   vmas: { baseline: number; limit: number; peak: number; final: number; backToBaseline: boolean };

@@ -44,6 +44,8 @@ export interface RuntimeOptions {
   runTimeoutMs?: number;
   /** Deterministic failure injection (reliability tests only). */
   testHooks?: TestHooks;
+  /** Stops the run when it fires: its workers are terminated and it is reported as interrupted. */
+  signal?: AbortSignal;
   /** Run the invariant checker at every phase boundary (on top of the one after shutdown). */
   check?: boolean;
   /** simulated: accounting only; kernel: every stack a real mmap + mprotect (Linux, koffi). */
@@ -68,10 +70,53 @@ export const BACKEND_NAMES: BackendName[] = ["simulated", "kernel"];
 export const KERNEL_SAFETY_MARGIN_VMAS = 4096;
 
 /** How the workers' parts ended: the reports of those that finished, and the threads that died. */
-interface PartsOutcome {
+export interface PartsOutcome {
   reports: WorkerReport[];
   dead: { thread: number; reason: string; exitRan: boolean }[];
   timedOut: boolean;
+  /** The run's AbortSignal stopped it. */
+  interrupted: boolean;
+}
+
+/** The region a runtime works on, with the views the main thread keeps on it. */
+export interface OpenRegion {
+  region: SharedRegion;
+  kernel: KernelStackBackend | null;
+  allocator: StackAllocator;
+  policy: PoolPolicy;
+  /** Kernel mode: the counter against /proc/self/maps, from "at start" on. */
+  crossChecks: CrossCheck[];
+}
+
+/** A phase's own time limit and AbortSignal, in place of the runtime's. */
+export interface PhaseLimits {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+type StopCause = "timeout" | "interrupted";
+
+/**
+ * Settles when a run must stop before its parts end: its time limit passed,
+ * or its AbortSignal fired (at once if it already has). cancel() stops
+ * listening once the parts have ended.
+ */
+function stopWhen(timeoutMs: number, signal: AbortSignal | undefined): { stopped: Promise<StopCause>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<StopCause>((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    if (signal?.aborted) return resolve("interrupted");
+    onAbort = () => resolve("interrupted");
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  return {
+    stopped,
+    cancel() {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 /** What one run does: a part per thread, and the pool-size increase the devices bring. */
@@ -153,23 +198,11 @@ export class Runtime {
     if (plan.parts.length !== threads) {
       throw new CoropoolError("ERR_RUN_PLAN", `the plan has ${plan.parts.length} parts for ${threads} threads`);
     }
-    const region = this.createRegion();
-    const kernel = this.options.backend === "kernel" ? KernelStackBackend.create(region.stackCapacity, this.options.stackBytes) : null;
-    const allocator = new StackAllocator(region, kernel ?? undefined);
-    const crossChecks: CrossCheck[] = kernel ? [crossCheck(region, kernel, "at start")] : [];
-    const policy = openPolicy(region, allocator);
+    const opened = this.openRegion();
+    const { region, kernel, allocator, policy, crossChecks } = opened;
     if (plan.poolSizeIncrease > 0) policy.incPoolSize(plan.poolSizeIncrease);
-    const sampler = new Sampler(region, policy, this.options.onSample);
-    sampler.start(this.options.sampleIntervalMs);
-    const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
-    let outcome: PartsOutcome;
-    try {
-      outcome = await this.runParts(region, plan.parts, kernel, Number(sampler.startNs));
-    } finally {
-      if (progress) clearInterval(progress);
-      sampler.stop();
-    }
-    const { reports, timedOut } = outcome;
+    const { outcome, sampler } = await this.runPhase(opened, plan.parts, false);
+    const { reports, timedOut, interrupted } = outcome;
     const durationMs = Number(process.hrtime.bigint() - sampler.startNs) / 1e6;
     const { deadThreads, reclaimedInFlight, drainedAtShutdown, strandedMappingsReleased, census } = shutDown(region, allocator, policy, outcome);
     if (kernel) crossChecks.push(...reports.flatMap((r) => r.crossChecks), crossCheck(region, kernel, "after shutdown"));
@@ -188,6 +221,7 @@ export class Runtime {
       deadThreads,
       reclaimedInFlight,
       timedOut,
+      interrupted,
       abort,
       durationMs,
       stacks: { created: totals.created, freed: totals.freed, leaked: totals.leaked, liveAtEnd: census.live },
@@ -210,6 +244,43 @@ export class Runtime {
       crossCheckMismatches: crossChecks.filter((c) => c.counted !== c.expected).map(describeMismatch),
       parts: byThread.map((r) => (r ? r.part : null)),
     };
+  }
+
+  /** A new shared region for this runtime's options, with the views the main thread keeps on it. */
+  openRegion(): OpenRegion {
+    const region = this.createRegion();
+    const kernel = this.options.backend === "kernel" ? KernelStackBackend.create(region.stackCapacity, this.options.stackBytes) : null;
+    const allocator = new StackAllocator(region, kernel ?? undefined);
+    const crossChecks: CrossCheck[] = kernel ? [crossCheck(region, kernel, "at start")] : [];
+    return { region, kernel, allocator, policy: openPolicy(region, allocator), crossChecks };
+  }
+
+  /**
+   * One part per thread on an open region, sampled and with progress
+   * reported while it runs. `keepThreads`: the parts end without their
+   * threads' exit, so the pools stay as they are for the next phase (a
+   * hosted runtime's runs); otherwise every thread exits at the end.
+   */
+  async runPhase(
+    opened: OpenRegion,
+    parts: ScenarioPart[],
+    keepThreads: boolean,
+    limits: PhaseLimits = {},
+  ): Promise<{ outcome: PartsOutcome; sampler: Sampler }> {
+    const { region, policy, kernel } = opened;
+    // Every phase claims thread indexes from 0 and meets at a barrier of all its threads.
+    Atomics.store(region.i32, Header.THREADS_CLAIMED, 0);
+    Barrier.initialize(region.i32, BARRIER_I32_BASE, region.threadCapacity);
+    const sampler = new Sampler(region, policy, this.options.onSample);
+    sampler.start(this.options.sampleIntervalMs);
+    const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
+    try {
+      const outcome = await this.runParts(region, parts, kernel, Number(sampler.startNs), keepThreads, limits);
+      return { outcome, sampler };
+    } finally {
+      if (progress) clearInterval(progress);
+      sampler.stop();
+    }
   }
 
   /** Stops the worker threads. */
@@ -242,7 +313,15 @@ export class Runtime {
    * it); the run goes on without it. A run past its time limit has its
    * workers terminated and every unfinished thread reported dead.
    */
-  private async runParts(region: SharedRegion, parts: ScenarioPart[], kernel: KernelStackBackend | null, runStartNs: number): Promise<PartsOutcome> {
+  private async runParts(
+    region: SharedRegion,
+    parts: ScenarioPart[],
+    kernel: KernelStackBackend | null,
+    runStartNs: number,
+    keepThreads: boolean,
+    limits: PhaseLimits,
+  ): Promise<PartsOutcome> {
+    const timeoutMs = limits.timeoutMs ?? this.options.runTimeoutMs;
     const pool = this.workers();
     const barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
     const base: Omit<WorkerTask, "taskId"> = {
@@ -254,8 +333,9 @@ export class Runtime {
       ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),
       ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
       ...(this.options.check ? { check: true } : {}),
+      ...(keepThreads ? { keepThreads: true } : {}),
     };
-    const outcome: PartsOutcome = { reports: [], dead: [], timedOut: false };
+    const outcome: PartsOutcome = { reports: [], dead: [], timedOut: false, interrupted: false };
     let over = false;
     const runOne = (taskId: number) =>
       (pool.run({ ...base, taskId }) as Promise<WorkerReport>).then(
@@ -273,21 +353,25 @@ export class Runtime {
           if (barrier.parties > 1) barrier.removeParty();
         },
       );
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.options.runTimeoutMs)));
-    const finished = await Promise.race([Promise.all(parts.map((_, k) => runOne(k))), deadline]);
-    clearTimeout(timer);
+    const stop = stopWhen(timeoutMs, limits.signal ?? this.options.signal);
+    const finished = await Promise.race([Promise.all(parts.map((_, k) => runOne(k))), stop.stopped]);
+    stop.cancel();
     over = true;
-    if (finished === "timeout") {
-      outcome.timedOut = true;
+    if (finished === "timeout" || finished === "interrupted") {
+      outcome.timedOut = finished === "timeout";
+      outcome.interrupted = finished === "interrupted";
+      const reason =
+        finished === "timeout"
+          ? `did not finish within ${timeoutMs} ms (a coroutine that never yields back?); its worker was terminated`
+          : "interrupted before it finished; its worker was terminated";
       for (let t = 0; t < region.threadCapacity; t++) {
         if (region.threadWord(t, Thread.STATUS) !== ThreadStatus.ATTACHED) continue;
         markDead(region, t);
-        outcome.dead.push({ thread: t, reason: `did not finish within ${this.options.runTimeoutMs} ms (a coroutine that never yields back?); its worker was terminated`, exitRan: false });
+        outcome.dead.push({ thread: t, reason, exitRan: false });
       }
     }
     // A worker that died or was stopped may have left piscina's pool short: start afresh next run.
-    if (outcome.dead.length > 0 || outcome.timedOut) await this.close();
+    if (outcome.dead.length > 0 || outcome.timedOut || outcome.interrupted) await this.close();
     return outcome;
   }
 
@@ -305,19 +389,34 @@ export class Runtime {
 
 /**
  * After the workers are gone, at a quiescent point: what dead threads held is
- * found through the stack table and freed, the shared pool is drained, the
- * mappings of failed guard pages are unmapped, and the whole region is walked
- * by the invariant checker.
+ * found through the stack table and freed, then the region is closed.
  */
 function shutDown(region: SharedRegion, allocator: StackAllocator, policy: PoolPolicy, outcome: PartsOutcome) {
-  const deadThreads = outcome.dead.map((d) => reclaimDeadThread(region, allocator, policy, d.thread, d.reason, d.exitRan));
-  const reclaimedInFlight = outcome.dead.length > 0 ? reclaimOrphanedGlobalStacks(region, allocator, policy) : 0;
-  const drainedAtShutdown = policy.drainGlobalPool();
-  const strandedMappingsReleased = allocator.releaseStrandedMappings();
+  const reclaimed = reclaimDeadThreads({ region, allocator, policy }, outcome.dead);
   // Coroutines a worker left unfinished (a run cut short by an abort) keep their stacks.
   const unfinished = outcome.reports.reduce((n, r) => n + r.coroutinesCreated - r.coroutinesTerminated, 0);
+  return { ...reclaimed, ...closeRegion({ region, allocator, policy }, unfinished) };
+}
+
+/** What a phase's dead threads held, freed at a quiescent point (their thread indexes start afresh). */
+export function reclaimDeadThreads(opened: Pick<OpenRegion, "region" | "allocator" | "policy">, dead: PartsOutcome["dead"]) {
+  const { region, allocator, policy } = opened;
+  const deadThreads = dead.map((d) => reclaimDeadThread(region, allocator, policy, d.thread, d.reason, d.exitRan));
+  const reclaimedInFlight = dead.length > 0 ? reclaimOrphanedGlobalStacks(region, allocator, policy) : 0;
+  return { deadThreads, reclaimedInFlight };
+}
+
+/**
+ * Every thread has exited: the shared pool is drained, the mappings of failed
+ * guard pages are unmapped, and the whole region is walked by the invariant
+ * checker, expecting `unfinished` coroutines still holding their stacks.
+ */
+export function closeRegion(opened: Pick<OpenRegion, "region" | "allocator" | "policy">, unfinished: number) {
+  const { region, allocator, policy } = opened;
+  const drainedAtShutdown = policy.drainGlobalPool();
+  const strandedMappingsReleased = allocator.releaseStrandedMappings();
   const census = checkRegion(region, unfinished, policy);
-  return { deadThreads, reclaimedInFlight, drainedAtShutdown, strandedMappingsReleased, census };
+  return { drainedAtShutdown, strandedMappingsReleased, census };
 }
 
 /**

@@ -174,6 +174,11 @@ export class ThreadEnv {
     Atomics.store(this.region.i32, this.region.threadBase(this.thread) + Thread.STATUS, ThreadStatus.EXITED);
   }
 
+  /** The part ends but the thread goes on: its pools stay for its next part (a hosted runtime). */
+  park(): void {
+    Atomics.store(this.region.i32, this.region.threadBase(this.thread) + Thread.STATUS, ThreadStatus.PARKED);
+  }
+
   /**
    * A thread exit in the middle of a run: the notifier runs, and the thread
    * carries on as a brand-new thread (empty pools), like a trace's `exit T<i>`.

@@ -68,6 +68,17 @@ export function loadScenarioFile(path: string): Scenario {
   return scenario;
 }
 
+/**
+ * Checks a scenario given as a value (a program's object) as a file would be
+ * checked; `source` names it in messages, and a custom module's relative path
+ * is taken from `source`'s folder.
+ */
+export function checkScenarioValue(value: unknown, source: string): Scenario {
+  const scenario = checkScenario(value, source);
+  checkScenarioLocation(scenario, source);
+  return scenario;
+}
+
 /** The file's first refusal is the error; a valid file is read with its kind's defaults. */
 function checkScenario(value: unknown, source: string): Scenario {
   const rules = kindRules(value);

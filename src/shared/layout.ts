@@ -149,6 +149,8 @@ export const ThreadStatus = {
   EXITED: 2,
   /** The worker died (threw, exited, was terminated) before its thread exit ran. */
   DEAD: 3,
+  /** Its part ended without the thread's exit: its pools wait for its next part (a hosted runtime). */
+  PARKED: 4,
 } as const;
 
 /** One stack-table slot (Int32 words, relative to the slot's base). */

@@ -1,13 +1,8 @@
-import { readFileSync } from "node:fs";
-import { CoropoolError, InputError } from "../../errors.js";
-import { checkRegion } from "../../pools/invariants.js";
+import { replayOutcomes } from "../../api/replay.js";
+import { InputError } from "../../errors.js";
 import { formatReplaySummary } from "../../replay/format.js";
-import { replayTrace, type ReplayOutcome } from "../../replay/replay.js";
-import { parseTrace } from "../../replay/trace.js";
-import { defaultBaselineVmas, readMaxMapCount } from "../../vma/limits.js";
-import { BUNDLED_TRACES } from "../../experiments/bundled.js";
+import { BUNDLED_TRACES, bundledOrPath } from "../../experiments/bundled.js";
 import { integerFlag, parseCommandArgs, policyListFlag } from "../args.js";
-import { bundledFileArg } from "../bundled-args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 
 export const REPLAY_HELP = `Usage: coropool replay FILE --policy P[,P...] [options]
@@ -35,7 +30,7 @@ Examples:
   coropool replay imbalance --policy legacy,batched,none
   coropool replay imbalance --policy batched --max-map-count 3000 --baseline-vmas 1000 --json`;
 
-export function replayCommand(argv: string[]): CommandResult {
+export async function replayCommand(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseCommandArgs(
     "replay",
     argv,
@@ -51,35 +46,20 @@ export function replayCommand(argv: string[]): CommandResult {
   );
   if (values.help) return { stdout: REPLAY_HELP, exitCode: EXIT.OK };
   if (positionals[0] === undefined) throw new InputError("ERR_USAGE", "replay: missing the trace FILE; see 'coropool replay --help'");
-  const file = bundledFileArg(BUNDLED_TRACES, positionals[0], "replay");
+  const file = bundledOrPath(BUNDLED_TRACES, positionals[0], "replay");
   if (values.policy === undefined) throw new InputError("ERR_USAGE", "replay: missing --policy; allowed: legacy, batched, none or a comma list");
   const policies = policyListFlag(values.policy, []);
-  const maxMapCount = integerFlag("max-map-count", values["max-map-count"], 1, 0x7fffffff) ?? readMaxMapCount().value;
-  const baselineVmas = integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff) ?? defaultBaselineVmas().value;
-  const trace = parseTrace(readTraceFile(file), file);
-
-  const outcomes: ReplayOutcome[] = policies.map((policy) =>
-    replayTrace(trace, { policy, maxMapCount, baselineVmas, uncapped: values.uncapped === true }),
-  );
-  if (values.check) {
-    const violations = outcomes.flatMap((o) => checkRegion(o.region, o.result.live).violations.map((v) => `${o.result.policy}: ${v}`));
-    if (violations.length > 0) {
-      throw new CoropoolError("ERR_INVARIANT", `the invariant checker found ${violations.length} violation(s): ${violations.join("; ")}`);
-    }
-  }
+  const { outcomes } = await replayOutcomes(file, {
+    policies,
+    maxMapCount: integerFlag("max-map-count", values["max-map-count"], 1, 0x7fffffff),
+    baselineVmas: integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff),
+    uncapped: values.uncapped === true,
+    check: values.check === true,
+  });
   const results = outcomes.map((o) => o.result);
   const stdout = values.json
     ? JSON.stringify(results.length === 1 ? results[0] : results)
     : formatReplaySummary(file, outcomes);
   const aborted = results.some((r) => r.failure !== null);
   return { stdout, exitCode: aborted ? EXIT.VMA_ABORT : EXIT.OK };
-}
-
-function readTraceFile(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
-    throw new InputError("ERR_TRACE", `cannot read trace '${file}': ${code}; give the path of a readable trace file`);
-  }
 }

@@ -15,6 +15,14 @@ export interface WorkloadApi {
   ctx: CoroutineContext;
 }
 
+/** What `coroutines()` is told: which thread asks, of how many, with the scenario's options and seed. */
+export interface WorkloadSetup {
+  thread: number;
+  threads: number;
+  options: Record<string, unknown>;
+  seed: number;
+}
+
 /**
  * A user's workload module: its default export has
  *   coroutines({ thread, threads, options, seed }) -> iterable of arguments,
@@ -22,10 +30,11 @@ export interface WorkloadApi {
  *   *coroutine(arg, api) -> the body of each coroutine (a generator function):
  *     every `yield` gives the thread back to the runner, which re-enters it
  *     later, as an IOThread re-enters a request when its I/O completes.
+ * `Arg` is the type of each coroutine's argument, `Result` of what it returns.
  */
-export interface Workload {
-  coroutines(context: { thread: number; threads: number; options: Record<string, unknown>; seed: number }): Iterable<unknown>;
-  coroutine(arg: unknown, api: WorkloadApi): Generator<unknown, unknown, unknown>;
+export interface Workload<Arg = unknown, Result = unknown> {
+  coroutines(setup: WorkloadSetup): Iterable<Arg>;
+  coroutine(arg: Arg, api: WorkloadApi): Generator<unknown, Result, unknown>;
 }
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor as FunctionConstructor;

@@ -1,0 +1,131 @@
+/**
+ * startRuntime(): real worker threads on one shared region under one pool
+ * policy, kept for as long as a program wants them, for programs that host
+ * their own coroutines. See src/runtime/hosted.ts for what a run and a close
+ * do to the pools.
+ */
+import { fileURLToPath } from "node:url";
+import { InputError } from "../errors.js";
+import { isPolicyName, POLICY_NAMES, type PolicyName } from "../pools/index.js";
+import { HostedRuntime, type ClosedStats, type HostedRunOutcome, type LiveStats } from "../runtime/hosted.js";
+import type { BackendName } from "../runtime/runtime.js";
+import type { CustomPart, CustomPartResult } from "../scenarios/custom/part.js";
+import { loadWorkload } from "../scenarios/custom/workload.js";
+import { MAX_THREADS } from "../scenarios/validate.js";
+
+export interface StartRuntimeOptions {
+  /** Worker threads (each one of QEMU's IOThreads), 1 to 64. */
+  threads: number;
+  policy: PolicyName;
+  /** The VMA limit; default: this host's vm.max_map_count (65530 if unreadable). */
+  maxMapCount?: number;
+  /** VMAs the rest of the process uses; default: this process's /proc/self/maps. */
+  baselineVmas?: number;
+  /** batched: no hard cap from max_map_count (QEMU's practical behaviour on Linux). */
+  uncapped?: boolean;
+  /** simulated (default): VMA accounting only; kernel: every stack a real mmap + mprotect. */
+  backend?: BackendName;
+  /** Kernel backend: bytes per stack (default 1 MiB). */
+  stackSize?: number;
+  /** Raise the pool size as devices would (QEMU's qemu_coroutine_inc_pool_size). */
+  poolSizeIncrease?: number;
+}
+
+export interface WorkloadRunOptions {
+  /** Passed to the workload's coroutines() as `options`. */
+  options?: Record<string, unknown>;
+  /** Passed to the workload's coroutines() as `seed` (default 1). */
+  seed?: number;
+  /** A run not finished by then is stopped and its threads reported dead. */
+  timeoutMs?: number;
+  /** Stops the run when it fires (reported with `interrupted: true`). */
+  signal?: AbortSignal;
+}
+
+/** One run of a workload on a runtime: the workload's figures summed over threads, and the pools'. */
+export interface WorkloadRun extends Omit<HostedRunOutcome, "parts"> {
+  coroutines: number;
+  completed: number;
+  /** Coroutines whose body threw (each ended, its stack went back). */
+  failed: number;
+  failures: { thread: number; index: number; message: string }[];
+  /** Each thread's figures; null for a thread that died. */
+  perThread: (CustomPartResult | null)[];
+}
+
+/** A started runtime. Runs go one at a time in the order asked; stats() reads the counters at any moment. */
+export interface RuntimeHandle {
+  readonly threads: number;
+  readonly policy: PolicyName;
+  readonly closed: boolean;
+  /** Runs a workload module (a path or a file: URL) on every thread; the pools carry over from earlier runs. */
+  run(workload: string | URL, options?: WorkloadRunOptions): Promise<WorkloadRun>;
+  /** The shared counters now (atomic reads), also while a run goes on. */
+  stats(): LiveStats;
+  /** Every thread exits, the pools are emptied and checked, the workers stop. Again: the same result. */
+  close(): Promise<ClosedStats>;
+}
+
+export type { ClosedStats, LiveStats } from "../runtime/hosted.js";
+
+/** Starts `threads` worker threads on one shared region under `policy`. */
+export async function startRuntime(options: StartRuntimeOptions): Promise<RuntimeHandle> {
+  checkStartOptions(options);
+  const hosted = new HostedRuntime(
+    {
+      threads: options.threads,
+      policy: options.policy,
+      maxMapCount: options.maxMapCount,
+      baselineVmas: options.baselineVmas,
+      uncapped: options.uncapped === true,
+      backend: options.backend,
+      stackBytes: options.stackSize,
+    },
+    options.poolSizeIncrease ?? 0,
+  );
+  return {
+    threads: options.threads,
+    policy: options.policy,
+    get closed() {
+      return hosted.closed;
+    },
+    run: (workload, runOptions = {}) => runWorkload(hosted, workload, runOptions),
+    stats: () => hosted.stats(),
+    close: () => hosted.close(),
+  };
+}
+
+async function runWorkload(hosted: HostedRuntime, workload: string | URL, options: WorkloadRunOptions): Promise<WorkloadRun> {
+  if (hosted.closed) hosted.stats(); // throws the closed runtime's error
+  const modulePath = workload instanceof URL ? fileURLToPath(workload) : workload;
+  await loadWorkload(modulePath); // a bad module is refused here, before any thread runs it
+  const part: CustomPart = { kind: "custom", modulePath, options: options.options ?? {}, seed: options.seed ?? 1 };
+  const { parts, ...outcome } = await hosted.run(
+    Array.from({ length: hosted.threads }, () => part),
+    { timeoutMs: options.timeoutMs, signal: options.signal },
+  );
+  const perThread = parts as (CustomPartResult | null)[];
+  const setup = perThread.findIndex((p) => p?.setupError !== undefined);
+  if (setup >= 0) {
+    throw new InputError("ERR_WORKLOAD", `custom workload '${modulePath}': coroutines() failed on T${setup}: ${perThread[setup]!.setupError}; it must return an iterable of arguments`);
+  }
+  const sum = (field: "coroutines" | "completed" | "failed") => perThread.reduce((n, p) => n + (p?.[field] ?? 0), 0);
+  return {
+    ...outcome,
+    coroutines: sum("coroutines"),
+    completed: sum("completed"),
+    failed: sum("failed"),
+    failures: perThread.flatMap((p, thread) => (p?.failures ?? []).map((f) => ({ thread, ...f }))),
+    perThread,
+  };
+}
+
+function checkStartOptions(options: StartRuntimeOptions): void {
+  const { threads, policy } = options;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new InputError("ERR_USAGE", `startRuntime: bad value for threads: ${String(threads)}; allowed: an integer from 1 to ${MAX_THREADS}`);
+  }
+  if (typeof policy !== "string" || !isPolicyName(policy)) {
+    throw new InputError("ERR_USAGE", `startRuntime: bad value for policy: ${String(policy)}; allowed: ${POLICY_NAMES.join(", ")}`);
+  }
+}

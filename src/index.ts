@@ -1,0 +1,34 @@
+/**
+ * coropool's public API: what `import { … } from "coropool"` gives.
+ *
+ *   run(scenario, options)      any scenario, as `coropool run` runs it → the --json document
+ *   replay(trace, options)      a trace of pool events under each policy → `replay --json`'s results
+ *   renderReport(document)      the HTML page `--report` writes, as a string
+ *   startRuntime(options)       worker threads on one shared region, for your own coroutines
+ *   defineWorkload(workload)    types a workload module
+ *
+ * See docs/api.md.
+ */
+export { run, type RunOptions, type ScenarioDocument, type ScenarioObject } from "./api/run.js";
+export { replay, type ReplayOptions, type TraceInput } from "./api/replay.js";
+export {
+  startRuntime,
+  type ClosedStats,
+  type LiveStats,
+  type RuntimeHandle,
+  type StartRuntimeOptions,
+  type WorkloadRun,
+  type WorkloadRunOptions,
+} from "./api/runtime-handle.js";
+export { defineWorkload, type Workload, type WorkloadApi, type WorkloadSetup } from "./api/workload.js";
+export { renderReportHtml as renderReport } from "./report/html.js";
+export { SCHEMA_VERSION, type ResultDocument } from "./report/document.js";
+export type { ReplayResult } from "./replay/replay.js";
+export type { RunResult, ThreadStats } from "./runtime/result.js";
+export type { Sample } from "./runtime/sampler.js";
+export type { ProgressCallback, SampleCallback } from "./experiments/options.js";
+export { CoropoolError, InputError, VmaExhaustedError, STACK_ALLOC_FAILED, GUARD_PAGE_FAILED, type VmaFailureMessage } from "./errors.js";
+export { CoroutineContext, CoroutineError, CoroutineErrorCode, type Coroutine, type CoroutineEntry, type CoroutineState } from "./coroutine/index.js";
+export { POLICY_NAMES, type PolicyName } from "./pools/index.js";
+export type { BackendName } from "./runtime/runtime.js";
+export type { Scenario, ScenarioKind } from "./scenarios/types.js";
