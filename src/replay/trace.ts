@@ -55,8 +55,9 @@ export function parseTrace(text: string, source = "trace"): Trace {
 export class TraceDecoder {
   private threads = 0;
   private readonly live = new LiveCoroutines<string>();
-  /** Whether any line carried a time. */
+  /** Whether any line carried a time, and the first one (microseconds). */
   hasTimes = false;
+  firstTime = NO_TIME;
   /** The name of the coroutine in the event being delivered. */
   currentName = "";
 
@@ -160,9 +161,11 @@ export class TraceDecoder {
     if (!m) {
       throw this.error(line, `bad time '${shown(word)}'; write '@SECONDS' with at most ${MAX_TIME_FRACTION_DIGITS} digits after the point, e.g. @12.000250`);
     }
-    this.hasTimes = true;
     const fraction = (m[2] ?? "").padEnd(MAX_TIME_FRACTION_DIGITS, "0");
-    return Number(m[1]) * MICROS_PER_SECOND + Number(fraction);
+    const time = Number(m[1]) * MICROS_PER_SECOND + Number(fraction);
+    if (!this.hasTimes) this.firstTime = time;
+    this.hasTimes = true;
+    return time;
   }
 
   private expectArgs(kind: string, args: string[], n: number, line: number, usage: string): void {
