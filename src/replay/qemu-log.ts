@@ -42,6 +42,8 @@ export class QemuLogDecoder {
   firstTime = NO_TIME;
   /** Where the parser is in the current line. */
   private pos = 0;
+  /** The known event being parsed, for messages. */
+  private event = ENTER;
   private started = false;
 
   constructor(
@@ -110,6 +112,7 @@ export class QemuLogDecoder {
 
   /** `qemu_aio_coroutine_enter ctx C from F to T opaque O` */
   private parseEnter(text: string, end: number, line: number, tid: number, time: number): void {
+    this.event = ENTER;
     this.pos += ENTER.length;
     const ctx = this.field(text, end, "ctx ", line);
     this.skipField(text, end, " from ", line);
@@ -129,6 +132,7 @@ export class QemuLogDecoder {
 
   /** `qemu_coroutine_terminate self T` */
   private parseTerminate(text: string, end: number, line: number, tid: number, time: number): void {
+    this.event = TERMINATE;
     this.pos += TERMINATE.length;
     const self = this.field(text, end, "self ", line);
     this.counts.terminates++;
@@ -197,8 +201,7 @@ export class QemuLogDecoder {
   }
 
   private badEvent(text: string, end: number, line: number, field: string): InputError {
-    const event = text.startsWith(ENTER, this.pos) ? ENTER : TERMINATE;
-    return this.error(line, `malformed ${event.trim()}: no '${field} 0xADDRESS' where expected in '${shown(text.slice(0, end).slice(-MAX_SHOWN_CHARS))}'`);
+    return this.error(line, `malformed ${this.event.trim()}: no '${field} 0xADDRESS' where expected in '${shown(text.slice(0, end).slice(-MAX_SHOWN_CHARS))}'`);
   }
 
   private error(line: number, message: string): InputError {
