@@ -1,5 +1,5 @@
 import { isEventName, QemuLogDecoder } from "./qemu-log.js";
-import { LineSplitter, textChunks, type LogInput } from "./line-source.js";
+import { byteChunks, eachLine, LineSplitter, type BlockHandler, type LineHandler, type LogInput } from "./line-source.js";
 import { NO_TIME, type PoolEventSink } from "./pool-events.js";
 import { TraceDecoder } from "./trace.js";
 
@@ -61,21 +61,24 @@ export interface DecodeOptions {
 export async function decodeInput(input: LogInput, sink: PoolEventSink, options: DecodeOptions): Promise<DecodedInput> {
   let trace: TraceDecoder | null = null;
   let qemu: QemuLogDecoder | null = null;
-  const splitter = new LineSplitter(options.source, (text, start, end, line) => {
-    const format = formatOfLine(text, start, end);
-    if (format === null) return;
-    if (format === "qemu-log") {
-      qemu = new QemuLogDecoder(options.source, sink, options.poolIncrease);
-      splitter.handOver(qemu.parseLine);
-      qemu.parseLine(text, start, end, line);
-    } else {
-      const decoder = new TraceDecoder(options.source, sink);
-      trace = decoder;
-      splitter.handOver((t, s, e, l) => decoder.parseLine(t.slice(s, e), l));
-      decoder.parseLine(text.slice(start, end), line);
+  // Lines that say nothing come first; the first that says something decides.
+  const recognise: BlockHandler = (bytes, start, end, firstLine) => {
+    let line = firstLine;
+    for (let p = start; p < end; line++) {
+      const nl = bytes.indexOf(NEWLINE, p);
+      const lineEnd = nl === -1 || nl >= end ? end : nl;
+      const format = formatOfLine(bytes, p, lineEnd);
+      if (format !== null) {
+        const handler = format === "qemu-log" ? (qemu = new QemuLogDecoder(options.source, sink, options.poolIncrease)).parseBlock : traceBlocks((trace = new TraceDecoder(options.source, sink)));
+        splitter.handOver(handler);
+        return line - firstLine + handler(bytes, p, end, line);
+      }
+      p = lineEnd + 1;
     }
-  });
-  for await (const chunk of textChunks(input)) splitter.feed(chunk);
+    return line - firstLine;
+  };
+  const splitter = new LineSplitter(options.source, recognise);
+  for await (const chunk of byteChunks(input)) splitter.feed(chunk);
   splitter.end();
   const lines = splitter.lines;
   if (qemu !== null) return qemuFacts(qemu, lines);
@@ -83,6 +86,12 @@ export async function decodeInput(input: LogInput, sink: PoolEventSink, options:
   const decoder = (trace as TraceDecoder | null) ?? new TraceDecoder(options.source, sink);
   decoder.finish(Math.max(1, lines));
   return { format: "coropool-trace", lines, hasTimes: decoder.hasTimes, firstTime: decoder.firstTime, maxLive: decoder.maxLive, creates: decoder.creates, qemu: null };
+}
+
+/** A trace decoder takes a line of text at a time. */
+function traceBlocks(decoder: TraceDecoder): BlockHandler {
+  const parse: LineHandler = (bytes, start, end, line) => decoder.parseLine(bytes.toString("utf8", start, end), line);
+  return (bytes, start, end, firstLine) => eachLine(bytes, start, end, firstLine, parse);
 }
 
 function qemuFacts(decoder: QemuLogDecoder, lines: number): DecodedInput {
@@ -113,19 +122,20 @@ function qemuFacts(decoder: QemuLogDecoder, lines: number): DecodedInput {
  * A QEMU log line starts `TID@` or with a trace event's name, which always
  * has an underscore; no word of the coropool format has one.
  */
-export function formatOfLine(text: string, start: number, end: number): InputFormat | null {
+export function formatOfLine(bytes: Uint8Array, start: number, end: number): InputFormat | null {
   let p = start;
-  while (p < end && isBlank(text.charCodeAt(p))) p++;
-  if (p === end || text.charCodeAt(p) === HASH) return null;
+  while (p < end && isBlank(bytes[p]!)) p++;
+  if (p === end || bytes[p]! === HASH) return null;
   let digits = p;
-  while (digits < end && text.charCodeAt(digits) >= ZERO && text.charCodeAt(digits) <= NINE) digits++;
-  if (digits > p && text.charCodeAt(digits) === AT && digits + 1 < end && text.charCodeAt(digits + 1) >= ZERO && text.charCodeAt(digits + 1) <= NINE) {
+  while (digits < end && bytes[digits]! >= ZERO && bytes[digits]! <= NINE) digits++;
+  if (digits > p && bytes[digits]! === AT && digits + 1 < end && bytes[digits + 1]! >= ZERO && bytes[digits + 1]! <= NINE) {
     return "qemu-log";
   }
-  return isEventName(text, p, end) ? "qemu-log" : "coropool-trace";
+  return isEventName(bytes, p, end) ? "qemu-log" : "coropool-trace";
 }
 
 const HASH = 0x23;
+const NEWLINE = 0x0a;
 const AT = 0x40;
 const ZERO = 0x30;
 const NINE = 0x39;

@@ -1,7 +1,5 @@
-import { isAscii } from "node:buffer";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { InputError } from "../errors.js";
 
@@ -25,36 +23,35 @@ const GZIP_MAGIC_1 = 0x8b;
  * so the next chunk is being inflated while this thread parses the last one;
  * big chunks keep the hand-offs between the two rare.
  */
-const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 1 << 19;
 
 /**
- * The input as a sequence of text chunks. A line may be cut between two
- * chunks (LineSplitter joins it); only one chunk is held at a time, so memory
- * does not grow with the input.
+ * The input as a sequence of byte chunks (text is UTF-8). A line may be cut
+ * between two chunks (LineSplitter joins it); only one chunk is held at a
+ * time, so memory does not grow with the input. Bytes, not strings: a parser
+ * reads them in place, and "\n" never occurs inside a UTF-8 character, so
+ * every line can be decoded on its own.
  */
-export async function* textChunks(input: LogInput): AsyncGenerator<string> {
+export async function* byteChunks(input: LogInput): AsyncGenerator<Buffer> {
   if ("text" in input) {
-    yield input.text;
+    yield Buffer.from(input.text, "utf8");
   } else if ("lines" in input) {
-    for await (const line of input.lines) yield line + "\n";
+    for await (const line of input.lines) yield Buffer.from(line + "\n", "utf8");
   } else {
     yield* fileChunks(input.path);
   }
 }
 
-async function* fileChunks(path: string): AsyncGenerator<string> {
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   const gzip = await startsWithGzipMagic(path);
   const file = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   const bytes = gzip ? file.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : file;
   if (gzip) file.on("error", (err) => bytes.destroy(err));
-  const decoder = new AsciiFirstDecoder();
   try {
-    for await (const chunk of bytes as AsyncIterable<Buffer>) yield decoder.write(chunk);
+    for await (const chunk of bytes as AsyncIterable<Buffer>) yield chunk;
   } catch (err) {
     throw readError(path, err, gzip);
   }
-  const rest = decoder.end();
-  if (rest !== "") yield rest;
 }
 
 async function startsWithGzipMagic(path: string): Promise<boolean> {
@@ -79,91 +76,83 @@ function readError(path: string, err: unknown, gzip: boolean): InputError {
   return new InputError("ERR_TRACE", `cannot read trace '${path}': ${code}; give the path of a readable trace file`);
 }
 
+/** Receives each line of an input: the bytes, where the line starts and ends in them, and its number. */
+export type LineHandler = (bytes: Buffer, start: number, end: number, line: number) => void;
+
 /**
- * UTF-8 to text. An all-ASCII chunk (every QEMU log) is copied byte for byte,
- * several times faster than the UTF-8 decoder; from the first chunk that is
- * not ASCII on, the decoder takes over, since a character may then be cut
- * between two chunks.
+ * Receives whole lines in a block: bytes[start, end) holds complete lines,
+ * each ended by "\n" except perhaps the last (the end of the input), the
+ * first of them numbered `firstLine`. Returns how many lines it held. A parser
+ * that walks a block itself saves a call and a native indexOf per line.
  */
-class AsciiFirstDecoder {
-  private utf8: StringDecoder | null = null;
-
-  write(chunk: Buffer): string {
-    if (this.utf8 === null && isAscii(chunk)) return chunk.toString("latin1");
-    this.utf8 ??= new StringDecoder("utf8");
-    return this.utf8.write(chunk);
-  }
-
-  end(): string {
-    return this.utf8?.end() ?? "";
-  }
-}
-
-/** Receives each line of an input: the text, where the line starts and ends in it, and its number. */
-export type LineHandler = (text: string, start: number, end: number, line: number) => void;
+export type BlockHandler = (bytes: Buffer, start: number, end: number, firstLine: number) => number;
 
 /** Lines longer than this are refused, so that a file without newlines cannot fill the memory. */
-export const MAX_LINE_CHARS = 1 << 20;
+export const MAX_LINE_BYTES = 1 << 20;
+const NEWLINE = 0x0a;
 
 /**
- * Cuts text chunks into lines ("\n" ends a line; a final newline does not
- * start another) and hands each one on in place, without copying it, except
- * a line cut between two chunks, which is joined first.
+ * Cuts byte chunks into blocks of whole lines ("\n" ends a line; a final
+ * newline does not start another) and hands them on in place, without
+ * copying, except a line cut between two chunks, which is joined first.
  */
 export class LineSplitter {
-  private carry = "";
+  private carry: Buffer | null = null;
   /** Lines handed on so far. */
   lines = 0;
 
   constructor(
     private readonly source: string,
-    private handler: LineHandler,
+    private handler: BlockHandler,
   ) {}
 
   /** Hands the rest of the input to another handler (once the format is known). */
-  handOver(handler: LineHandler): void {
+  handOver(handler: BlockHandler): void {
     this.handler = handler;
   }
 
-  feed(chunk: string): void {
+  feed(chunk: Buffer): void {
     let start = 0;
-    let nl = chunk.indexOf("\n");
-    if (this.carry !== "") {
-      if (nl === -1) return this.keep(this.carry + chunk);
-      const joined = this.carry + chunk.slice(0, nl);
-      this.carry = "";
-      this.handler(joined, 0, joined.length, ++this.lines);
+    if (this.carry !== null) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl === -1) return this.keep(Buffer.concat([this.carry, chunk]));
+      const joined = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = null;
+      this.lines += this.handler(joined, 0, joined.length, this.lines + 1);
       start = nl + 1;
-      nl = chunk.indexOf("\n", start);
     }
-    const handler = this.handler;
-    let line = this.lines;
-    while (nl !== -1) {
-      handler(chunk, start, nl, ++line);
-      // The handler may hand the rest over to another one.
-      if (this.handler !== handler) {
-        this.lines = line;
-        return this.feed(chunk.slice(nl + 1));
-      }
-      start = nl + 1;
-      nl = chunk.indexOf("\n", start);
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= start) {
+      this.lines += this.handler(chunk, start, last + 1, this.lines + 1);
+      start = last + 1;
     }
-    this.lines = line;
-    if (start < chunk.length) this.keep(chunk.slice(start));
+    if (start < chunk.length) this.keep(Buffer.from(chunk.subarray(start)));
   }
 
   /** The input ended: a last line without a newline is still a line. */
   end(): void {
-    if (this.carry === "") return;
+    if (this.carry === null) return;
     const last = this.carry;
-    this.carry = "";
-    this.handler(last, 0, last.length, ++this.lines);
+    this.carry = null;
+    this.lines += this.handler(last, 0, last.length, this.lines + 1);
   }
 
-  private keep(partial: string): void {
-    if (partial.length > MAX_LINE_CHARS) {
-      throw new InputError("ERR_TRACE", `${this.source}:${this.lines + 1}: a line longer than ${MAX_LINE_CHARS} characters; a trace or log has short lines`);
+  private keep(partial: Buffer): void {
+    if (partial.length > MAX_LINE_BYTES) {
+      throw new InputError("ERR_TRACE", `${this.source}:${this.lines + 1}: a line longer than ${MAX_LINE_BYTES} bytes; a trace or log has short lines`);
     }
     this.carry = partial;
   }
+}
+
+/** A block's lines one by one, for parsers that take a line at a time; returns the count. */
+export function eachLine(bytes: Buffer, start: number, end: number, firstLine: number, handler: LineHandler): number {
+  let line = firstLine;
+  for (let p = start; p < end; line++) {
+    const nl = bytes.indexOf(NEWLINE, p);
+    const lineEnd = nl === -1 || nl >= end ? end : nl;
+    handler(bytes, p, lineEnd, line);
+    p = lineEnd + 1;
+  }
+  return line - firstLine;
 }
