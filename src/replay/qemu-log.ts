@@ -82,7 +82,6 @@ export class QemuLogDecoder {
       this.counts.blankLines++;
       return c === NEWLINE ? p : p + 1;
     }
-    if (!this.started) this.start();
     let tid = -1;
     let time = NO_TIME;
     const lineStart = p;
@@ -91,6 +90,7 @@ export class QemuLogDecoder {
       tid = this.prefixTid;
       time = this.prefixTime;
     }
+    if (!this.started) this.start(time);
     if (bytes[p + EVENT_KIND_AT] === ENTER_KIND && matchesAt(bytes, p, end, ENTER_BYTES)) {
       p = this.parseEnter(bytes, p + ENTER_BYTES.length, end, line, tid, time, lineStart);
     } else if (bytes[p + EVENT_KIND_AT] === TERMINATE_KIND && matchesAt(bytes, p, end, TERMINATE_BYTES)) {
@@ -104,10 +104,10 @@ export class QemuLogDecoder {
     return p;
   }
 
-  /** The pool increase comes first, as the devices are realized before any I/O. */
-  private start(): void {
+  /** The pool increase comes first, as the devices are realized before any I/O; at the first line's time. */
+  private start(time: number): void {
     this.started = true;
-    if (this.poolIncrease > 0) this.sink.inc(this.poolIncrease, 0, NO_TIME);
+    if (this.poolIncrease > 0) this.sink.inc(this.poolIncrease, 0, time);
   }
 
   /** `TID@SECONDS.MICROSECONDS:` → prefixTid and prefixTime; returns the position past the colon. */
