@@ -139,8 +139,7 @@ export class TraceDecoder {
   }
 
   private parseThread(word: string, line: number): number {
-    const m = /^T(\d+)$/.exec(word);
-    const t = m ? Number(m[1]) : NaN;
+    const t = word.charCodeAt(0) === LETTER_T && isDecimal(word, 1) ? Number(word.slice(1)) : NaN;
     if (!(t >= 0 && t < this.threads)) {
       throw this.error(line, `bad thread '${shown(word)}'; allowed: T0 to T${this.threads - 1}`);
     }
@@ -148,7 +147,7 @@ export class TraceDecoder {
   }
 
   private parseU32(word: string, line: number, kind: string): number {
-    const n = /^\d+$/.test(word) ? Number(word) : NaN;
+    const n = isDecimal(word, 0) ? Number(word) : NaN;
     if (!(n >= 0 && n <= U32_MAX)) {
       throw this.error(line, `bad amount '${shown(word)}' for ${kind}; allowed: an integer from 0 to ${U32_MAX}`);
     }
@@ -219,6 +218,17 @@ function withTime<E extends TraceEvent>(event: E, time: number): E {
 
 const AT = 0x40;
 const HASH = 0x23;
+const LETTER_T = 0x54;
+
+/** Whether word[from..] is one or more ASCII digits (what /^\d+$/ accepts). */
+function isDecimal(word: string, from: number): boolean {
+  if (word.length <= from) return false;
+  for (let i = from; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 const FIRST_NON_ASCII = 0x80;
 
 /**
