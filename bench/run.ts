@@ -1,11 +1,12 @@
 /**
  * npm run bench            every suite, written to bench/RESULTS.md
- * npm run bench -- NAME    one suite (micro, pool, mutex, stacks, randread, figures)
+ * npm run bench -- NAME    one suite (micro, pool, mutex, stacks, randread, figures, import)
  * --quick                  tiny budgets (the smoke test); --no-write leaves RESULTS.md alone
  */
 import type { BenchSettings } from "./measure.js";
 import { writeSection } from "./results-file.js";
 import { runFigures } from "./suites/figures.js";
+import { runImport } from "./suites/import.js";
 import { runMicro } from "./suites/micro.js";
 import { runMutex } from "./suites/mutex.js";
 import { runPool } from "./suites/pool.js";
@@ -24,6 +25,7 @@ export const SUITES: Record<string, Suite> = {
   stacks: { title: "Stack map + unmap per backend", run: runStacks },
   randread: { title: "randread: the seed's table, OLD (legacy) vs NEW (batched)", run: runRandreadTable },
   figures: { title: "Imbalance and exhaustion figures", run: runFigures },
+  import: { title: "Replay speed: real QEMU logs and coropool traces", run: runImport },
 };
 
 export async function runBench(argv: string[]): Promise<number> {

@@ -368,5 +368,6 @@ export const BATCHED: PolicyDefinition<"batched"> = {
   initialPoolMaxSize: BATCHED_INITIAL_POOL_MAX_SIZE,
   usesHardCap: true,
   usesGlobalLock: true,
+  hardCapStep: BATCH_MAX_SIZE,
   open: (region, stacks) => new BatchedPolicy(region, stacks),
 };

@@ -105,6 +105,14 @@ export interface PolicyDefinition<Name extends string = string> {
   readonly usesHardCap: boolean;
   /** Whether the policy takes the global lock, so its lock figures mean something. */
   readonly usesGlobalLock: boolean;
+  /**
+   * For a policy that obeys the hard cap: when the cap is only ever compared
+   * with a pool size that is a multiple of this step (batched: the global
+   * pool holds whole batches of 128), the policy's decisions depend on the
+   * cap only through ceil(cap / step). That makes the what-if's smallest
+   * safe max_map_count exact (src/replay/whatif.ts); without it, none is given.
+   */
+  readonly hardCapStep?: number;
   /** This thread's view of the policy on a region created for it. */
   open(region: SharedRegion, stacks: StackAllocator): PoolPolicy;
 }

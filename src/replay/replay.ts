@@ -1,9 +1,12 @@
-import { VmaExhaustedError, type VmaFailureMessage } from "../errors.js";
-import { initialPoolMaxSize, openPolicy, policyId, ThreadStacks, type PolicyName } from "../pools/index.js";
-import { Thread } from "../shared/layout.js";
+import { GUARD_PAGE_FAILED, STACK_ALLOC_FAILED, VmaExhaustedError, type VmaFailureMessage } from "../errors.js";
+import { initialPoolMaxSize, openPolicy, policyId, ThreadStacks, type PolicyName, type PoolPolicy } from "../pools/index.js";
+import { Thread, Vma } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
 import { poolHardMaxSize } from "../vma/limits.js";
+import { regrownRegion } from "./region-growth.js";
+import { LiveCoroutines } from "./live-coroutines.js";
+import { NO_TIME, type PoolEventSink } from "./pool-events.js";
 import type { Trace } from "./trace.js";
 
 export interface ReplayOptions {
@@ -15,6 +18,11 @@ export interface ReplayOptions {
    * so the batched hard cap is really UINT_MAX. Off by default.
    */
   uncapped?: boolean;
+  /**
+   * The batched hard cap itself, overriding the one max_map_count gives (the
+   * what-if replays one cap with no VMA limit at all). Rarely wanted.
+   */
+  hardMaxSize?: number;
 }
 
 /** The JSON object `coropool replay --json` prints; the key order is part of the format. */
@@ -27,6 +35,23 @@ export interface ReplayResult {
   pooled: { global: number; threads: number[] };
   vmas: { baseline: number; limit: number; final: number; peak: number };
   failure: null | { line: number; error: VmaFailureMessage };
+  /**
+   * The peak, and when it happened. Absent for a coropool trace without
+   * times (the traces that existed before times did: their JSON stays byte
+   * for byte); present for QEMU logs and for traces with times.
+   */
+  peak?: ReplayPeak;
+}
+
+export interface ReplayPeak {
+  /** The most stacks mapped at once (live + pooled + leaked). */
+  stacks: number;
+  /** The most VMAs at once (= vmas.peak). */
+  vmas: number;
+  /** The line of the event that first reached the peak (0: no stack was ever mapped). */
+  line: number;
+  /** Seconds from the input's first time to that event, or null when the input has no times. */
+  seconds: number | null;
 }
 
 /** The result plus what the JSON format has no key for. */
@@ -36,9 +61,27 @@ export interface ReplayOutcome {
   leakedStacks: number;
   hardMaxSize: number;
   globalLockAcquisitions: number;
+  /** The peak, whether or not the JSON shows it. */
+  peak: ReplayPeak;
   /** The replay's private region, for invariant checks. */
   region: SharedRegion;
 }
+
+/** Where a replay with no VMA limit would have aborted under a given limit. */
+export interface WouldAbort {
+  line: number;
+  /** Microseconds, or NO_TIME. */
+  time: number;
+  error: VmaFailureMessage;
+}
+
+/** The largest max_map_count a region can hold: "no limit" for a what-if. */
+export const NO_VMA_LIMIT = 0x7fffffff;
+
+/** Slots a streamed replay starts with when it cannot know how many it needs. */
+const INITIAL_STACK_CAPACITY = 1024;
+const INITIAL_THREAD_CAPACITY = 8;
+const INITIAL_COROUTINE_IDS = 1024;
 
 /**
  * Replays a checked trace in this one thread, the named threads' local state
@@ -46,85 +89,240 @@ export interface ReplayOutcome {
  * workers run. A VMA-exhaustion failure ends the replay like QEMU's abort().
  */
 export function replayTrace(trace: Trace, options: ReplayOptions): ReplayOutcome {
-  const hardMaxSize = poolHardMaxSize(options.maxMapCount, options.uncapped === true);
-  const region = SharedRegion.create({
-    policyId: policyId(options.policy),
-    threads: trace.threads,
-    stackCapacity: replayStackCapacity(trace, options),
-    vmaLimit: options.maxMapCount,
-    baselineVmas: options.baselineVmas,
-    initialPoolMaxSize: initialPoolMaxSize(options.policy),
-    hardMaxSize,
-  });
-  const stacks = new StackAllocator(region);
-  const policy = openPolicy(region, stacks);
-  const threads = Array.from({ length: trace.threads }, (_, t) => new ThreadStacks(region, policy, stacks, t));
-  const live = new Map<string, number>();
-  let events = 0;
-  let failure: ReplayResult["failure"] = null;
-
+  const replay = new PolicyReplay(options, trace.creates);
+  replay.threadsSeen(trace.threads);
+  const live = new LiveCoroutines<string>();
   for (const event of trace.events) {
-    events++;
-    try {
-      switch (event.kind) {
-        case "inc":
-          policy.incPoolSize(event.amount);
-          break;
-        case "dec":
-          policy.decPoolSize(event.amount);
-          break;
-        case "create":
-          live.set(event.name, threads[event.thread]!.acquireStack());
-          break;
-        case "terminate":
-          threads[event.thread]!.releaseStack(live.get(event.name)!);
-          live.delete(event.name);
-          break;
-        case "exit":
-          threads[event.thread]!.exit();
-          break;
-      }
-    } catch (err) {
-      if (!(err instanceof VmaExhaustedError)) throw err;
-      failure = { line: event.line, error: err.vmaMessage };
-      break;
+    const time = event.time ?? NO_TIME;
+    switch (event.kind) {
+      case "inc":
+        replay.inc(event.amount, event.line, time);
+        break;
+      case "dec":
+        replay.dec(event.amount, event.line, time);
+        break;
+      case "create":
+        replay.create(event.thread, live.start(event.name), event.line, time);
+        break;
+      case "terminate":
+        replay.terminate(event.thread, live.end(event.name), event.line, time);
+        break;
+      case "exit":
+        replay.exit(event.thread, event.line, time);
+        break;
     }
   }
-
-  const totals = region.totals();
-  const result: ReplayResult = {
-    policy: options.policy,
-    events,
-    stacksCreated: totals.created,
-    stacksFreed: totals.freed,
-    live: live.size,
-    pooled: {
-      global: policy.globalPoolSize(),
-      threads: threads.map((_, t) => policy.localPoolSize(t)),
-    },
-    vmas: {
-      baseline: stacks.vmas.baseline,
-      limit: stacks.vmas.limit,
-      final: stacks.vmas.current,
-      peak: stacks.vmas.peak,
-    },
-    failure,
-  };
-  const globalLockAcquisitions = lockAcquisitions(region);
-  return { result, leakedStacks: totals.leaked, hardMaxSize, globalLockAcquisitions, region };
+  return replay.outcome({ showPeak: trace.events.some((e) => e.time !== undefined), firstTime: firstTime(trace) });
 }
+
+function firstTime(trace: Trace): number {
+  return trace.events.find((e) => e.time !== undefined)?.time ?? NO_TIME;
+}
+
+/** Called after every event a replay executes, for series and observers. */
+export type ReplayObserver = (replay: PolicyReplay, thread: number, line: number, time: number) => void;
 
 /**
- * Slots enough for every stack the replay can hold at once: no more than the
- * VMA limit allows, nor than the trace creates; one more for the stack whose
- * guard page fails.
+ * One policy replaying a stream of pool events: a sink for a decoder. Several
+ * of them fed in lockstep replay one input under several policies in one pass.
+ * After an abort it ignores the rest (the decoder still checks the input).
  */
-function replayStackCapacity(trace: Trace, options: ReplayOptions): number {
-  const byVmas = Math.max(0, Math.floor((options.maxMapCount - options.baselineVmas) / 2));
-  return Math.min(byVmas, trace.creates) + 1;
+export class PolicyReplay implements PoolEventSink {
+  readonly options: ReplayOptions;
+  readonly hardMaxSize: number;
+  region: SharedRegion;
+  private policy: PoolPolicy;
+  private stacks: StackAllocator;
+  private threadStacks: ThreadStacks[] = [];
+  private threadCount = 0;
+  /** Stack slot of each live coroutine, by coroutine id. */
+  private slotOf: Int32Array = new Int32Array(INITIAL_COROUTINE_IDS);
+  private readonly maxStackCapacity: number;
+  events = 0;
+  live = 0;
+  failure: ReplayResult["failure"] = null;
+  private peakVmas: number;
+  private peakLine = 0;
+  private peakTime = NO_TIME;
+  /** The first event at which a limit of `watchedLimit` VMAs would have aborted. */
+  wouldAbort: WouldAbort | null = null;
+  private watchedLimit = Infinity;
+  observer: ReplayObserver | null = null;
+
+  /** `expectedCreates`: when known, no more slots are made than it needs. */
+  constructor(options: ReplayOptions, expectedCreates = INITIAL_STACK_CAPACITY) {
+    this.options = options;
+    this.hardMaxSize = options.hardMaxSize ?? poolHardMaxSize(options.maxMapCount, options.uncapped === true);
+    // Slots enough for every stack the replay can hold at once: no more than
+    // the VMA limit allows; one more for the stack whose guard page fails.
+    this.maxStackCapacity = Math.max(0, Math.floor((options.maxMapCount - options.baselineVmas) / 2)) + 1;
+    this.region = SharedRegion.create({
+      policyId: policyId(options.policy),
+      threads: INITIAL_THREAD_CAPACITY,
+      stackCapacity: Math.min(this.maxStackCapacity, expectedCreates + 1),
+      vmaLimit: options.maxMapCount,
+      baselineVmas: options.baselineVmas,
+      initialPoolMaxSize: initialPoolMaxSize(options.policy),
+      hardMaxSize: this.hardMaxSize,
+    });
+    this.stacks = new StackAllocator(this.region);
+    this.policy = openPolicy(this.region, this.stacks);
+    this.peakVmas = options.baselineVmas;
+  }
+
+  /** Also record where a VMA limit of `limit` would have aborted this replay. */
+  watchLimit(limit: number): void {
+    this.watchedLimit = limit;
+  }
+
+  threadsSeen(count: number): void {
+    if (count > this.region.threadCapacity) this.regrow(Math.max(count, 2 * this.region.threadCapacity), this.region.stackCapacity);
+    for (let t = this.threadCount; t < count; t++) this.threadStacks.push(new ThreadStacks(this.region, this.policy, this.stacks, t));
+    this.threadCount = count;
+  }
+
+  inc(amount: number, line: number, time: number): void {
+    if (this.failure !== null) return;
+    this.events++;
+    this.policy.incPoolSize(amount);
+    if (this.observer !== null) this.observer(this, -1, line, time);
+  }
+
+  dec(amount: number, line: number, time: number): void {
+    if (this.failure !== null) return;
+    this.events++;
+    this.policy.decPoolSize(amount);
+    if (this.observer !== null) this.observer(this, -1, line, time);
+  }
+
+  create(thread: number, co: number, line: number, time: number): void {
+    if (this.failure !== null) return;
+    this.events++;
+    const i32 = this.region.i32;
+    const before = i32[Vma.CURRENT]!;
+    if ((before - this.options.baselineVmas) >> 1 >= this.region.stackCapacity) this.growStackTable();
+    let slot: number;
+    try {
+      slot = this.threadStacks[thread]!.acquireStack();
+    } catch (err) {
+      if (!(err instanceof VmaExhaustedError)) throw err;
+      this.failure = { line, error: err.vmaMessage };
+      this.notePeak(line, time);
+      return;
+    }
+    if (co >= this.slotOf.length) this.slotOf = grownIds(this.slotOf, co);
+    this.slotOf[co] = slot;
+    this.live++;
+    const after = this.region.i32[Vma.CURRENT]!;
+    if (after > this.peakVmas) this.notePeak(line, time);
+    if (after !== before && this.wouldAbort === null) this.watchMapping(before, line, time);
+    if (this.observer !== null) this.observer(this, thread, line, time);
+  }
+
+  terminate(thread: number, co: number, line: number, time: number): void {
+    if (this.failure !== null) return;
+    this.events++;
+    this.live--;
+    this.threadStacks[thread]!.releaseStack(this.slotOf[co]!);
+    if (this.observer !== null) this.observer(this, thread, line, time);
+  }
+
+  exit(thread: number, line: number, time: number): void {
+    if (this.failure !== null) return;
+    this.events++;
+    this.threadStacks[thread]!.exit();
+    if (this.observer !== null) this.observer(this, thread, line, time);
+  }
+
+  /** Stacks mapped now: live, pooled and leaked. */
+  mappedStacks(): number {
+    return (this.region.i32[Vma.CURRENT]! - this.options.baselineVmas) >> 1;
+  }
+
+  /** Stacks in `thread`'s local pool now. */
+  pooledOn(thread: number): number {
+    return this.policy.localPoolSize(thread);
+  }
+
+  /** Stacks in the shared pool now. */
+  pooledGlobally(): number {
+    return this.policy.globalPoolSize();
+  }
+
+  get threads(): number {
+    return this.threadCount;
+  }
+
+  /** The state at the end, or at the abort. `firstTime`: the input's first time, the origin of peak.seconds. */
+  outcome(view: { showPeak: boolean; firstTime: number }): ReplayOutcome {
+    const { region, policy, stacks } = this;
+    const totals = region.totals();
+    const peak: ReplayPeak = {
+      stacks: Math.floor((stacks.vmas.peak - stacks.vmas.baseline) / 2),
+      vmas: stacks.vmas.peak,
+      line: this.peakLine,
+      seconds: this.peakTime === NO_TIME || view.firstTime === NO_TIME ? null : (this.peakTime - view.firstTime) / 1e6,
+    };
+    const result: ReplayResult = {
+      policy: this.options.policy,
+      events: this.events,
+      stacksCreated: totals.created,
+      stacksFreed: totals.freed,
+      live: this.live,
+      pooled: {
+        global: policy.globalPoolSize(),
+        threads: this.threadStacks.map((_, t) => policy.localPoolSize(t)),
+      },
+      vmas: {
+        baseline: stacks.vmas.baseline,
+        limit: stacks.vmas.limit,
+        final: stacks.vmas.current,
+        peak: stacks.vmas.peak,
+      },
+      failure: this.failure,
+    };
+    if (view.showPeak) result.peak = peak;
+    // A policy without a global lock never counts an acquisition.
+    const globalLockAcquisitions = lockAcquisitions(region);
+    return { result, leakedStacks: totals.leaked, hardMaxSize: this.hardMaxSize, globalLockAcquisitions, peak, region };
+  }
+
+  private notePeak(line: number, time: number): void {
+    const vmas = this.region.i32[Vma.CURRENT]!;
+    if (vmas <= this.peakVmas) return;
+    this.peakVmas = vmas;
+    this.peakLine = line;
+    this.peakTime = time;
+  }
+
+  /**
+   * A new stack was mapped with the count at `before`: under the watched
+   * limit, the mmap would have failed past it, or else the guard page.
+   */
+  private watchMapping(before: number, line: number, time: number): void {
+    if (before + 1 > this.watchedLimit) this.wouldAbort = { line, time, error: STACK_ALLOC_FAILED };
+    else if (before + 2 > this.watchedLimit) this.wouldAbort = { line, time, error: GUARD_PAGE_FAILED };
+  }
+
+  private growStackTable(): void {
+    this.regrow(this.region.threadCapacity, Math.min(this.maxStackCapacity, 2 * this.region.stackCapacity));
+  }
+
+  /** Moves the replay into a bigger region (see region-growth.ts) and reopens everything on it. */
+  private regrow(threads: number, stackCapacity: number): void {
+    this.region = regrownRegion(this.region, threads, stackCapacity);
+    this.stacks = new StackAllocator(this.region);
+    this.policy = openPolicy(this.region, this.stacks);
+    this.threadStacks = this.threadStacks.map((_, t) => new ThreadStacks(this.region, this.policy, this.stacks, t));
+  }
 }
 
-/** The simulated threads' global-lock acquisitions (a policy without a lock never counts any). */
+function grownIds(ids: Int32Array, needed: number): Int32Array {
+  const grown = new Int32Array(Math.max(needed + 1, 2 * ids.length));
+  grown.set(ids);
+  return grown;
+}
+
 function lockAcquisitions(region: SharedRegion): number {
   let n = 0;
   for (let t = 0; t < region.threadCapacity; t++) n += region.threadWord(t, Thread.STAT_LOCK_ACQUISITIONS);

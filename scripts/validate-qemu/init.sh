@@ -1,0 +1,27 @@
+#!/bin/busybox sh
+# The guest's /init for `npm run validate:qemu`: load the block drivers, run
+# the load the kernel command line asks for (cp.phases=...), say when it is
+# done, give the host time to sample QEMU's maps, and reset (QEMU exits: -no-reboot).
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+# Order from modprobe --show-depends on the host (virtio_ring before virtio, ...).
+for m in $(cat /modules.order); do insmod "/modules/$m" 2>/dev/null; done
+phases=$(sed -n 's/.* cp\.phases=\([^ ]*\).*/\1/p' /proc/cmdline)
+for dev in $(echo "$phases" | tr ',+' '\n\n' | sed -n 's/^\([a-z0-9]*\):.*/\1/p' | grep -v '^sleep$'); do
+  i=0
+  while [ ! -b "/dev/$dev" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+done
+echo coropool-guest-ready
+# Phases run one after another; devices joined by + in one phase run together.
+for phase in $(echo "$phases" | tr ',' ' '); do
+  for job in $(echo "$phase" | tr '+' ' '); do
+    dev=${job%%:*}; rest=${job#*:}; depth=${rest%%:*}; secs=${rest#*:}
+    if [ "$dev" = sleep ]; then sleep "$depth"; else /aio-randread "/dev/$dev" "$depth" "$secs" & fi
+  done
+  wait
+done
+echo coropool-load-done
+sleep 3
+reboot -f

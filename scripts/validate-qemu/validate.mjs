@@ -1,0 +1,328 @@
+#!/usr/bin/env node
+/**
+ * npm run validate:qemu — coropool's predictions against a real QEMU.
+ *
+ * Boots Debian's QEMU 7.2 (the legacy pool) and QEMU 10.0 from
+ * bookworm-backports (the batched pool, run from a folder of its own, the
+ * system's QEMU untouched) under TCG, with a guest built here: the host's
+ * Debian kernel and a busybox initramfs that loads the virtio or NVMe
+ * drivers and runs random 4 KiB O_DIRECT reads through Linux native AIO.
+ * QEMU logs every coroutine enter and terminate (-msg timestamp=on); while it
+ * runs, its real coroutine stacks are counted in /proc/PID/maps (a 4 KiB
+ * ---p guard directly below a 1 MiB rw-p stack; see countStacks) every 50 ms. After the load,
+ * the log up to the last sample is replayed with coropool's engine (legacy
+ * for 7.2, batched uncapped for 10.0, as QEMU runs on Linux) and the stacks
+ * it predicts are compared with the stacks QEMU really had.
+ *
+ * Exit: 0 every prediction within 2 stacks, 1 one is not, 2 cannot run here
+ * (a missing package: one line names the apt-get install).
+ * Changes no system setting; downloads go to a folder under the temp dir.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..", "..");
+const WORK = process.env.COROPOOL_VALIDATE_DIR ?? join(tmpdir(), "coropool-validate-qemu");
+const SAMPLE_MS = 50;
+const TOLERANCE = 2;
+const RUN_TIMEOUT_MS = 150_000;
+const STACK_BYTES = 1 << 20;
+const GUARD_BYTES = 4096;
+/** glibc's default thread stack (RLIMIT_STACK), also below a 4 KiB guard: not a coroutine. */
+const THREAD_STACK_BYTES = 8 << 20;
+const APT_INSTALL = "apt-get install qemu-system-x86 linux-image-amd64 busybox-static";
+
+/**
+ * The configurations: devices and the guest's load. Phases run in turn
+ * (","); jobs joined by "+" run together; "sleep:S" is a quiet pause.
+ */
+const CONFIGS = [
+  {
+    name: "virtio-2-iothreads",
+    what: "2 virtio-blk (2 queues x 256) on 2 IOThreads, loaded one after the other at the same depth",
+    devices: virtioDevices([2, 256], [2, 256]),
+    virtioBlk: [[2, 256], [2, 256]],
+    phases: "vda:256:2,sleep:1,vdb:256:2",
+  },
+  {
+    name: "nvme-main-loop",
+    what: "2 emulated NVMe (no pool increase: QEMU frees stacks), one after the other",
+    devices: nvmeDevices(2),
+    virtioBlk: [],
+    phases: "nvme0n1:256:2,sleep:1,nvme1n1:256:2",
+  },
+  {
+    name: "burst-then-other",
+    what: "2 virtio-blk (2 x 512) on 2 IOThreads: a burst on the first, quiet, load on the second",
+    devices: virtioDevices([2, 512], [2, 512]),
+    virtioBlk: [[2, 512], [2, 512]],
+    phases: "vda:512:2,sleep:2,vdb:64:2",
+  },
+];
+
+function virtioDevices(...disks) {
+  return (images) =>
+    disks.flatMap(([queues, size], i) => [
+      "-object", `iothread,id=io${i}`,
+      "-drive", `file=${images[i]},if=none,id=d${i},format=raw`,
+      "-device", `virtio-blk-pci,drive=d${i},iothread=io${i},num-queues=${queues},queue-size=${size}`,
+    ]);
+}
+
+function nvmeDevices(n) {
+  return (images) =>
+    Array.from({ length: n }, (_, i) => [
+      "-drive", `file=${images[i]},if=none,id=n${i},format=raw`,
+      "-device", `nvme,serial=coropool${i},drive=n${i},max_ioqpairs=2`,
+    ]).flat();
+}
+
+async function main() {
+  const missing = missingTools();
+  if (missing.length > 0) {
+    console.log(`validate:qemu: cannot run here (missing ${missing.join(", ")}); install with: ${APT_INSTALL}`);
+    return 2;
+  }
+  const { replayLog } = await import(join(ROOT, "dist", "src", "replay", "replay-log.js"));
+  const { poolIncreaseFor } = await import(join(ROOT, "dist", "src", "replay", "pool-increase.js"));
+  mkdirSync(WORK, { recursive: true });
+  const guest = buildGuest();
+  const qemus = [
+    { label: "QEMU 7.2 (Debian)", policy: "legacy", ...systemQemu() },
+    { label: "QEMU 10.0 (bookworm-backports)", policy: "batched", ...backportsQemu() },
+  ];
+  const images = [0, 1].map((i) => diskImage(i));
+  const rows = [];
+  for (const config of CONFIGS) {
+    for (const qemu of qemus) {
+      process.stderr.write(`validate:qemu: ${config.name} on ${qemu.label}...\n`);
+      const run = await runQemu(qemu, config, guest, images);
+      const poolIncrease = poolIncreaseFor(config.virtioBlk.map(([numQueues, queueSize]) => ({ numQueues, queueSize })));
+      const { outcomes, input } = await replayLog(
+        { lines: linesUpTo(run.log, run.endMicros) },
+        { policies: [{ policy: qemu.policy, uncapped: true }], maxMapCount: 65530, baselineVmas: 0, poolIncrease, source: run.log },
+      );
+      const r = outcomes[0].result;
+      const predicted = r.live + r.pooled.global + r.pooled.threads.reduce((a, b) => a + b, 0);
+      rows.push({
+        config: config.name,
+        qemu: qemu.label,
+        policy: `${qemu.policy}${qemu.policy === "batched" ? " (uncapped)" : ""}`,
+        poolIncrease,
+        lines: input.lines,
+        measured: run.endStacks,
+        predicted,
+        sampledPeak: run.peakStacks,
+        predictedPeak: r.peak.stacks,
+        ok: Math.abs(predicted - run.endStacks) <= TOLERANCE,
+      });
+    }
+  }
+  console.log(table(rows));
+  const bad = rows.filter((r) => !r.ok);
+  console.log(bad.length === 0 ? `validate:qemu: all ${rows.length} predictions within ${TOLERANCE} stacks of QEMU's real count` : `validate:qemu: ${bad.length} of ${rows.length} predictions off by more than ${TOLERANCE} stacks`);
+  return bad.length === 0 ? 0 : 1;
+}
+
+function missingTools() {
+  const missing = [];
+  if (!existsSync("/usr/bin/qemu-system-x86_64")) missing.push("qemu-system-x86");
+  if (kernelVersion() === null) missing.push("linux-image-amd64");
+  if (!isStaticBusybox()) missing.push("busybox-static");
+  for (const tool of ["gcc", "apt-get", "dpkg", "modprobe"]) if (!onPath(tool)) missing.push(tool);
+  return missing;
+}
+
+function onPath(tool) {
+  return (process.env.PATH ?? "").split(":").some((dir) => existsSync(join(dir, tool)));
+}
+
+function isStaticBusybox() {
+  try {
+    return execFileSync("file", ["-L", "/bin/busybox"], { encoding: "utf8" }).includes("statically linked");
+  } catch {
+    return false;
+  }
+}
+
+/** The newest kernel with both an image in /boot and its modules. */
+function kernelVersion() {
+  if (!existsSync("/lib/modules")) return null;
+  const versions = readdirSync("/lib/modules").filter((v) => existsSync(`/boot/vmlinuz-${v}`));
+  return versions.sort().at(-1) ?? null;
+}
+
+function systemQemu() {
+  return { binary: "/usr/bin/qemu-system-x86_64", extraArgs: [] };
+}
+
+/**
+ * QEMU 10.0 from bookworm-backports, unpacked into a folder: apt-get with its
+ * own sources list, lists and cache under WORK (the system's apt sources and
+ * state are not touched), `apt-get download`, then `dpkg -x`.
+ */
+function backportsQemu() {
+  const root = join(WORK, "qemu10");
+  const binary = join(root, "usr", "bin", "qemu-system-x86_64");
+  if (!existsSync(binary)) {
+    const apt = join(WORK, "apt");
+    for (const d of ["lists/partial", "cache/archives/partial", "parts", "debs"]) mkdirSync(join(apt, d), { recursive: true });
+    writeFileSync(join(apt, "sources.list"), "deb http://deb.debian.org/debian bookworm-backports main\n");
+    const options = [
+      "-o", `Dir::Etc::SourceList=${join(apt, "sources.list")}`,
+      "-o", `Dir::Etc::SourceParts=${join(apt, "parts")}`,
+      "-o", `Dir::State::Lists=${join(apt, "lists")}`,
+      "-o", `Dir::Cache=${join(apt, "cache")}`,
+      "-o", "APT::Sandbox::User=root",
+      "-q",
+    ];
+    execFileSync("apt-get", [...options, "update"], { stdio: ["ignore", "ignore", "inherit"] });
+    const packages = ["qemu-system-x86", "qemu-system-common", "qemu-system-data"].map((p) => `${p}/bookworm-backports`);
+    execFileSync("apt-get", [...options, "download", ...packages], { cwd: join(apt, "debs"), stdio: ["ignore", "ignore", "inherit"] });
+    for (const deb of readdirSync(join(apt, "debs")).filter((f) => f.endsWith(".deb"))) execFileSync("dpkg", ["-x", join(apt, "debs", deb), root]);
+  }
+  return { binary, extraArgs: ["-L", join(root, "usr", "share", "qemu"), "-L", "/usr/share/seabios"] };
+}
+
+/** The guest: the host's kernel, and an initramfs with busybox, the drivers, the load program and /init. */
+function buildGuest() {
+  const version = kernelVersion();
+  const dir = join(WORK, "initramfs");
+  rmSync(dir, { recursive: true, force: true });
+  for (const d of ["bin", "modules", "proc", "sys", "dev"]) mkdirSync(join(dir, d), { recursive: true });
+  copyFileSync("/bin/busybox", join(dir, "bin", "busybox"));
+  copyFileSync(join(HERE, "init.sh"), join(dir, "init"));
+  chmodSync(join(dir, "init"), 0o755);
+  execFileSync("gcc", ["-static", "-O2", "-o", join(dir, "aio-randread"), join(HERE, "aio-randread.c")]);
+  const order = [];
+  for (const module of ["virtio_pci", "virtio_blk", "nvme"]) {
+    const deps = execFileSync("modprobe", ["-S", version, "--show-depends", module], { encoding: "utf8" });
+    for (const m of deps.matchAll(/^insmod (\S+)/gm)) {
+      const name = m[1].split("/").at(-1);
+      if (order.includes(name)) continue;
+      order.push(name);
+      copyFileSync(m[1], join(dir, "modules", name));
+    }
+  }
+  writeFileSync(join(dir, "modules.order"), order.join("\n") + "\n");
+  const initrd = join(WORK, "initramfs.cpio.gz");
+  execFileSync("sh", ["-c", `cd '${dir}' && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1 > '${initrd}'`]);
+  return { kernel: `/boot/vmlinuz-${version}`, initrd };
+}
+
+function diskImage(i) {
+  const path = join(WORK, `disk${i}.img`);
+  writeFileSync(path, "");
+  execFileSync("truncate", ["-s", "256M", path]);
+  return path;
+}
+
+/** Boots one configuration, samples QEMU's stacks until the load is done, and lets the guest reset. */
+async function runQemu(qemu, config, guest, images) {
+  const log = join(WORK, `${config.name}.${qemu.policy}.trace.log`);
+  rmSync(log, { force: true });
+  const args = [
+    ...qemu.extraArgs,
+    "-accel", "tcg", "-machine", "pc", "-cpu", "max", "-smp", "2", "-m", "512",
+    "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
+    "-kernel", guest.kernel, "-initrd", guest.initrd,
+    "-append", `console=ttyS0 quiet panic=-1 cp.phases=${config.phases}`,
+    "-trace", "qemu_aio_coroutine_enter", "-trace", "qemu_coroutine_terminate", "-D", log, "-msg", "timestamp=on",
+    ...config.devices(images),
+  ];
+  const child = spawn(qemu.binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let console_ = "";
+  let peakStacks = 0;
+  let end = null;
+  const sampler = setInterval(() => {
+    const n = countStacks(child.pid);
+    if (n !== null) peakStacks = Math.max(peakStacks, n);
+  }, SAMPLE_MS);
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  child.stderr.on("data", (d) => (console_ += d));
+  child.stdout.on("data", (d) => {
+    console_ += d;
+    if (end === null && console_.includes("coropool-load-done")) {
+      end = "pending";
+      // The load has drained; one quiet sample later is QEMU's count at the end.
+      setTimeout(() => {
+        const n = countStacks(child.pid);
+        try {
+          writeFileSync(`${log}.maps`, readFileSync(`/proc/${child.pid}/maps`));
+        } catch {
+          // QEMU already gone: reported below
+        }
+        end = { stacks: n ?? -1, micros: Date.now() * 1000 };
+        if (n !== null) peakStacks = Math.max(peakStacks, n);
+      }, 500);
+    }
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), RUN_TIMEOUT_MS);
+  const status = await exited;
+  clearTimeout(timer);
+  clearInterval(sampler);
+  if (end === null || end === "pending" || end.stacks < 0) {
+    throw new Error(`${config.name} on ${qemu.label}: the guest never finished its load (QEMU exit ${status.code ?? status.signal}); its console:\n${console_.slice(-2000)}`);
+  }
+  return { log, endStacks: end.stacks, endMicros: end.micros, peakStacks };
+}
+
+/**
+ * QEMU's coroutine stacks in its maps: a 4 KiB ---p guard right below a
+ * 1 MiB rw-p mapping. Also a guard right below an rw-p mapping of more than
+ * 1 MiB and less than a thread's 8 MiB stack: mmap places a new mapping just
+ * below the last one, and when that one is anonymous rw-p memory (not
+ * another stack's guard), the kernel merges the new stack into it, so the
+ * stack no longer shows as 1 MiB (seen here: 1044K, 1060K, 1156K, 1420K, 5124K).
+ */
+function countStacks(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/maps`, "utf8");
+  } catch {
+    return null;
+  }
+  let n = 0;
+  let guardEnd = -1;
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
+    if (!m) continue;
+    const start = parseInt(m[1], 16);
+    const stop = parseInt(m[2], 16);
+    const size = stop - start;
+    if (m[3] === "rw-p" && start === guardEnd && size >= STACK_BYTES && size < THREAD_STACK_BYTES) n++;
+    guardEnd = m[3] === "---p" && size === GUARD_BYTES ? stop : -1;
+  }
+  return n;
+}
+
+/** The log's lines up to (and at) the time of the last sample: what QEMU had done when it was counted. */
+async function* linesUpTo(path, micros) {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  for await (const line of lines) {
+    const m = /^\d+@(\d+)\.(\d+):/.exec(line);
+    if (m && Number(m[1]) * 1e6 + Number(m[2]) > micros) break;
+    yield line;
+  }
+}
+
+function table(rows) {
+  const header = ["configuration", "QEMU", "policy", "inc", "log lines", "measured", "predicted", "diff", "sampled peak", "predicted peak", ""];
+  const body = rows.map((r) => [r.config, r.qemu, r.policy, r.poolIncrease, r.lines, r.measured, r.predicted, r.predicted - r.measured, r.sampledPeak, r.predictedPeak, r.ok ? "ok" : "MISMATCH"]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)));
+  const fmt = (row) => "| " + row.map((c, i) => String(c).padEnd(widths[i])).join(" | ") + " |";
+  return [fmt(header), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...body.map(fmt)].join("\n");
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err) => {
+    console.error(`validate:qemu: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,158 @@
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { createGunzip } from "node:zlib";
+import { InputError } from "../errors.js";
+
+/**
+ * What a replay or an import reads: a file (plain or gzip, told by its first
+ * bytes, not its name), text already in memory, or any iterable of lines.
+ */
+export type LogInput = { path: string } | { text: string } | { lines: Iterable<string> | AsyncIterable<string> };
+
+/** The name an input goes by in messages. */
+export function inputName(input: LogInput): string {
+  if ("path" in input) return input.path;
+  return "text" in input ? "text" : "lines";
+}
+
+/** gzip's magic bytes (RFC 1952): 1f 8b. */
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+/**
+ * Read and inflate a megabyte at a time: zlib inflates on libuv's thread pool,
+ * so the next chunk is being inflated while this thread parses the last one;
+ * big chunks keep the hand-offs between the two rare.
+ */
+const CHUNK_BYTES = 1 << 19;
+
+/**
+ * The input as a sequence of byte chunks (text is UTF-8). A line may be cut
+ * between two chunks (LineSplitter joins it); only one chunk is held at a
+ * time, so memory does not grow with the input. Bytes, not strings: a parser
+ * reads them in place, and "\n" never occurs inside a UTF-8 character, so
+ * every line can be decoded on its own.
+ */
+export async function* byteChunks(input: LogInput): AsyncGenerator<Buffer> {
+  if ("text" in input) {
+    yield Buffer.from(input.text, "utf8");
+  } else if ("lines" in input) {
+    for await (const line of input.lines) yield Buffer.from(line + "\n", "utf8");
+  } else {
+    yield* fileChunks(input.path);
+  }
+}
+
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  const gzip = await startsWithGzipMagic(path);
+  const file = createReadStream(path, { highWaterMark: CHUNK_BYTES });
+  const bytes = gzip ? file.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : file;
+  if (gzip) file.on("error", (err) => bytes.destroy(err));
+  try {
+    for await (const chunk of bytes as AsyncIterable<Buffer>) yield chunk;
+  } catch (err) {
+    throw readError(path, err, gzip);
+  }
+}
+
+async function startsWithGzipMagic(path: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1;
+  } catch (err) {
+    throw readError(path, err, false);
+  } finally {
+    await handle?.close();
+  }
+}
+
+function readError(path: string, err: unknown, gzip: boolean): InputError {
+  const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
+  if (gzip && typeof code === "string" && code.startsWith("Z_")) {
+    return new InputError("ERR_TRACE", `cannot read '${path}': it starts like gzip but does not inflate (${code}); give a whole .gz file or the plain text`);
+  }
+  return new InputError("ERR_TRACE", `cannot read trace '${path}': ${code}; give the path of a readable trace file`);
+}
+
+/** Receives each line of an input: the bytes, where the line starts and ends in them, and its number. */
+export type LineHandler = (bytes: Buffer, start: number, end: number, line: number) => void;
+
+/**
+ * Receives whole lines in a block: bytes[start, end) holds complete lines,
+ * each ended by "\n" except perhaps the last (the end of the input), the
+ * first of them numbered `firstLine`. Returns how many lines it held. A parser
+ * that walks a block itself saves a call and a native indexOf per line.
+ */
+export type BlockHandler = (bytes: Buffer, start: number, end: number, firstLine: number) => number;
+
+/** Lines longer than this are refused, so that a file without newlines cannot fill the memory. */
+export const MAX_LINE_BYTES = 1 << 20;
+const NEWLINE = 0x0a;
+
+/**
+ * Cuts byte chunks into blocks of whole lines ("\n" ends a line; a final
+ * newline does not start another) and hands them on in place, without
+ * copying, except a line cut between two chunks, which is joined first.
+ */
+export class LineSplitter {
+  private carry: Buffer | null = null;
+  /** Lines handed on so far. */
+  lines = 0;
+
+  constructor(
+    private readonly source: string,
+    private handler: BlockHandler,
+  ) {}
+
+  /** Hands the rest of the input to another handler (once the format is known). */
+  handOver(handler: BlockHandler): void {
+    this.handler = handler;
+  }
+
+  feed(chunk: Buffer): void {
+    let start = 0;
+    if (this.carry !== null) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl === -1) return this.keep(Buffer.concat([this.carry, chunk]));
+      const joined = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = null;
+      this.lines += this.handler(joined, 0, joined.length, this.lines + 1);
+      start = nl + 1;
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= start) {
+      this.lines += this.handler(chunk, start, last + 1, this.lines + 1);
+      start = last + 1;
+    }
+    if (start < chunk.length) this.keep(Buffer.from(chunk.subarray(start)));
+  }
+
+  /** The input ended: a last line without a newline is still a line. */
+  end(): void {
+    if (this.carry === null) return;
+    const last = this.carry;
+    this.carry = null;
+    this.lines += this.handler(last, 0, last.length, this.lines + 1);
+  }
+
+  private keep(partial: Buffer): void {
+    if (partial.length > MAX_LINE_BYTES) {
+      throw new InputError("ERR_TRACE", `${this.source}:${this.lines + 1}: a line longer than ${MAX_LINE_BYTES} bytes; a trace or log has short lines`);
+    }
+    this.carry = partial;
+  }
+}
+
+/** A block's lines one by one, for parsers that take a line at a time; returns the count. */
+export function eachLine(bytes: Buffer, start: number, end: number, firstLine: number, handler: LineHandler): number {
+  let line = firstLine;
+  for (let p = start; p < end; line++) {
+    const nl = bytes.indexOf(NEWLINE, p);
+    const lineEnd = nl === -1 || nl >= end ? end : nl;
+    handler(bytes, p, lineEnd, line);
+    p = lineEnd + 1;
+  }
+  return line - firstLine;
+}

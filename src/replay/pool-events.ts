@@ -1,0 +1,50 @@
+/**
+ * The pool events a trace or a log decodes to, delivered in order to a sink.
+ *
+ * Decoders (the coropool trace parser, the QEMU log parser) resolve names and
+ * addresses to dense coroutine ids, so a sink never sees a name: `co` is an
+ * index that is live from its create to its terminate and is handed out again
+ * afterwards, so arrays indexed by it stay as small as the live set.
+ *
+ * `line` is the 1-based line of the input the event came from; `time` is its
+ * time in microseconds, or NO_TIME when the line has none.
+ */
+export interface PoolEventSink {
+  /** Threads T0..T(count-1) exist; called before any event names a new one. */
+  threadsSeen(count: number): void;
+  inc(amount: number, line: number, time: number): void;
+  dec(amount: number, line: number, time: number): void;
+  create(thread: number, co: number, line: number, time: number): void;
+  terminate(thread: number, co: number, line: number, time: number): void;
+  exit(thread: number, line: number, time: number): void;
+}
+
+/** The time of a line that carries none. */
+export const NO_TIME = -1;
+
+/** Microseconds in a second: times are kept as integer microseconds, QEMU's resolution. */
+export const MICROS_PER_SECOND = 1_000_000;
+
+/** Several sinks fed the same events in lockstep: one pass over the input for every policy. */
+export class FanOutSink implements PoolEventSink {
+  constructor(private readonly sinks: readonly PoolEventSink[]) {}
+
+  threadsSeen(count: number): void {
+    for (const s of this.sinks) s.threadsSeen(count);
+  }
+  inc(amount: number, line: number, time: number): void {
+    for (const s of this.sinks) s.inc(amount, line, time);
+  }
+  dec(amount: number, line: number, time: number): void {
+    for (const s of this.sinks) s.dec(amount, line, time);
+  }
+  create(thread: number, co: number, line: number, time: number): void {
+    for (const s of this.sinks) s.create(thread, co, line, time);
+  }
+  terminate(thread: number, co: number, line: number, time: number): void {
+    for (const s of this.sinks) s.terminate(thread, co, line, time);
+  }
+  exit(thread: number, line: number, time: number): void {
+    for (const s of this.sinks) s.exit(thread, line, time);
+  }
+}

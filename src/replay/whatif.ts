@@ -1,0 +1,293 @@
+import type { VmaFailureMessage } from "../errors.js";
+import { POLICY_NAMES, policyDefinition, type PolicyName } from "../pools/index.js";
+import { HARD_CAP_RESERVED_VMAS, poolHardMaxSize } from "../vma/limits.js";
+import { decodeInput, type DecodedInput } from "./input-format.js";
+import { inputName, type LogInput } from "./line-source.js";
+import { FanOutSink, MICROS_PER_SECOND, NO_TIME } from "./pool-events.js";
+import { NO_VMA_LIMIT, PolicyReplay } from "./replay.js";
+import type { PolicySpec } from "./replay-log.js";
+import { DEFAULT_SERIES_BUCKETS, MinMaxSeries, type SeriesPoint } from "./series.js";
+
+export interface WhatIfOptions {
+  /** Default: every policy, and batched twice: as QEMU runs it (uncapped) and as intended (capped). */
+  policies?: readonly PolicySpec[];
+  /** The limit asked about: does the workload abort under it, and where. */
+  maxMapCount: number;
+  baselineVmas: number;
+  /** A QEMU log's pool increase (see replayLog). */
+  poolIncrease?: number;
+  source?: string;
+  /** Buckets per series (each keeps its min and max); a few thousand points at most. */
+  seriesBuckets?: number;
+}
+
+/** One policy's answer. */
+export interface WhatIfRow {
+  policy: PolicyName;
+  uncapped: boolean;
+  /** "batched (uncapped)" etc. */
+  label: string;
+  /** With no VMA limit: the most stacks and VMAs at once, and when. */
+  peakStacks: number;
+  peakVmas: number;
+  peakLine: number;
+  peakSeconds: number | null;
+  /** With no VMA limit: stacks mapped at the end (live + pooled + leaked). */
+  mappedAtEnd: number;
+  /** Where the replay aborts at `maxMapCount`, or null when it completes. */
+  abort: null | { line: number; seconds: number | null; error: VmaFailureMessage };
+  /**
+   * The least max_map_count for which the replay completes, computed exactly
+   * (see smallestSafeBatched for batched, whose cap depends on it), or null
+   * for a policy whose dependence on the limit this engine cannot enumerate.
+   */
+  smallestSafeMaxMapCount: number | null;
+  globalLockAcquisitions: number;
+  series: WhatIfSeries;
+}
+
+/** Series for charts: x in seconds from the first time when the log has times, else the event number. */
+export interface WhatIfSeries {
+  mapped: SeriesPoint[];
+  live: SeriesPoint[];
+  globalPooled: SeriesPoint[];
+  /** Per thread: stacks in its local pool. */
+  pooledByThread: SeriesPoint[][];
+}
+
+export interface WhatIfResult {
+  input: DecodedInput;
+  maxMapCount: number;
+  baselineVmas: number;
+  axis: "seconds" | "event";
+  rows: WhatIfRow[];
+}
+
+/**
+ * Every policy in the registry's order; one that obeys the hard cap twice:
+ * first uncapped (batched as QEMU ships it on Linux), then capped (as intended).
+ */
+export function defaultWhatIfPolicies(): PolicySpec[] {
+  const specs: PolicySpec[] = [];
+  for (const policy of POLICY_NAMES) {
+    if (policyDefinition(policy).usesHardCap) specs.push({ policy, uncapped: true });
+    specs.push({ policy });
+  }
+  return specs;
+}
+
+/** How many capped batched replays one extra pass over the input runs in lockstep. */
+const CAPS_PER_PASS = 8;
+
+/**
+ * The what-if of a log or trace: per policy, what the workload needs (peak,
+ * what stays mapped), whether it survives `maxMapCount`, and the least
+ * max_map_count that keeps it alive. One pass for all policies; batched with
+ * its cap may need a few more (the input is read again: give a path or a text).
+ *
+ * Each policy runs with no VMA limit (the counter never refuses), its hard
+ * cap the one `maxMapCount` gives; a watch records where `maxMapCount` would
+ * have refused a mapping. Up to that point a limited replay does exactly what
+ * the unlimited one does (the limit only decides whether a mapping succeeds),
+ * so that is exactly where the limited replay aborts.
+ */
+export async function whatIf(input: LogInput, options: WhatIfOptions): Promise<WhatIfResult> {
+  const specs = options.policies ?? defaultWhatIfPolicies();
+  const buckets = options.seriesBuckets ?? DEFAULT_SERIES_BUCKETS;
+  const runs = specs.map((spec) => new ObservedRun(spec, options, poolHardMaxSize(options.maxMapCount, spec.uncapped === true), buckets));
+  // A capped policy's search is bounded by the same policy's uncapped replay, run alongside whether asked for or not.
+  const uncappedOf = new Map<PolicyName, ObservedRun>();
+  for (const run of runs) {
+    const { policy } = run.spec;
+    if (!policyDefinition(policy).usesHardCap || run.spec.uncapped || uncappedOf.has(policy)) continue;
+    const asked = runs.find((r) => r.spec.policy === policy && r.spec.uncapped);
+    uncappedOf.set(policy, asked ?? new ObservedRun({ policy, uncapped: true }, options, poolHardMaxSize(options.maxMapCount, true), 1));
+  }
+  const all = [...runs, ...[...uncappedOf.values()].filter((r) => !runs.includes(r))];
+  const decoded = await decode(input, all.map((r) => r.replay), options);
+  const axis = runs[0]?.byTimeAxis ? "seconds" : "event";
+  const rows: WhatIfRow[] = [];
+  for (const run of runs) {
+    const smallestSafe = await smallestSafeMaxMapCount(run, uncappedOf.get(run.spec.policy), decoded, input, options);
+    rows.push(run.row(decoded, smallestSafe));
+  }
+  return { input: decoded, maxMapCount: options.maxMapCount, baselineVmas: options.baselineVmas, axis, rows };
+}
+
+async function decode(input: LogInput, replays: PolicyReplay[], options: WhatIfOptions): Promise<DecodedInput> {
+  return decodeInput(input, new FanOutSink(replays), { source: options.source ?? inputName(input), poolIncrease: options.poolIncrease ?? 0 });
+}
+
+/** A replay with no VMA limit that watches `maxMapCount` and records series. */
+class ObservedRun {
+  readonly replay: PolicyReplay;
+  /** The most stacks the global pool held after any event. */
+  maxGlobalPooled = 0;
+  private readonly mapped: MinMaxSeries;
+  private readonly live: MinMaxSeries;
+  private readonly globalPooled: MinMaxSeries;
+  private readonly pooledByThread: MinMaxSeries[] = [];
+  private events = 0;
+  /** The axis is the first event's: by time if it has one, else by event number throughout. */
+  private byTime: boolean | null = null;
+  private lastTime = NO_TIME;
+
+  constructor(
+    readonly spec: PolicySpec,
+    options: WhatIfOptions,
+    hardMaxSize: number,
+    private readonly buckets: number,
+  ) {
+    this.replay = new PolicyReplay({ policy: spec.policy, maxMapCount: NO_VMA_LIMIT, baselineVmas: options.baselineVmas, hardMaxSize });
+    this.replay.watchLimit(options.maxMapCount);
+    this.mapped = new MinMaxSeries(buckets);
+    this.live = new MinMaxSeries(buckets);
+    this.globalPooled = new MinMaxSeries(buckets);
+    this.replay.observer = (replay, thread, _line, time) => {
+      this.events++;
+      this.byTime ??= time !== NO_TIME;
+      if (time !== NO_TIME) this.lastTime = time;
+      const x = this.byTime ? this.lastTime : this.events;
+      const global = replay.pooledGlobally();
+      if (global > this.maxGlobalPooled) this.maxGlobalPooled = global;
+      this.mapped.add(x, replay.mappedStacks());
+      this.live.add(x, replay.live);
+      this.globalPooled.add(x, global);
+      if (thread >= 0) this.threadSeries(thread).add(x, replay.pooledOn(thread));
+    };
+  }
+
+  get byTimeAxis(): boolean {
+    return this.byTime === true;
+  }
+
+  row(decoded: DecodedInput, smallestSafe: number | null): WhatIfRow {
+    const outcome = this.replay.outcome({ showPeak: true, firstTime: decoded.firstTime });
+    const r = outcome.result;
+    const seconds = (time: number) => (time === NO_TIME || decoded.firstTime === NO_TIME ? null : (time - decoded.firstTime) / MICROS_PER_SECOND);
+    // x is microseconds, or the event number: shown as seconds from the first time, or as it is.
+    const byTime = this.byTime === true;
+    const scale = byTime ? 1 / MICROS_PER_SECOND : 1;
+    const shift = (points: SeriesPoint[]): SeriesPoint[] => (byTime ? points.map(([x, lo, hi]) => [x - decoded.firstTime / MICROS_PER_SECOND, lo, hi]) : points);
+    const abort = this.replay.wouldAbort;
+    return {
+      policy: this.spec.policy,
+      uncapped: this.spec.uncapped === true,
+      label: policyLabel(this.spec),
+      peakStacks: outcome.peak.stacks,
+      peakVmas: outcome.peak.vmas,
+      peakLine: outcome.peak.line,
+      peakSeconds: outcome.peak.seconds,
+      mappedAtEnd: this.replay.mappedStacks(),
+      abort: abort === null ? null : { line: abort.line, seconds: seconds(abort.time), error: abort.error },
+      smallestSafeMaxMapCount: smallestSafe,
+      globalLockAcquisitions: outcome.globalLockAcquisitions,
+      series: {
+        mapped: shift(this.mapped.points(scale)),
+        live: shift(this.live.points(scale)),
+        globalPooled: shift(this.globalPooled.points(scale)),
+        pooledByThread: Array.from({ length: r.pooled.threads.length }, (_, t) => shift(this.pooledByThread[t]?.points(scale) ?? [])),
+      },
+    };
+  }
+
+  private threadSeries(thread: number): MinMaxSeries {
+    while (this.pooledByThread.length <= thread) this.pooledByThread.push(new MinMaxSeries(this.buckets));
+    return this.pooledByThread[thread]!;
+  }
+}
+
+export function policyLabel(spec: PolicySpec): string {
+  return spec.uncapped ? `${spec.policy} (uncapped)` : spec.policy;
+}
+
+/**
+ * The least max_map_count M for which the replay completes.
+ *
+ * A replay at limit M fails at the first mapping whose mmap (count + 1) or
+ * guard page (count + 2) would pass M. If the policy's decisions do not
+ * depend on M, they are those of the unlimited replay, whose largest
+ * count + 2 over all mappings is its peak VMA count P: the replay completes
+ * iff P ≤ M, so the answer is P (or 1, the least limit there is, when no
+ * stack is ever mapped). A policy that ignores the hard cap never reads M,
+ * nor does one run uncapped. One that obeys it is smallestSafeCapped, when
+ * its definition says in what steps the cap acts; otherwise there is no
+ * exact answer to give (null).
+ */
+async function smallestSafeMaxMapCount(
+  run: ObservedRun,
+  uncapped: ObservedRun | undefined,
+  decoded: DecodedInput,
+  input: LogInput,
+  options: WhatIfOptions,
+): Promise<number | null> {
+  const { policy } = run.spec;
+  const definition = policyDefinition(policy);
+  if (!definition.usesHardCap || run.spec.uncapped) return safeLimitOf(run.replay);
+  if (definition.hardCapStep === undefined || uncapped === undefined) return null;
+  return smallestSafeCapped(policy, definition.hardCapStep, uncapped, decoded, input, options);
+}
+
+function safeLimitOf(replay: PolicyReplay): number {
+  const peak = replay.outcome({ showPeak: false, firstTime: NO_TIME }).peak;
+  return peak.stacks === 0 ? 1 : peak.vmas;
+}
+
+/**
+ * A policy with its hard cap H(M) = (M − 5000) / 2 (0 at or below 5001),
+ * which depends on M, compared only with a pool size that is a multiple of
+ * its step S (batched: 128, whole batches). Why the search below is exact
+ * (said for batched, S = 128):
+ *
+ * 1. H enters the policy in one comparison only, when a full batch is handed
+ *    over: it joins the global pool iff G < min(global_pool_max_size, H),
+ *    where G, the global pool's size, is always a multiple of BATCH_MAX_SIZE
+ *    (128): only full batches go in and whole batches come out. For G = 128j,
+ *    G < H iff j < ceil(H / 128). So the replay depends on M only through
+ *    k = ceil(H(M) / 128), and every M with the same k gives the same replay.
+ * 2. The M with a given k form one range: k = 0 is M ≤ 5001; k ≥ 1 is
+ *    5002 + 256(k − 1) ≤ M ≤ 5001 + 256k. The ranges ascend with k.
+ * 3. Within range k the replay is fixed, so (as for the other policies) it
+ *    completes iff M ≥ P(k), its peak VMA count with no limit: the least
+ *    safe M in the range is max(low, P(k)) if that is ≤ high.
+ * 4. So the answer is that value for the first k that has one. No k needs
+ *    a replay whose range lies wholly below baseline + 2 × (most coroutines
+ *    live at once): every live coroutine holds a mapped stack, so P(k) is at
+ *    least that for every k.
+ * 5. Once 128k exceeds the most the global pool ever held in the uncapped
+ *    replay, G < H holds at every hand-over of that replay, so replay k is
+ *    the uncapped one: every k from there on is that one replay, its range
+ *    unbounded above, and it always has an answer. The search stops there.
+ */
+async function smallestSafeCapped(
+  policy: PolicyName,
+  step: number,
+  uncapped: ObservedRun,
+  decoded: DecodedInput,
+  input: LogInput,
+  options: WhatIfOptions,
+): Promise<number> {
+  const lastK = Math.floor(uncapped.maxGlobalPooled / step) + 1;
+  const mustHold = decoded.maxLive === 0 ? 1 : options.baselineVmas + 2 * decoded.maxLive;
+  let k = 0;
+  while (k < lastK && capRange(k, step).high < mustHold) k++;
+  while (k < lastK) {
+    const ks = Array.from({ length: Math.min(CAPS_PER_PASS, lastK - k) }, (_, i) => k + i);
+    const replays = ks.map((kk) => new PolicyReplay({ policy, maxMapCount: NO_VMA_LIMIT, baselineVmas: options.baselineVmas, hardMaxSize: kk * step }));
+    await decode(input, replays, options);
+    for (let i = 0; i < ks.length; i++) {
+      const { low, high } = capRange(ks[i]!, step);
+      const safe = Math.max(low, safeLimitOf(replays[i]!));
+      if (safe <= high) return safe;
+    }
+    k += ks.length;
+  }
+  return Math.max(capRange(lastK, step).low, safeLimitOf(uncapped.replay));
+}
+
+/** The max_map_count values whose hard cap H has ceil(H / step) = k. */
+function capRange(k: number, step: number): { low: number; high: number } {
+  if (k === 0) return { low: 1, high: HARD_CAP_RESERVED_VMAS + 1 };
+  const perBatch = 2 * step;
+  return { low: HARD_CAP_RESERVED_VMAS + 2 + perBatch * (k - 1), high: HARD_CAP_RESERVED_VMAS + 1 + perBatch * k };
+}

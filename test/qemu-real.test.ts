@@ -1,0 +1,200 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { InputError } from "../src/errors.js";
+import { isPolicyName } from "../src/pools/policy-name.js";
+import { importQemuLog } from "../src/replay/import.js";
+import { parseVirtioBlkSpec, poolIncreaseFor } from "../src/replay/pool-increase.js";
+import { replayTrace, type ReplayResult } from "../src/replay/replay.js";
+import { replayLog, type LogReplayOptions } from "../src/replay/replay-log.js";
+import { parseTrace } from "../src/replay/trace.js";
+
+const SAMPLES = join(import.meta.dirname, "fixtures", "qemu-real");
+const ORACLE = join(import.meta.dirname, "fixtures", "oracle");
+
+const cases = readFileSync(join(SAMPLES, "cases.tsv"), "utf8")
+  .trim()
+  .split("\n")
+  .slice(1)
+  .map((row) => {
+    const [file, qemu, policy, inc, end, peak] = row.split("\t") as [string, string, string, string, string, string];
+    if (!isPolicyName(policy)) throw new Error("bad policy in cases.tsv: " + policy);
+    return { file, qemu, policy, poolIncrease: Number(inc), stacksAtEnd: Number(end), sampledPeak: Number(peak) };
+  });
+
+const mappedAtEnd = (r: ReplayResult) => r.live + r.pooled.global + r.pooled.threads.reduce((a, b) => a + b, 0);
+const LIMITS = { maxMapCount: 65530, baselineVmas: 1000 };
+
+describe("replaying real QEMU logs matches QEMU's own stack counts", () => {
+  it("has the five samples", () => expect(cases).toHaveLength(5));
+
+  it.each(cases)("$file (QEMU $qemu, $policy)", async ({ file, policy, poolIncrease, stacksAtEnd, sampledPeak }) => {
+    const { input, outcomes } = await replayLog({ path: join(SAMPLES, file) }, { ...LIMITS, policies: [{ policy, uncapped: true }], poolIncrease });
+    const result = outcomes[0]!.result;
+    expect(input.format).toBe("qemu-log");
+    expect(result.failure).toBeNull();
+    expect(Math.abs(mappedAtEnd(result) - stacksAtEnd)).toBeLessThanOrEqual(2);
+    expect(result.peak!.stacks).toBeGreaterThanOrEqual(sampledPeak);
+    expect(result.peak!.vmas).toBe(LIMITS.baselineVmas + 2 * result.peak!.stacks);
+    // QEMU's real counts are explained by its own policy, not by any policy.
+    const none = await replayLog({ path: join(SAMPLES, file) }, { ...LIMITS, policies: [{ policy: "none" }], poolIncrease });
+    expect(mappedAtEnd(none.outcomes[0]!.result)).toBeLessThan(stacksAtEnd - 2);
+  });
+
+  it("the timestamped logs have thread ids and times; the others AioContexts and a note saying so", async () => {
+    const timed = await replayLog({ path: join(SAMPLES, "virtio-p2-timestamped.trace.log.gz") }, { ...LIMITS, policies: [{ policy: "legacy" }] });
+    expect(timed.input.qemu!.threadsAre).toBe("thread ids");
+    expect(timed.input.qemu!.threads).toEqual(["tid 305", "tid 308", "tid 309"]);
+    expect(timed.outcomes[0]!.result.peak!.seconds).toBeGreaterThan(0);
+    const plain = await replayLog({ path: join(SAMPLES, "virtio-p1.trace.log.gz") }, { ...LIMITS, policies: [{ policy: "legacy" }] });
+    expect(plain.input.qemu!.threadsAre).toBe("AioContexts");
+    expect(plain.input.qemu!.note).toMatch(/two AioContexts/);
+    expect(plain.outcomes[0]!.result.peak!.seconds).toBeNull();
+  });
+});
+
+describe("the QEMU log parser", () => {
+  const enter = (ctx: string, to: string) => `qemu_aio_coroutine_enter ctx ${ctx} from 0x7f06743fed88 to ${to} opaque (nil)`;
+  const term = (self: string) => `qemu_coroutine_terminate self ${self}`;
+  const opts = (over: Partial<LogReplayOptions> = {}): LogReplayOptions => ({ ...LIMITS, policies: [{ policy: "none" }], ...over });
+
+  it("creates at the first enter of an address that is not live, on the entering thread; terminate ends it; addresses are reused", async () => {
+    const text = [enter("0xa0", "0x100"), enter("0xa0", "0x100"), enter("0xb0", "0x200"), term("0x100"), enter("0xb0", "0x100"), term("0x200"), term("0x100"), ""].join("\n");
+    const { input, outcomes } = await replayLog({ text }, opts({ policies: [{ policy: "legacy" }] }));
+    const r = outcomes[0]!.result;
+    expect(input.qemu).toMatchObject({ enters: 4, reEnters: 1, terminates: 3, threads: ["ctx 0xa0", "ctx 0xb0"] });
+    expect(input.creates).toBe(3);
+    expect(input.maxLive).toBe(2);
+    expect(r.events).toBe(6);
+    // The second create of 0x100 finds the alloc pool empty and the release
+    // pool at 1, not above 64: legacy maps a new stack.
+    expect(r.stacksCreated).toBe(3);
+    expect(r.live).toBe(0);
+    // The legacy release pool takes every terminated stack while it is below 2 × 64.
+    expect(r.pooled.global).toBe(3);
+  });
+
+  it("a coroutine terminates on the thread that entered it last (no thread ids)", async () => {
+    const text = [enter("0xa0", "0x100"), enter("0xb0", "0x100"), term("0x100")].join("\n");
+    const { outcomes } = await replayLog({ text }, opts({ policies: [{ policy: "batched" }] }));
+    expect(outcomes[0]!.result.pooled.threads).toEqual([0, 1]);
+  });
+
+  it("with -msg timestamp=on the threads are the TIDs, even where a terminate happens", async () => {
+    const text = [`11@5.000001:${enter("0xa0", "0x100")}`, `12@5.000200:${enter("0xa0", "0x200")}`, `12@5.000300:${term("0x100")}`, `12@5.5:${term("0x200")}`].join("\n");
+    const { input, outcomes } = await replayLog({ text }, opts({ policies: [{ policy: "batched" }] }));
+    expect(input.qemu!.threads).toEqual(["tid 11", "tid 12"]);
+    expect(outcomes[0]!.result.pooled.threads).toEqual([0, 2]);
+    expect(outcomes[0]!.result.peak).toEqual({ stacks: 2, vmas: 1004, line: 2, seconds: 0.000199 });
+  });
+
+  it("counts other trace events, skips blank lines, refuses anything else with its line number", async () => {
+    const text = [enter("0xa0", "0x100"), "virtio_blk_req_complete vdev 0x1 req 0x2 status 0", "", "1@2.3:aio_co_schedule ctx 0x1 co 0x2", term("0x100")].join("\r\n");
+    const { input } = await replayLog({ text }, opts());
+    expect(input.qemu!.otherEvents).toBe(2);
+    await expect(replayLog({ text: `${enter("0xa0", "0x100")}\nhello world\n` }, opts())).rejects.toThrow(/^text:2: not a QEMU trace event: 'hello world'/);
+    await expect(replayLog({ text: `${enter("0xa0", "0x100")}\nqemu_aio_coroutine_enter ctx 0xa0 to 0x1\n` }, opts())).rejects.toThrow(/^text:2: malformed qemu_aio_coroutine_enter/);
+    await expect(replayLog({ text: `7@12:${term("0x1")}\n` }, opts())).rejects.toBeInstanceOf(InputError);
+  });
+
+  it("reads gzip by its magic bytes, not its name; a text, lines, or a file cut anywhere give one answer", async () => {
+    const log = readFileSync(join(SAMPLES, "virtio-p1.trace.log.gz"));
+    const dir = mkdtempSync(join(tmpdir(), "coropool-qemu-"));
+    writeFileSync(join(dir, "plain.gz"), gzipSync(log).subarray(0, 0)); // an empty file is not gzip
+    const text = (await import("node:zlib")).gunzipSync(log).toString("latin1");
+    writeFileSync(join(dir, "log.txt.gz"), text); // plain text with a misleading name
+    writeFileSync(join(dir, "log.bin"), log); // gzip with no .gz
+    const o = opts({ policies: [{ policy: "legacy" }], poolIncrease: 1024 });
+    const fromGzip = await replayLog({ path: join(dir, "log.bin") }, o);
+    const fromPlain = await replayLog({ path: join(dir, "log.txt.gz") }, o);
+    const fromText = await replayLog({ text }, o);
+    const fromLines = await replayLog({ lines: text.trimEnd().split("\n") }, o);
+    for (const r of [fromPlain, fromText, fromLines]) expect(r.outcomes[0]!.result).toEqual(fromGzip.outcomes[0]!.result);
+    expect(fromGzip.input.lines).toBe(95877);
+  });
+
+  it("memory follows the live coroutines: a million lines through a generator", async () => {
+    function* lines() {
+      for (let i = 0; i < 500_000; i++) {
+        yield enter("0xa0", `0x${(0x1000 + (i % 7)).toString(16)}`);
+        yield term(`0x${(0x1000 + (i % 7)).toString(16)}`);
+      }
+    }
+    const before = process.memoryUsage().heapUsed;
+    const { input, outcomes } = await replayLog({ lines: lines() }, opts({ policies: [{ policy: "batched" }] }));
+    expect(input.lines).toBe(1_000_000);
+    expect(input.maxLive).toBe(1);
+    expect(outcomes[0]!.result.stacksCreated).toBe(1);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe("pool increase from virtio-blk devices", () => {
+  it("each device adds num-queues × queue-size / 2", () => {
+    expect(poolIncreaseFor(parseVirtioBlkSpec("2x512,2x512"))).toBe(1024);
+    expect(poolIncreaseFor(parseVirtioBlkSpec("64x256,64x256"))).toBe(16384);
+    expect(() => parseVirtioBlkSpec("2x500")).toThrow(/power of two/);
+    expect(() => parseVirtioBlkSpec("0x256")).toThrow(InputError);
+  });
+});
+
+describe("times in coropool traces, and the streaming replay", () => {
+  const oracle = readFileSync(join(ORACLE, "cases.tsv"), "utf8").trim().split("\n").slice(1).map((row) => row.split("\t") as [string, string, string, string, string]);
+
+  it.each(oracle)("streamed %s %s at %s replays byte for byte as the oracle says", async (trace, policy, maxMapCount, baseline, expected) => {
+    if (!isPolicyName(policy)) throw new Error(policy);
+    const { outcomes } = await replayLog({ path: join(ORACLE, trace) }, { policies: [{ policy }], maxMapCount: Number(maxMapCount), baselineVmas: Number(baseline) });
+    expect(JSON.stringify(outcomes[0]!.result)).toBe(readFileSync(join(ORACLE, expected), "utf8").trim());
+  });
+
+  it("a time per line is optional; with times the result shows the peak and when", async () => {
+    const text = "threads 1\n@10 create T0 a\n@10.5 create T0 b\nterminate T0 a\n@12.000001 terminate T0 b\n";
+    const trace = parseTrace(text);
+    expect(trace.events.map((e) => e.time)).toEqual([10_000_000, 10_500_000, undefined, 12_000_001]);
+    const { result } = replayTrace(trace, { policy: "none", ...LIMITS });
+    expect(result.peak).toEqual({ stacks: 2, vmas: 1004, line: 3, seconds: 0.5 });
+    expect(replayTrace(parseTrace(text.replace(/@\S+ /g, "")), { policy: "none", ...LIMITS }).result.peak).toBeUndefined();
+    expect(() => parseTrace("threads 1\n@1.1234567 create T0 a\n")).toThrow(/^trace:2: bad time/);
+    expect(() => parseTrace("threads 1\n@3\n")).toThrow(/^trace:2: a time with no event/);
+  });
+
+  it("grows its stack table and thread slots as the stream needs, with the same result", async () => {
+    const lines = ["threads 3"];
+    for (let i = 0; i < 5000; i++) lines.push(`create T${i % 3} c${i}`);
+    for (let i = 0; i < 5000; i++) lines.push(`terminate T${(i + 1) % 3} c${i}`);
+    const text = lines.join("\n");
+    for (const policy of ["legacy", "batched", "none"] as const) {
+      const whole = replayTrace(parseTrace(text), { policy, ...LIMITS }).result;
+      const streamed = (await replayLog({ text }, { policies: [{ policy }], ...LIMITS })).outcomes[0]!.result;
+      expect(streamed).toEqual(whole);
+    }
+  });
+});
+
+describe("coropool import", () => {
+  it.each(cases.filter((c) => c.file.includes("timestamped") || c.file.includes("nvme-n2")))("$file: the imported trace replays as the log does", async ({ file, poolIncrease }) => {
+    const dir = mkdtempSync(join(tmpdir(), "coropool-import-"));
+    const out = join(dir, "out.trace");
+    const summary = await importQemuLog({ path: join(SAMPLES, file) }, out, { poolIncrease });
+    const o: LogReplayOptions = { ...LIMITS, policies: [{ policy: "legacy" }, { policy: "batched" }, { policy: "none" }], poolIncrease };
+    const fromLog = await replayLog({ path: join(SAMPLES, file) }, o);
+    const fromTrace = await replayLog({ path: out }, o);
+    expect(fromTrace.input.format).toBe("coropool-trace");
+    expect(summary.events).toBe(fromLog.outcomes[0]!.result.events);
+    for (let i = 0; i < 3; i++) {
+      const a = fromLog.outcomes[i]!.result;
+      const b = fromTrace.outcomes[i]!.result;
+      // Line numbers differ, and a trace without times shows no peak (its JSON is as it always was).
+      const { peak: peakA, ...restA } = a;
+      const { peak: peakB, ...restB } = b;
+      expect(restB).toEqual(restA);
+      if (peakB !== undefined) expect({ ...peakB, line: 0 }).toEqual({ ...peakA, line: 0 });
+      else expect(a.peak!.seconds).toBeNull();
+    }
+    const text = readFileSync(out, "utf8");
+    expect(text).toMatch(/^# coropool trace imported from the QEMU log/);
+    expect(text).toContain(`threads ${summary.threads}\n`);
+  });
+});
