@@ -8,7 +8,7 @@
  * every violation; exits 1 if there was one.
  */
 import { parseArgs } from "node:util";
-import { POLICY_NAMES, type PolicyName } from "../src/pools/policy-name.js";
+import { POLICY_NAMES, type PolicyName } from "../src/pools/index.js";
 import type { RunResult } from "../src/runtime/result.js";
 import { Runtime } from "../src/runtime/runtime.js";
 import type { SoakPart, SoakPartResult } from "../src/scenarios/soak/part.js";

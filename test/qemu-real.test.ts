@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../src/errors.js";
-import { isPolicyName } from "../src/pools/policy-name.js";
+import { isPolicyName } from "../src/pools/index.js";
 import { importQemuLog } from "../src/replay/import.js";
 import { parseVirtioBlkSpec, poolIncreaseFor } from "../src/replay/pool-increase.js";
 import { replayTrace, type ReplayResult } from "../src/replay/replay.js";

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { PolicyName } from "../../src/pools/policy-name.js";
+import type { PolicyName } from "../../src/pools/index.js";
 import { projectRoot } from "../../src/project-root.js";
 import { formatChange } from "../../src/report/text.js";
 import { Runtime } from "../../src/runtime/runtime.js";

@@ -9,7 +9,7 @@ import { InputError } from "../errors.js";
 import { isPolicyName, POLICY_NAMES, type PolicyName } from "../pools/index.js";
 import { HostedRuntime, type ClosedStats, type HostedRunOutcome, type LiveStats } from "../runtime/hosted.js";
 import type { BackendName } from "../runtime/runtime.js";
-import type { CustomPart, CustomPartResult } from "../scenarios/custom/part.js";
+import { setupFailure, type CustomPart, type CustomPartResult } from "../scenarios/custom/part.js";
 import { loadWorkload } from "../scenarios/custom/workload.js";
 import { MAX_THREADS } from "../scenarios/validate.js";
 
@@ -104,11 +104,9 @@ async function runWorkload(hosted: HostedRuntime, workload: string | URL, option
     Array.from({ length: hosted.threads }, () => part),
     { timeoutMs: options.timeoutMs, signal: options.signal },
   );
+  const failure = setupFailure(modulePath, parts);
+  if (failure) throw failure;
   const perThread = parts as (CustomPartResult | null)[];
-  const setup = perThread.findIndex((p) => p?.setupError !== undefined);
-  if (setup >= 0) {
-    throw new InputError("ERR_WORKLOAD", `custom workload '${modulePath}': coroutines() failed on T${setup}: ${perThread[setup]!.setupError}; it must return an iterable of arguments`);
-  }
   const sum = (field: "coroutines" | "completed" | "failed") => perThread.reduce((n, p) => n + (p?.[field] ?? 0), 0);
   return {
     ...outcome,

@@ -2,7 +2,7 @@ import { formatByteSize, parseByteSize } from "../byte-size.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../errors.js";
 import { shownText } from "../message-text.js";
-import { POLICY_NAMES, isPolicyName, type PolicyName } from "../pools/policy-name.js";
+import { POLICY_NAMES, isPolicyName, type PolicyName } from "../pools/index.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 

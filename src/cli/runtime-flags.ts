@@ -6,7 +6,7 @@ import { InputError } from "../errors.js";
 import { MIN_IMBALANCE_THREADS } from "../scenarios/validate.js";
 import { BUNDLED_SCENARIOS, bundledOrPath } from "../experiments/bundled.js";
 import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import { BACKEND_NAMES, type BackendName } from "../runtime/runtime.js";
 import { byteSizeFlag, integerFlag, policyListFlag, shownArg, type OptionSpec, type ParsedArgs } from "./args.js";
 import { StepProgress } from "./progress.js";

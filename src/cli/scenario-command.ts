@@ -9,7 +9,7 @@
 import { InputError } from "../errors.js";
 import { BUNDLED_SCENARIOS, bundledPath, bundledOrPath } from "../experiments/bundled.js";
 import type { ThreadedExperimentOptions } from "../experiments/options.js";
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import type { ResultDocument } from "../report/document.js";
 import type { Scenario } from "../scenarios/types.js";
 import { loadScenarioFile } from "../scenarios/validate.js";

@@ -2,12 +2,11 @@
  * The custom experiment: a user's workload module (generator-based
  * coroutines) run on N threads under each policy.
  */
-import { dirname, resolve } from "node:path";
-import { InputError } from "../errors.js";
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
-import type { RunPlan } from "../runtime/runtime.js";
-import type { CustomPart, CustomPartResult } from "../scenarios/custom/part.js";
+import { setupFailure } from "../scenarios/custom/part.js";
+import { planCustom } from "../scenarios/custom/plan.js";
+import { customModulePath } from "../scenarios/custom/rules.js";
 import { loadWorkload } from "../scenarios/custom/workload.js";
 import type { CustomScenario } from "../scenarios/types.js";
 import { withSeed, type ThreadedExperimentOptions } from "./options.js";
@@ -29,27 +28,21 @@ export interface CustomReport {
  */
 export async function runCustom(scenario: CustomScenario, file: string, options: ThreadedExperimentOptions): Promise<CustomReport> {
   const adjusted: CustomScenario = { ...withSeed(scenario, options), threads: options.threads ?? scenario.threads };
-  const modulePath = resolve(dirname(file), adjusted.module);
+  const modulePath = customModulePath(adjusted, file);
   await loadWorkload(modulePath); // bad modules are refused here, before any worker starts
   const runs = await runPlanUnderPolicies(
     {
       experiment: "custom",
-      plan: customPlan(adjusted, modulePath),
+      plan: planCustom(adjusted, file),
       threads: adjusted.threads,
       scenarioMaxMapCount: adjusted.maxMapCount,
       policies: options.policies ?? DEFAULT_CUSTOM_POLICIES,
     },
     options,
   );
-  const setup = runs.flatMap((r) => (r.parts as (CustomPartResult | null)[]).map((p, t) => ({ t, error: p?.setupError })).filter((x) => x.error));
-  if (setup.length > 0) {
-    throw new InputError("ERR_WORKLOAD", `custom workload '${modulePath}': coroutines() failed on T${setup[0]!.t}: ${setup[0]!.error}; it must return an iterable of arguments`);
+  for (const r of runs) {
+    const failure = setupFailure(modulePath, r.parts);
+    if (failure) throw failure;
   }
   return { command: "run", scenarioFile: file, scenario: adjusted, runs };
-}
-
-/** The same part on every thread; each thread reports one unit of progress when its coroutines are done. */
-function customPlan(scenario: CustomScenario, modulePath: string): RunPlan {
-  const part: CustomPart = { kind: "custom", modulePath, options: scenario.options, seed: scenario.seed };
-  return { parts: Array.from({ length: scenario.threads }, () => part), poolSizeIncrease: 0, progressUnits: scenario.threads };
 }

@@ -3,7 +3,7 @@
  * others keep needing coroutines; where the stacks end up under each policy.
  */
 import { InputError } from "../errors.js";
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { planImbalance, summarizeImbalance, type ImbalanceSummary } from "../scenarios/imbalance/plan.js";
 import type { ImbalanceScenario } from "../scenarios/types.js";

@@ -3,7 +3,7 @@
  * maps its flags onto them in src/cli/runtime-flags.ts; a program passes
  * them directly), and how they become one Runtime's options per policy.
  */
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import type { BackendName, RuntimeOptions } from "../runtime/runtime.js";
 import type { Sample } from "../runtime/sampler.js";
 

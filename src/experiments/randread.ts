@@ -2,7 +2,7 @@
  * The randread experiment, the seed's benchmark: every cell (block size x
  * iodepth) under every policy, IOPS and latency percentiles per cell.
  */
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { Runtime } from "../runtime/runtime.js";
 import { planRandread, randreadCases, randreadFigures, type RandreadCase, type RandreadFigures } from "../scenarios/randread/plan.js";

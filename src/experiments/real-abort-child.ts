@@ -7,7 +7,7 @@
  * last line is "result {json}".
  */
 import { writeSync } from "node:fs";
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import { Runtime } from "../runtime/runtime.js";
 import { planStress } from "../scenarios/stress/plan.js";
 import type { StressScenario } from "../scenarios/types.js";

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import { projectRoot } from "../project-root.js";
 import type { RunResult } from "../runtime/result.js";
 import type { StressScenario } from "../scenarios/types.js";

@@ -1,4 +1,4 @@
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { Runtime, type RunPlan } from "../runtime/runtime.js";
 import { runtimeOptionsFor, type ExperimentOptions } from "./options.js";

@@ -4,7 +4,7 @@
  * bursts of requests in flight, under each policy in turn. With real stacks
  * up to the real limit, see real-abort.ts.
  */
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { planStress, stressThreadNames } from "../scenarios/stress/plan.js";
 import type { StressScenario } from "../scenarios/types.js";

@@ -1,4 +1,4 @@
-import type { PolicyName } from "../pools/policy-name.js";
+import type { PolicyName } from "../pools/index.js";
 import { decodeInput, type DecodedInput } from "./input-format.js";
 import { inputName, type LogInput } from "./line-source.js";
 import { FanOutSink } from "./pool-events.js";

@@ -89,7 +89,7 @@ const INITIAL_COROUTINE_IDS = 1024;
  * workers run. A VMA-exhaustion failure ends the replay like QEMU's abort().
  */
 export function replayTrace(trace: Trace, options: ReplayOptions): ReplayOutcome {
-  const replay = new PolicyReplay(options, trace.creates);
+  const replay = new PolicyReplay(options, trace.creates, trace.threads);
   replay.threadsSeen(trace.threads);
   const live = new LiveCoroutines<string>();
   for (const event of trace.events) {
@@ -149,8 +149,8 @@ export class PolicyReplay implements PoolEventSink {
   private watchedLimit = Infinity;
   observer: ReplayObserver | null = null;
 
-  /** `expectedCreates`: when known, no more slots are made than it needs. */
-  constructor(options: ReplayOptions, expectedCreates = INITIAL_STACK_CAPACITY) {
+  /** `expectedCreates`, `expectedThreads`: when known (a parsed trace), the region is made to their size. */
+  constructor(options: ReplayOptions, expectedCreates = INITIAL_STACK_CAPACITY, expectedThreads = INITIAL_THREAD_CAPACITY) {
     this.options = options;
     this.hardMaxSize = options.hardMaxSize ?? poolHardMaxSize(options.maxMapCount, options.uncapped === true);
     // Slots enough for every stack the replay can hold at once: no more than
@@ -158,7 +158,7 @@ export class PolicyReplay implements PoolEventSink {
     this.maxStackCapacity = Math.max(0, Math.floor((options.maxMapCount - options.baselineVmas) / 2)) + 1;
     this.region = SharedRegion.create({
       policyId: policyId(options.policy),
-      threads: INITIAL_THREAD_CAPACITY,
+      threads: expectedThreads,
       stackCapacity: Math.min(this.maxStackCapacity, expectedCreates + 1),
       vmaLimit: options.maxMapCount,
       baselineVmas: options.baselineVmas,

@@ -1,3 +1,4 @@
+import { policyDefinition } from "../pools/index.js";
 import { describeOutcome, type RunResult } from "../runtime/result.js";
 import type { ImbalanceSummary } from "../scenarios/imbalance/plan.js";
 import { customTotal } from "../scenarios/custom/summary.js";
@@ -8,11 +9,12 @@ import { customTotal } from "../scenarios/custom/summary.js";
  */
 export type SummaryRow = [label: string, cells: (string | number)[]];
 
-/** Shown for a figure a policy does not have (only batched has a lock). */
+/** Shown for a figure a policy does not have (legacy and none have no lock and no cap). */
 export const NOT_APPLICABLE = "-";
 
-function batchedOnly(r: RunResult, value: (r: RunResult) => string | number): string | number {
-  return r.policy === "batched" ? value(r) : NOT_APPLICABLE;
+/** A figure of the policies that have the feature (as their registry entries say), "-" for the others. */
+function ifPolicyHas(feature: "usesHardCap" | "usesGlobalLock", r: RunResult, value: (r: RunResult) => string | number): string | number {
+  return policyDefinition(r.policy)[feature] ? value(r) : NOT_APPLICABLE;
 }
 
 function backToBaseline(r: RunResult): string {
@@ -23,12 +25,12 @@ export function stressSummaryRows(runs: RunResult[], threadNames: string[]): Sum
   return [
     ["outcome", runs.map(describeOutcome)],
     ["pool max size", runs.map((r) => r.pool.maxSize)],
-    ["batched hard cap", runs.map((r) => batchedOnly(r, (b) => b.pool.hardMaxSize))],
+    ["batched hard cap", runs.map((r) => ifPolicyHas("usesHardCap", r, (b) => b.pool.hardMaxSize))],
     ["VMA limit", runs.map((r) => r.vmas.limit)],
     ["peak VMAs", runs.map((r) => r.vmas.peak)],
     ["stacks created", runs.map((r) => r.stacks.created)],
     ["leaked at thread exit", runs.map((r) => r.stacks.leaked)],
-    ["global-lock acquisitions", runs.map((r) => batchedOnly(r, (b) => b.lock.acquisitions))],
+    ["global-lock acquisitions", runs.map((r) => ifPolicyHas("usesGlobalLock", r, (b) => b.lock.acquisitions))],
     ["VMAs back to baseline", runs.map(backToBaseline)],
     ["duration (ms)", runs.map((r) => r.durationMs.toFixed(0))],
     ...threadNames.map((name, t): SummaryRow => [
@@ -48,8 +50,8 @@ export function imbalanceSummaryRows(runs: (RunResult & { imbalance: ImbalanceSu
     ["pooled per thread at end", runs.map((r) => r.imbalance.pooledAtEnd.join("/"))],
     ["max/mean of pools", runs.map((r) => r.imbalance.maxOverMean.toFixed(2))],
     ["Gini of pools", runs.map((r) => r.imbalance.gini.toFixed(3))],
-    ["global-lock acquisitions", runs.map((r) => batchedOnly(r, (b) => b.lock.acquisitions))],
-    ["batch refills / hand-overs", runs.map((r) => batchedOnly(r, (b) => `${sum(b, "refills")} / ${sum(b, "handOvers")}`))],
+    ["global-lock acquisitions", runs.map((r) => ifPolicyHas("usesGlobalLock", r, (b) => b.lock.acquisitions))],
+    ["batch refills / hand-overs", runs.map((r) => ifPolicyHas("usesGlobalLock", r, (b) => `${sum(b, "refills")} / ${sum(b, "handOvers")}`))],
     ["outcome", runs.map(describeOutcome)],
   ];
 }

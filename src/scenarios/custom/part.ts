@@ -1,5 +1,5 @@
 import type { Coroutine } from "../../coroutine/index.js";
-import { VmaExhaustedError } from "../../errors.js";
+import { InputError, VmaExhaustedError } from "../../errors.js";
 import { describeThrown } from "../../message-text.js";
 import type { ThreadEnv } from "../../runtime/thread-env.js";
 import { loadWorkload, type Workload, type WorkloadApi } from "./workload.js";
@@ -95,4 +95,15 @@ function enterOnce(env: ThreadEnv, co: Coroutine, index: number, result: CustomP
     return false;
   }
   return co.state !== "terminated";
+}
+
+/** The first thread whose coroutines() failed, as the input error it is (the module's fault); null when none did. */
+export function setupFailure(modulePath: string, parts: readonly unknown[]): InputError | null {
+  const results = parts as (CustomPartResult | null)[];
+  const t = results.findIndex((p) => p?.setupError !== undefined);
+  if (t < 0) return null;
+  return new InputError(
+    "ERR_WORKLOAD",
+    `custom workload '${modulePath}': coroutines() failed on T${t}: ${results[t]!.setupError}; it must return an iterable of arguments`,
+  );
 }
