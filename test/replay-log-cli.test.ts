@@ -206,7 +206,8 @@ describe("coropool whatif", () => {
     expect(doc.command).toBe("whatif");
     expect(doc.input.qemu!.poolIncrease).toBe(poolIncrease);
     const labels = doc.rows.map((r) => r.label);
-    expect(labels).toHaveLength(POLICY_NAMES.length + 1);
+    // Every policy once, and each that obeys the hard cap twice (uncapped, then capped).
+    expect(labels).toHaveLength(POLICY_NAMES.length + POLICY_NAMES.filter((p) => policyDefinition(p).usesHardCap).length);
     expect(labels.filter((l) => ["legacy", "batched (uncapped)", "batched", "none"].includes(l))).toEqual(["legacy", "batched (uncapped)", "batched", "none"]);
     const matching = doc.rows.find((r) => r.policy === policy && (r.policy !== "batched" || r.uncapped))!;
     expect(Math.abs(matching.mappedAtEnd - stacksAtEnd)).toBeLessThanOrEqual(2);
