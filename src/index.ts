@@ -2,7 +2,8 @@
  * coropool's public API: what `import { … } from "coropool"` gives.
  *
  *   run(scenario, options)      any scenario, as `coropool run` runs it → the --json document
- *   replay(trace, options)      a trace of pool events under each policy → `replay --json`'s results
+ *   replay(trace, options)      a trace or a QEMU log under each policy → `replay --json`'s results
+ *   whatIf(log, options)        a QEMU log (or trace) under every policy → the `whatif --json` document
  *   renderReport(document)      the HTML page `--report` writes, as a string
  *   startRuntime(options)       worker threads on one shared region, for your own coroutines
  *   defineWorkload(workload)    types a workload module
@@ -10,7 +11,15 @@
  * See docs/api.md.
  */
 export { run, type RunOptions, type ScenarioDocument, type ScenarioObject } from "./api/run.js";
-export { replay, type ReplayOptions, type TraceInput } from "./api/replay.js";
+export { replay, type PoolIncreaseOptions, type ReplayOptions, type TraceInput } from "./api/replay.js";
+export { whatIf, type WhatIfOptions } from "./api/whatif.js";
+export type { WhatIfDocument } from "./report/document.js";
+export type { WhatIfReport, WhatIfInput } from "./report/whatif-document.js";
+export type { WhatIfRow, WhatIfSeries } from "./replay/whatif.js";
+export type { PolicySpec } from "./replay/replay-log.js";
+export type { QemuLogFacts } from "./replay/input-format.js";
+export type { VirtioBlkDevice } from "./replay/pool-increase.js";
+export type { SeriesPoint } from "./replay/series.js";
 export {
   startRuntime,
   type ClosedStats,

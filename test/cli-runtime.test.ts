@@ -21,7 +21,7 @@ const QEMU_ABORT_MESSAGES = [STACK_ALLOC_FAILED, GUARD_PAGE_FAILED];
  */
 const RUN = { timeoutMs: 20_000 };
 const QUICK = { timeoutMs: 10_000 };
-const COMMANDS = ["demo", "replay", "stress", "imbalance", "randread", "run"];
+const COMMANDS = ["demo", "replay", "whatif", "import", "stress", "imbalance", "randread", "run"];
 const RANDREAD_30MS = ["--scenario", fixture("randread-tiny.json"), "--threads", "1", "--duration-ms", "30"];
 const TINY_RANDREAD = [...RANDREAD_30MS, "--iodepths", "1,4", "--block-sizes", "4k"];
 

@@ -83,6 +83,7 @@ describe("every command's --json output validates against docs/result.schema.jso
     outputs.randread = runJson(["randread", "--scenario", RANDREAD_TINY, "--policy", "legacy,batched,none"]);
     outputs.custom = runJson(["run", join(ROOT, "scenarios", "custom-example.json"), "--policy", "legacy,batched"]);
     outputs.runStress = runJson(["run", STRESS_TINY, "--policy", "batched"]);
+    outputs.whatif = runJson(["whatif", join(ROOT, "test", "fixtures", "qemu-real", "virtio-p2-timestamped.trace.log.gz"), "--pool-inc", "1024", "--max-map-count", "65530", "--baseline-vmas", "1000"]);
   }, 120_000);
 
   it("stress (legacy aborts: exit 3, the abort in the document)", () => {
@@ -122,6 +123,12 @@ describe("every command's --json output validates against docs/result.schema.jso
     expectValid(outputs.custom!.doc, "customDocument");
     expect(outputs.custom!.doc.command).toBe("run");
     expectValid(outputs.runStress!.doc, "stressDocument");
+  });
+
+  it("whatif, on a real QEMU log (each policy a row, with its series)", () => {
+    expectValid(outputs.whatif!.doc, "whatifDocument");
+    expect(outputs.whatif!.code).toBe(0);
+    expect((outputs.whatif!.doc.rows as unknown[]).length).toBeGreaterThanOrEqual(4);
   });
 
   it("demo (and its --report page is written beside)", () => {

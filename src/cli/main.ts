@@ -6,6 +6,8 @@ import { stressCommand, STRESS_HELP } from "./commands/stress.js";
 import { randreadCommand, RANDREAD_HELP } from "./commands/randread.js";
 import { runCommand, RUN_HELP } from "./commands/run.js";
 import { replayCommand, REPLAY_HELP } from "./commands/replay.js";
+import { importCommand, IMPORT_HELP } from "./commands/import.js";
+import { whatIfCommand, WHATIF_HELP } from "./commands/whatif.js";
 import { reportCommand, REPORT_HELP } from "./commands/report.js";
 import { shownArg } from "./args.js";
 import { EXIT, type CommandResult } from "./exit.js";
@@ -16,6 +18,8 @@ type Command = (argv: string[]) => CommandResult | Promise<CommandResult>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
+  whatif: { run: whatIfCommand, help: WHATIF_HELP },
+  import: { run: importCommand, help: IMPORT_HELP },
   stress: { run: stressCommand, help: STRESS_HELP },
   imbalance: { run: imbalanceCommand, help: IMBALANCE_HELP },
   randread: { run: randreadCommand, help: RANDREAD_HELP },
@@ -30,7 +34,9 @@ per-thread pools vs the batched pool of QEMU 9.0).
 
 Commands:
   demo      the main job: the bug report (legacy aborts, batched survives), imbalance, randread
-  replay    replay a trace of pool events deterministically
+  replay    replay a trace of pool events or a QEMU log deterministically
+  whatif    a QEMU log from your VM under every pool policy: peak, aborts, smallest safe max_map_count
+  import    write the coropool trace equivalent to a QEMU log
   stress    the vma-exhaustion scenario (the seed's bug report by default)
   imbalance one thread bursts then goes quiet while others need coroutines
   randread  the seed's fio-like benchmark: IOPS and latency, OLD vs NEW

@@ -34,8 +34,12 @@ export interface WhatIfRow {
   peakSeconds: number | null;
   /** With no VMA limit: stacks mapped at the end (live + pooled + leaked). */
   mappedAtEnd: number;
-  /** Where the replay aborts at `maxMapCount`, or null when it completes. */
-  abort: null | { line: number; seconds: number | null; error: VmaFailureMessage };
+  /**
+   * Where the replay aborts at `maxMapCount`, or null when it completes:
+   * the line, its time, and the number of the pool event (the series' x when
+   * the input has no times).
+   */
+  abort: null | { line: number; seconds: number | null; event: number; error: VmaFailureMessage };
   /**
    * The least max_map_count for which the replay completes, computed exactly
    * (see smallestSafeBatched for batched, whose cap depends on it), or null
@@ -131,6 +135,8 @@ class ObservedRun {
   /** The axis is the first event's: by time if it has one, else by event number throughout. */
   private byTime: boolean | null = null;
   private lastTime = NO_TIME;
+  /** The number of the event at which the watched limit would have aborted (0: none). */
+  private abortEvent = 0;
 
   constructor(
     readonly spec: PolicySpec,
@@ -147,6 +153,7 @@ class ObservedRun {
       this.events++;
       this.byTime ??= time !== NO_TIME;
       if (time !== NO_TIME) this.lastTime = time;
+      if (this.abortEvent === 0 && replay.wouldAbort !== null) this.abortEvent = this.events;
       const x = this.byTime ? this.lastTime : this.events;
       const global = replay.pooledGlobally();
       if (global > this.maxGlobalPooled) this.maxGlobalPooled = global;
@@ -168,7 +175,7 @@ class ObservedRun {
     // x is microseconds, or the event number: shown as seconds from the first time, or as it is.
     const byTime = this.byTime === true;
     const scale = byTime ? 1 / MICROS_PER_SECOND : 1;
-    const shift = (points: SeriesPoint[]): SeriesPoint[] => (byTime ? points.map(([x, lo, hi]) => [x - decoded.firstTime / MICROS_PER_SECOND, lo, hi]) : points);
+    const shift = (points: SeriesPoint[]): SeriesPoint[] => (byTime ? points.map(([x, lo, hi, last]) => [x - decoded.firstTime / MICROS_PER_SECOND, lo, hi, last]) : points);
     const abort = this.replay.wouldAbort;
     return {
       policy: this.spec.policy,
@@ -179,7 +186,7 @@ class ObservedRun {
       peakLine: outcome.peak.line,
       peakSeconds: outcome.peak.seconds,
       mappedAtEnd: this.replay.mappedStacks(),
-      abort: abort === null ? null : { line: abort.line, seconds: seconds(abort.time), error: abort.error },
+      abort: abort === null ? null : { line: abort.line, seconds: seconds(abort.time), event: this.abortEvent, error: abort.error },
       smallestSafeMaxMapCount: smallestSafe,
       globalLockAcquisitions: outcome.globalLockAcquisitions,
       series: {

@@ -13,6 +13,7 @@ import type { RandreadReport } from "../experiments/randread.js";
 import type { RealAbortReport } from "../experiments/real-abort.js";
 import type { StressReport } from "../experiments/stress.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
+import type { WhatIfReport } from "./whatif-document.js";
 
 export const SCHEMA_VERSION = 1;
 
@@ -24,6 +25,8 @@ export type KernelStressDocument = Versioned<RealAbortReport>;
 export type ImbalanceDocument = Versioned<ImbalanceReport>;
 export type RandreadDocument = Versioned<RandreadReport>;
 export type CustomDocument = Versioned<CustomReport>;
+/** coropool whatif: a log or trace under each policy, with the series its page draws. */
+export type WhatIfDocument = Versioned<WhatIfReport>;
 
 /** The demo's three parts, versioned like the others. */
 export interface DemoDocument extends DemoParts {
@@ -32,7 +35,7 @@ export interface DemoDocument extends DemoParts {
   machine: MachineInfo;
 }
 
-export type ResultDocument = StressDocument | KernelStressDocument | ImbalanceDocument | RandreadDocument | CustomDocument | DemoDocument;
+export type ResultDocument = StressDocument | KernelStressDocument | ImbalanceDocument | RandreadDocument | CustomDocument | DemoDocument | WhatIfDocument;
 
 /** A command's report as a versioned document; keys in a fixed order: schemaVersion, command, machine, then the report's. */
 export function toDocument<R extends { command: string }>(report: R, machine: MachineInfo = machineInfo()): Versioned<R> {

@@ -27,6 +27,8 @@ import { escapeHtml } from "./html-escape.js";
 import type { MachineInfo } from "./machine.js";
 import { quietStartMs } from "./series.js";
 import { renderLineChart, type LineSeries, type Marker } from "./svg.js";
+import { htmlTable, paragraph, section } from "./html-parts.js";
+import { whatIfBody } from "./whatif-html.js";
 
 /** Fixed colours per policy, so a policy looks the same in every chart. */
 const POLICY_COLORS: Record<string, string> = { legacy: "#c0392b", batched: "#1f6fb4", none: "#6b6b6b" };
@@ -61,6 +63,9 @@ export function renderReportHtml(doc: ResultDocument): string {
     case "run":
       body = section("custom", "Custom workload", customBody(doc));
       break;
+    case "whatif":
+      body = section("whatif", "What if: this log under each pool policy", whatIfBody(doc, policyColor));
+      break;
   }
   return `<!DOCTYPE html>
 <html lang="en">
@@ -82,10 +87,6 @@ ${section("machine", "Machine", machineTable(doc.machine))}
 </body>
 </html>
 `;
-}
-
-function section(id: string, heading: string, content: string): string {
-  return `<section data-section="${escapeHtml(id)}"><h2>${escapeHtml(heading)}</h2>${content}</section>\n`;
 }
 
 // ---- per command ----------------------------------------------------------
@@ -285,14 +286,6 @@ function policyTable(runs: RunResult[], rows: Row[]): string {
   );
 }
 
-function htmlTable(header: string[], rows: string[][], kind: string, numbersRight = true): string {
-  const head = header.every((h) => h === "") ? "" : `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
-  const body = rows
-    .map((r) => `<tr>${r.map((cell, i) => `<td${numbersRight && i > 0 && /^[-+]?[\d.,]+%?$/.test(cell) ? ' class="num"' : ""}>${escapeHtml(cell)}</td>`).join("")}</tr>`)
-    .join("");
-  return `<table data-table="${escapeHtml(kind)}"><thead>${head}</thead><tbody>${body}</tbody></table>`;
-}
-
 function abortList(runs: RunResult[], threadNames: string[]): string {
   const items = runs
     .filter((r) => r.abort)
@@ -341,10 +334,6 @@ export function flatten(value: unknown, prefix: string): string[][] {
 }
 
 // ---- formatting -----------------------------------------------------------
-
-function paragraph(text: string): string {
-  return text === "" ? "" : `<p>${escapeHtml(text)}</p>`;
-}
 
 function blockSizeLabel(bytes: number): string {
   if (bytes % (1 << 20) === 0) return `${bytes >> 20}m`;

@@ -5,10 +5,10 @@ import { EXIT, type CommandResult } from "../exit.js";
 
 export const REPORT_HELP = `Usage: coropool report RESULT.json [-o FILE.html]
 
-Renders a saved result (what demo, stress, imbalance, randread or run print
-with --json) as one self-contained HTML page: VMAs over time per policy with
-the limit and any abort, pooled stacks per thread over time, randread IOPS
-against iodepth, the parameters and the machine. No network is needed to
+Renders a saved result (what demo, stress, imbalance, randread, run or whatif
+print with --json) as one self-contained HTML page: VMAs over time per policy
+with the limit and any abort, pooled stacks per thread over time, randread
+IOPS against iodepth, the parameters and the machine. No network is needed to
 write it or to view it.
 
 Options:

@@ -1,0 +1,77 @@
+/**
+ * whatIf(): a log from a real VM (or a coropool trace) under every pool
+ * policy: what it needs, whether it survives a max_map_count, and the least
+ * max_map_count that keeps it alive. The result is the document `coropool
+ * whatif --json` prints; renderReport draws its page.
+ */
+import { InputError } from "../errors.js";
+import { isPolicyName, type PolicyName } from "../pools/index.js";
+import type { LogInput } from "../replay/line-source.js";
+import type { PolicySpec } from "../replay/replay-log.js";
+import { whatIf as whatIfOfLog } from "../replay/whatif.js";
+import { toDocument, type WhatIfDocument } from "../report/document.js";
+import { whatIfReport } from "../report/whatif-document.js";
+import { defaultBaselineVmas, readMaxMapCount } from "../vma/limits.js";
+import { logInputOf, poolIncreaseOf, type PoolIncreaseOptions, type TraceInput } from "./replay.js";
+
+export interface WhatIfOptions extends PoolIncreaseOptions {
+  /**
+   * The policies to compare, in this order: names, or `{ policy, uncapped }`.
+   * Default: every policy, and batched twice: uncapped (as QEMU runs it on
+   * Linux), then capped (as it was meant to run).
+   */
+  policies?: (PolicyName | PolicySpec)[];
+  /** Every policy given by name runs without the hard cap (batched as QEMU runs it). */
+  uncapped?: boolean;
+  /** The limit asked about; default: this host's vm.max_map_count (65530 if unreadable). */
+  maxMapCount?: number;
+  /** VMAs the process has besides coroutine stacks; default: this process's /proc/self/maps. */
+  baselineVmas?: number;
+}
+
+/**
+ * Buckets per series in the document: each keeps its least and most value,
+ * so a series has at most twice this many points, about what a chart draws.
+ */
+const DOCUMENT_SERIES_BUCKETS = 400;
+
+/**
+ * The what-if of `log` — a path, a bundled trace's name, or the lines. The
+ * exact smallest safe max_map_count of a capped batched pool may read the
+ * input more than once: lines given as a one-shot iterator (a generator) are
+ * kept in memory for that; a path is streamed each time.
+ */
+export async function whatIf(log: TraceInput, options: WhatIfOptions = {}): Promise<WhatIfDocument> {
+  const { input, source } = logInputOf(log);
+  const result = await whatIfOfLog(await rereadable(input), {
+    policies: options.policies?.map((p) => policySpec(p, options.uncapped === true)),
+    maxMapCount: options.maxMapCount ?? readMaxMapCount().value,
+    baselineVmas: options.baselineVmas ?? defaultBaselineVmas().value,
+    poolIncrease: poolIncreaseOf(options),
+    source,
+    seriesBuckets: DOCUMENT_SERIES_BUCKETS,
+  });
+  return toDocument(whatIfReport(result, source));
+}
+
+function policySpec(p: PolicyName | PolicySpec, uncapped: boolean): PolicySpec {
+  const spec = typeof p === "string" ? { policy: p, uncapped } : p;
+  if (!isPolicyName(spec.policy)) throw new InputError("ERR_USAGE", `unknown policy '${String(spec.policy)}' in policies`);
+  return spec;
+}
+
+/** An input that can be read again: lines that are their own iterator are read once, here. */
+async function rereadable(input: LogInput): Promise<LogInput> {
+  if (!("lines" in input)) return input;
+  const { lines } = input;
+  if (!isOwnIterator(lines)) return input;
+  const kept: string[] = [];
+  for await (const line of lines) kept.push(line);
+  return { lines: kept };
+}
+
+/** A generator is its own iterator: iterating it again gives nothing. An array or a Set gives a fresh one each time. */
+function isOwnIterator(lines: Iterable<string> | AsyncIterable<string>): boolean {
+  const it: unknown = Symbol.asyncIterator in lines ? (lines as AsyncIterable<string>)[Symbol.asyncIterator]() : (lines as Iterable<string>)[Symbol.iterator]();
+  return it === lines;
+}
