@@ -160,6 +160,9 @@ export class LegacyPolicy implements PoolPolicy {
     return { global, local, globalSizeSkew: this.releasePoolSize() - global, localSizeSkew };
   }
 
+  /** Nothing to do with time: what is pooled stays pooled (QEMU's own behaviour). */
+  tick(): void {}
+
   lockStats(): MutexStats {
     return unusedMutexStats();
   }

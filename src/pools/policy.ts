@@ -45,6 +45,15 @@ export interface PoolPolicy {
    * point only: the invariant checker (pools/invariants.ts) calls it.
    */
   census(walker: ListWalker): PoolCensus;
+  /**
+   * The passing of time, from the controlling thread only: the runtime's
+   * sampler calls it with the run's clock (ms since the start), the replay
+   * after every event with the trace's time (ms) or, in a trace without
+   * times, the number of events so far. A policy that gives idle stacks
+   * back does it here (elastic); the others ignore it. Never blocks: the
+   * main thread must not wait for a lock.
+   */
+  tick(nowMs: number): void;
   /** The global lock's figures; all zero for a policy that has no lock. */
   lockStats(): MutexStats;
   /**

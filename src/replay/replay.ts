@@ -89,6 +89,8 @@ export function replayTrace(trace: Trace, options: ReplayOptions): ReplayOutcome
       failure = { line: event.line, error: err.vmaMessage };
       break;
     }
+    // The replay's clock: the trace's time when it has one, else the events so far.
+    policy.tick(events);
   }
 
   const totals = region.totals();
