@@ -390,6 +390,7 @@ export const BATCHED: PolicyDefinition<"batched"> = {
   name: "batched",
   initialPoolMaxSize: BATCHED_INITIAL_POOL_MAX_SIZE,
   usesHardCap: true,
+  globalPoolCap: (hardMaxSize) => hardMaxSize,
   usesGlobalLock: true,
   open: (region, stacks) => new BatchedPolicy(region, stacks),
 };

@@ -83,9 +83,7 @@ export class ElasticPolicy extends BatchedPolicy {
 
   constructor(region: SharedRegion, stacks: StackAllocator) {
     super(region, stacks);
-    const hard = region.readU32(Header.HARD_MAX_SIZE);
-    const osLimit = hard === UNLIMITED_POOL_SIZE ? batchedHardMaxSize(region.readU32(Vma.LIMIT)) : hard;
-    this.hardMaxSize = elasticHardMaxSize(osLimit, region.threadCapacity);
+    this.hardMaxSize = elasticPoolCap(region.readU32(Header.HARD_MAX_SIZE), region.readU32(Vma.LIMIT), region.threadCapacity);
   }
 
   /** The local pool, then a global batch, then one donated stack; NO_SLOT means map a new one. */
@@ -379,11 +377,21 @@ export function elasticHardMaxSize(osLimit: number, threads: number): number {
   return Math.max(0, osLimit - threads * LOCAL_BATCHES_MAX * BATCH_MAX_SIZE - (BATCH_MAX_SIZE - 1));
 }
 
+/**
+ * elastic's cap for a region: from batched's cap as the region records it,
+ * or, where `--uncapped` lifted that (UINT_MAX), from the VMA limit itself.
+ */
+export function elasticPoolCap(hardMaxSize: number, vmaLimit: number, threads: number): number {
+  const osLimit = hardMaxSize === UNLIMITED_POOL_SIZE ? batchedHardMaxSize(vmaLimit) : hardMaxSize;
+  return elasticHardMaxSize(osLimit, threads);
+}
+
 /** batched with donation, decay and a cap that bounds every idle stack, in the policies' registry. */
 export const ELASTIC: PolicyDefinition<"elastic"> = {
   name: "elastic",
   initialPoolMaxSize: BATCHED_INITIAL_POOL_MAX_SIZE,
   usesHardCap: true,
+  globalPoolCap: elasticPoolCap,
   usesGlobalLock: true,
   open: (region, stacks) => new ElasticPolicy(region, stacks),
 };

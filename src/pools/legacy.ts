@@ -234,6 +234,7 @@ export const LEGACY: PolicyDefinition<"legacy"> = {
   name: "legacy",
   initialPoolMaxSize: LEGACY_INITIAL_POOL_MAX_SIZE,
   usesHardCap: false,
+  globalPoolCap: null,
   usesGlobalLock: false,
   open: (region, stacks) => new LegacyPolicy(region, stacks),
 };

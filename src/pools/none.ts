@@ -75,6 +75,7 @@ export const NONE: PolicyDefinition<"none"> = {
   name: "none",
   initialPoolMaxSize: 0,
   usesHardCap: false,
+  globalPoolCap: null,
   usesGlobalLock: false,
   open: (region, stacks) => new NonePolicy(region, stacks),
 };

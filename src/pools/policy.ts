@@ -112,6 +112,12 @@ export interface PolicyDefinition<Name extends string = string> {
    * The region records the cap for every policy; only these obey it.
    */
   readonly usesHardCap: boolean;
+  /**
+   * The cap the policy's global pool obeys, from what the region records:
+   * HARD_MAX_SIZE (batched's cap, or UINT_MAX under `--uncapped`), the VMA
+   * limit and the threads. null for a policy without one.
+   */
+  readonly globalPoolCap: ((hardMaxSize: number, vmaLimit: number, threads: number) => number) | null;
   /** Whether the policy takes the global lock, so its lock figures mean something. */
   readonly usesGlobalLock: boolean;
   /** This thread's view of the policy on a region created for it. */

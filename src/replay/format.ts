@@ -1,3 +1,4 @@
+import { policyDefinition } from "../pools/registry.js";
 import { formatTable } from "../text-table.js";
 import type { ReplayOutcome } from "./replay.js";
 
@@ -17,7 +18,7 @@ export function formatReplaySummary(source: string, outcomes: ReplayOutcome[]): 
     ["VMAs final", ...col((o) => o.result.vmas.final)],
     ["VMAs peak", ...col((o) => o.result.vmas.peak)],
     ["VMA limit", ...col((o) => o.result.vmas.limit)],
-    ["global-lock acquisitions", ...col((o) => (o.result.policy === "batched" ? o.globalLockAcquisitions : "-"))],
+    ["global-lock acquisitions", ...col((o) => (policyDefinition(o.result.policy).usesGlobalLock ? o.globalLockAcquisitions : "-"))],
     ["outcome", ...col((o) => (o.result.failure ? `abort at line ${o.result.failure.line}` : "completed"))],
   ];
   const table = formatTable(["replay of " + source, ...outcomes.map((o) => o.result.policy)], rows);
