@@ -64,6 +64,20 @@ const STRESS_TINY = scenario("stress.json", {
   seed: 3,
 });
 
+const BURST_IDLE_TINY = scenario("burst-idle.json", {
+  kind: "burst-idle",
+  threads: 3,
+  burstThreads: 1,
+  burst: 600,
+  bursts: 1,
+  quietMs: 50,
+  rounds: 2,
+  inFlight: 20,
+  poolSizeIncrease: 1000,
+  maxMapCount: 100000,
+  seed: 1,
+});
+
 interface Ran {
   code: number | null;
   doc: Record<string, unknown>;
@@ -83,6 +97,7 @@ describe("every command's --json output validates against docs/result.schema.jso
     outputs.randread = runJson(["randread", "--scenario", RANDREAD_TINY, "--policy", "legacy,batched,none"]);
     outputs.custom = runJson(["run", join(ROOT, "scenarios", "custom-example.json"), "--policy", "legacy,batched"]);
     outputs.runStress = runJson(["run", STRESS_TINY, "--policy", "batched"]);
+    outputs.burstIdle = runJson(["run", BURST_IDLE_TINY, "--policy", "batched,elastic"]);
   }, 120_000);
 
   it("stress (legacy aborts: exit 3, the abort in the document)", () => {
@@ -124,6 +139,13 @@ describe("every command's --json output validates against docs/result.schema.jso
     expectValid(outputs.runStress!.doc, "stressDocument");
   });
 
+  it("run, on a burst-idle scenario", () => {
+    const { code, doc } = outputs.burstIdle!;
+    expect(code).toBe(0);
+    expectValid(doc, "burstIdleDocument");
+    expect(doc.command).toBe("burst-idle");
+  });
+
   it("demo (and its --report page is written beside)", () => {
     const page = join(dir, "demo.html");
     const { code, doc } = runJson(["demo", "--report", page]);
@@ -132,7 +154,7 @@ describe("every command's --json output validates against docs/result.schema.jso
     expect(Object.keys(doc).slice(0, 3)).toEqual(["schemaVersion", "command", "machine"]);
     const html = readFileSync(page, "utf8");
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
-    for (const section of ["stress", "imbalance", "randread", "machine"]) expect(html).toContain(`data-section="${section}"`);
+    for (const section of ["stress", "imbalance", "randread", "burst-idle", "machine"]) expect(html).toContain(`data-section="${section}"`);
   }, 120_000);
 
   it("stress --backend kernel's document (children, no time series) has its own definition", () => {

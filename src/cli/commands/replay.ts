@@ -6,7 +6,8 @@ import { replayTrace, type ReplayOutcome } from "../../replay/replay.js";
 import { parseTrace } from "../../replay/trace.js";
 import { defaultBaselineVmas, readMaxMapCount } from "../../vma/limits.js";
 import { BUNDLED_TRACES } from "../../experiments/bundled.js";
-import { integerFlag, parseCommandArgs, policyListFlag } from "../args.js";
+import { POLICY_NAMES } from "../../pools/policy-name.js";
+import { integerFlag, parseCommandArgs, POLICY_CHOICES, policyListFlag } from "../args.js";
 import { bundledFileArg } from "../bundled-args.js";
 import { EXIT, type CommandResult } from "../exit.js";
 
@@ -18,7 +19,7 @@ and freed, what each pool holds, VMAs, and where the replay aborted. FILE is
 a trace file's path or a bundled trace's name (imbalance).
 
 Options:
-  --policy P[,P...]      legacy, batched or none; a comma list runs each in turn
+  --policy P[,P...]      ${POLICY_CHOICES}; a comma list runs each in turn
   --max-map-count N      the VMA limit (default: /proc/sys/vm/max_map_count, else 65530)
   --baseline-vmas N      VMAs the rest of the process uses (default: /proc/self/maps)
   --uncapped             batched: no hard cap from max_map_count (what QEMU does in
@@ -52,7 +53,7 @@ export function replayCommand(argv: string[]): CommandResult {
   if (values.help) return { stdout: REPLAY_HELP, exitCode: EXIT.OK };
   if (positionals[0] === undefined) throw new InputError("ERR_USAGE", "replay: missing the trace FILE; see 'coropool replay --help'");
   const file = bundledFileArg(BUNDLED_TRACES, positionals[0], "replay");
-  if (values.policy === undefined) throw new InputError("ERR_USAGE", "replay: missing --policy; allowed: legacy, batched, none or a comma list");
+  if (values.policy === undefined) throw new InputError("ERR_USAGE", `replay: missing --policy; allowed: ${POLICY_NAMES.join(", ")} or a comma list`);
   const policies = policyListFlag(values.policy, []);
   const maxMapCount = integerFlag("max-map-count", values["max-map-count"], 1, 0x7fffffff) ?? readMaxMapCount().value;
   const baselineVmas = integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff) ?? defaultBaselineVmas().value;
