@@ -163,6 +163,8 @@ export async function runElastic(settings: BenchSettings): Promise<{ markdown: s
     randread.markdown.split("\n").filter((l) => !l.startsWith("- ") && !l.startsWith("  What limits")).join("\n"),
     "",
     ...targets,
+    "",
+    "Real QEMU logs (the shared samples through the log importer, peak stacks and stacks mapped at the end per policy): GAP, to be filled once the importer is merged.",
   ].join("\n");
   return { markdown };
 }
