@@ -192,15 +192,21 @@ export class BatchedPolicy implements PoolPolicy {
     if (slot === NO_SLOT) return NO_SLOT;
     const left = i32[t + LOCAL_SIZE_0]! - 1;
     i32[t + LOCAL_SIZE_0] = left;
-    if (left === 0) {
-      // The batch is gone; the second one (if any) becomes the first.
-      i32[t + LOCAL_HEAD_0] = i32[t + LOCAL_HEAD_1]!;
-      i32[t + LOCAL_SIZE_0] = i32[t + LOCAL_SIZE_1]!;
-      i32[t + LOCAL_HEAD_1] = NO_SLOT;
-      i32[t + LOCAL_SIZE_1] = 0;
-    }
+    if (left === 0) this.dropEmptyFirstBatch(t);
     this.stacks.markLive(slot, thread);
     return slot;
+  }
+
+  /**
+   * The first batch gave its last stack: QEMU drops it, and the second one
+   * (if any) becomes the first. `t` is the thread's base index.
+   */
+  protected dropEmptyFirstBatch(t: number): void {
+    const i32 = this.i32;
+    i32[t + LOCAL_HEAD_0] = i32[t + LOCAL_HEAD_1]!;
+    i32[t + LOCAL_SIZE_0] = i32[t + LOCAL_SIZE_1]!;
+    i32[t + LOCAL_HEAD_1] = NO_SLOT;
+    i32[t + LOCAL_SIZE_1] = 0;
   }
 
   protected pushLocal(thread: number, slot: number): void {

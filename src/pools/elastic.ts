@@ -92,7 +92,7 @@ export class ElasticPolicy extends BatchedPolicy {
     const i32 = this.i32;
     i32[t + STAT_GETS]!++;
     if (i32[t + LOCAL_SIZE_0] === 0 && Atomics.load(i32, GLOBAL_POOL_SIZE) !== 0) this.refillLocal(thread);
-    const slot = this.popLocal(thread);
+    const slot = this.getLocal(thread);
     if (slot !== NO_SLOT) {
       i32[t + STAT_POOL_HITS]!++;
       return slot;
@@ -208,24 +208,11 @@ export class ElasticPolicy extends BatchedPolicy {
   }
 
   /**
-   * batched's getLocal, without rebuilding the first batch from an absent
-   * second: a coroutine cycling alone pops its first batch empty every time.
+   * batched drops the emptied first batch and rebuilds it from the second;
+   * with no second (a coroutine cycling alone) there is nothing to rebuild.
    */
-  private popLocal(thread: number): number {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    const slot = popSlot(i32, this.slotsBase, t + LOCAL_HEAD_0);
-    if (slot === NO_SLOT) return NO_SLOT;
-    const left = i32[t + LOCAL_SIZE_0]! - 1;
-    i32[t + LOCAL_SIZE_0] = left;
-    if (left === 0 && i32[t + LOCAL_SIZE_1] !== 0) {
-      i32[t + LOCAL_HEAD_0] = i32[t + LOCAL_HEAD_1]!;
-      i32[t + LOCAL_SIZE_0] = i32[t + LOCAL_SIZE_1]!;
-      i32[t + LOCAL_HEAD_1] = NO_SLOT;
-      i32[t + LOCAL_SIZE_1] = 0;
-    }
-    this.stacks.markLive(slot, thread);
-    return slot;
+  protected override dropEmptyFirstBatch(t: number): void {
+    if (this.i32[t + LOCAL_SIZE_1] !== 0) super.dropEmptyFirstBatch(t);
   }
 
   /** One donated stack, where batched would map a new one; NO_SLOT if there is none. */
