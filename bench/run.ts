@@ -1,10 +1,11 @@
 /**
  * npm run bench            every suite, written to bench/RESULTS.md
- * npm run bench -- NAME    one suite (micro, pool, mutex, stacks, randread, figures, import)
+ * npm run bench -- NAME    one suite (micro, pool, mutex, stacks, randread, figures, import, elastic)
  * --quick                  tiny budgets (the smoke test); --no-write leaves RESULTS.md alone
  */
 import type { BenchSettings } from "./measure.js";
 import { writeSection } from "./results-file.js";
+import { runElastic } from "./suites/elastic.js";
 import { runFigures } from "./suites/figures.js";
 import { runImport } from "./suites/import.js";
 import { runMicro } from "./suites/micro.js";
@@ -26,6 +27,7 @@ export const SUITES: Record<string, Suite> = {
   randread: { title: "randread: the seed's table, OLD (legacy) vs NEW (batched)", run: runRandreadTable },
   figures: { title: "Imbalance and exhaustion figures", run: runFigures },
   import: { title: "Replay speed: real QEMU logs and coropool traces", run: runImport },
+  elastic: { title: "Beyond 9.0: elastic against legacy, batched and batched --uncapped", run: runElastic },
 };
 
 export async function runBench(argv: string[]): Promise<number> {

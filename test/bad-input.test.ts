@@ -56,7 +56,7 @@ const STRESS_FIELDS = "kind, description, guest, rounds, inFlight, mainLoopInFli
 const RUNTIME_FLAGS =
   "--policy, --threads, --max-map-count, --baseline-vmas, --uncapped, --seed, --scenario, --json, --backend, --stack-size, --check, --timeout-ms, --report";
 const COMMANDS = "demo, replay, whatif, import, stress, imbalance, randread, run, report";
-const POLICIES = "legacy, batched, none";
+const POLICIES = "legacy, batched, none, elastic";
 
 /** A trace file in the temporary folder; `replay` it with a policy. */
 function replay(name: string, text: string): string[] {
@@ -129,8 +129,8 @@ const BAD_INPUTS: BadInput[] = [
   inTmp("a scenario that is not JSON", ["run", tmpFile("not-json.json", '{\n  "kind": randread\n}\n')], /^not-json\.json: not valid JSON \([^\n]+\)$/),
   inTmp("a scenario with a bad control character", ["run", tmpFile("control.json", '{\n  "kind": "rand\u0001read"\n}\n')], "control.json: not valid JSON (Bad control character in string literal at line 2, column 16)"),
   inTmp("a scenario that is a list", ["run", tmpFile("list.json", "[1, 2]")], 'list.json: [1,2] is not allowed; allowed: a JSON object with a "kind" field'),
-  inTmp("a scenario without kind", ["run", scenarioFile("no-kind.json", STRESS, { kind: undefined })], 'no-kind.json: kind: missing; allowed: one of "vma-exhaustion", "imbalance", "randread", "custom"'),
-  inTmp("an unknown kind", ["run", scenarioFile("kind.json", STRESS, { kind: "fio" })], 'kind.json: kind: "fio" is not allowed; allowed: one of "vma-exhaustion", "imbalance", "randread", "custom"'),
+  inTmp("a scenario without kind", ["run", scenarioFile("no-kind.json", STRESS, { kind: undefined })], 'no-kind.json: kind: missing; allowed: one of "vma-exhaustion", "imbalance", "randread", "custom", "burst-idle"'),
+  inTmp("an unknown kind", ["run", scenarioFile("kind.json", STRESS, { kind: "fio" })], 'kind.json: kind: "fio" is not allowed; allowed: one of "vma-exhaustion", "imbalance", "randread", "custom", "burst-idle"'),
   inTmp("an imbalance scenario for stress", ["stress", "--scenario", scenarioFile("imbalance.json", IMBALANCE), "--report", REPORT], "stress: the scenario is of kind 'imbalance'; stress needs kind 'vma-exhaustion' (or use 'coropool run FILE')"),
   inTmp("a stress scenario for randread", ["randread", "--scenario", scenarioFile("stress.json", STRESS)], "randread: the scenario is of kind 'vma-exhaustion'; randread needs kind 'randread' (or use 'coropool run FILE')"),
   inTmp("a randread scenario for imbalance", ["imbalance", "--scenario", scenarioFile("randread.json", RANDREAD)], "imbalance: the scenario is of kind 'randread'; imbalance needs kind 'imbalance' (or use 'coropool run FILE')"),

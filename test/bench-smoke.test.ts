@@ -32,7 +32,7 @@ describe("bench smoke test (--quick, nothing written)", () => {
   it("runs every suite and exits 0", () => {
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
-    for (const s of ["micro", "pool", "mutex", "stacks", "randread", "figures"]) expect(r.stderr).toContain(`bench: ${s}...`);
+    for (const s of ["micro", "pool", "mutex", "stacks", "randread", "figures", "elastic"]) expect(r.stderr).toContain(`bench: ${s}...`);
   });
 
   it("prints the micro table with a finite figure per policy", () => {
@@ -49,7 +49,8 @@ describe("bench smoke test (--quick, nothing written)", () => {
   });
 
   it("prints the seed's randread table shape", () => {
-    const table = r.stdout.slice(r.stdout.indexOf("RW "));
+    const section = r.stdout.slice(r.stdout.indexOf("## randread"));
+    const table = section.slice(section.indexOf("RW "), section.indexOf("\n## "));
     const [header, ...rows] = table.split("\n").filter((l) => l.startsWith("RW ") || l.startsWith("randread"));
     expect(header!.split(/\s+/).slice(0, 6)).toEqual(["RW", "BLKSIZE", "IODEPTH", "OLD", "NEW", "CHANGE"]);
     expect(rows.length).toBe(2);
@@ -67,6 +68,15 @@ describe("bench smoke test (--quick, nothing written)", () => {
     const rows = tableAfter(r.stdout, "## Imbalance and exhaustion figures");
     expect(rows.map((row) => row[0])).toEqual(["legacy", "batched", "none"]);
     for (const row of rows) for (const i of [2, 3, 4, 5, 6]) expect(Number(row[i])).toBeGreaterThanOrEqual(0);
+  });
+
+  it("prints elastic's side-by-side table: the four configurations, every scenario and a verdict per target", () => {
+    const section = r.stdout.slice(r.stdout.indexOf("## Beyond 9.0"));
+    const header = section.split("\n").find((l) => l.startsWith("|  |"))!;
+    expect(header.split("|").map((c) => c.trim()).filter((c) => c !== "")).toEqual(["legacy", "batched", "batched --uncapped", "elastic"]);
+    for (const scenario of ["bug-report stress at 65530", "imbalance", "burst-idle", "thread-churn soak"]) expect(section).toContain(`**${scenario}**`);
+    expect(section.split("\n").filter((l) => /: (met|MISSED)/.test(l)).length).toBe(8);
+    expect(section).toContain("GAP, to be filled once the importer is merged");
   });
 
   it("refuses an unknown suite with exit 2", () => {

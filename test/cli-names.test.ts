@@ -11,7 +11,7 @@ import { ROOT, runCli } from "./helpers/cli.js";
 const EMPTY = mkdtempSync(join(tmpdir(), "coropool-names-"));
 afterAll(() => rmSync(EMPTY, { recursive: true, force: true }));
 const inEmpty = { cwd: EMPTY, timeoutMs: 30_000 };
-const BUNDLED_SCENARIOS = "bug-report, custom-example, imbalance, randread, stress-small";
+const BUNDLED_SCENARIOS = "bug-report, burst-idle, custom-example, imbalance, randread, stress-small";
 /** Stated, so the outcome does not depend on the CLI process's own VMA count. */
 const BASELINE = ["--baseline-vmas", "100"];
 

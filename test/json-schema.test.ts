@@ -64,6 +64,20 @@ const STRESS_TINY = scenario("stress.json", {
   seed: 3,
 });
 
+const BURST_IDLE_TINY = scenario("burst-idle.json", {
+  kind: "burst-idle",
+  threads: 3,
+  burstThreads: 1,
+  burst: 600,
+  bursts: 1,
+  quietMs: 50,
+  rounds: 2,
+  inFlight: 20,
+  poolSizeIncrease: 1000,
+  maxMapCount: 100000,
+  seed: 1,
+});
+
 interface Ran {
   code: number | null;
   doc: Record<string, unknown>;
@@ -84,6 +98,7 @@ describe("every command's --json output validates against docs/result.schema.jso
     outputs.custom = runJson(["run", join(ROOT, "scenarios", "custom-example.json"), "--policy", "legacy,batched"]);
     outputs.runStress = runJson(["run", STRESS_TINY, "--policy", "batched"]);
     outputs.whatif = runJson(["whatif", join(ROOT, "test", "fixtures", "qemu-real", "virtio-p2-timestamped.trace.log.gz"), "--pool-inc", "1024", "--max-map-count", "65530", "--baseline-vmas", "1000"]);
+    outputs.burstIdle = runJson(["run", BURST_IDLE_TINY, "--policy", "batched,elastic"]);
   }, 120_000);
 
   it("stress (legacy aborts: exit 3, the abort in the document)", () => {
@@ -131,6 +146,13 @@ describe("every command's --json output validates against docs/result.schema.jso
     expect((outputs.whatif!.doc.rows as unknown[]).length).toBeGreaterThanOrEqual(4);
   });
 
+  it("run, on a burst-idle scenario", () => {
+    const { code, doc } = outputs.burstIdle!;
+    expect(code).toBe(0);
+    expectValid(doc, "burstIdleDocument");
+    expect(doc.command).toBe("burst-idle");
+  });
+
   it("demo (and its --report page is written beside)", () => {
     const page = join(dir, "demo.html");
     const { code, doc } = runJson(["demo", "--report", page]);
@@ -139,7 +161,7 @@ describe("every command's --json output validates against docs/result.schema.jso
     expect(Object.keys(doc).slice(0, 3)).toEqual(["schemaVersion", "command", "machine"]);
     const html = readFileSync(page, "utf8");
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
-    for (const section of ["stress", "imbalance", "randread", "machine"]) expect(html).toContain(`data-section="${section}"`);
+    for (const section of ["stress", "imbalance", "randread", "burst-idle", "machine"]) expect(html).toContain(`data-section="${section}"`);
   }, 120_000);
 
   it("stress --backend kernel's document (children, no time series) has its own definition", () => {

@@ -64,11 +64,13 @@ describe("PoolPolicy.census: what the invariant walk counts", () => {
   // batched: T0's 300 terminates fill a first batch (128), move it second,
   // fill another, hand it to the global pool at the 257th and keep 44: 172
   // local, 128 global. T1 refills with that batch, pops 10 and puts them back.
-  // none: nothing is pooled.
+  // none: nothing is pooled. elastic: batched's pools exactly (nothing
+  // exits, no decay period passes in 620 events).
   const expected: Record<PolicyName, { global: number; local: number[] }> = {
     legacy: { global: 10, local: [64, 118] },
     batched: { global: 0, local: [172, 128] },
     none: { global: 0, local: [0, 0] },
+    elastic: { global: 0, local: [172, 128] },
   };
 
   for (const policy of POLICY_NAMES) {
@@ -125,8 +127,8 @@ describe("PoolPolicy.reclaimDeadThread: a dead thread's pool, freed by the contr
   // After T0's burst of 300 alone: legacy's T0 holds its alloc pool of 64
   // (its exit would have leaked them: the slow path never ran; a dead thread's
   // are freed regardless); batched's T0 holds 172 in two local batches; none
-  // holds nothing.
-  const pooled: Record<PolicyName, number> = { legacy: 64, batched: 172, none: 0 };
+  // holds nothing; elastic's T0 holds batched's 172 (a dead thread donates nothing).
+  const pooled: Record<PolicyName, number> = { legacy: 64, batched: 172, none: 0, elastic: 172 };
 
   for (const policy of POLICY_NAMES) {
     it(`${policy}: frees exactly the ${pooled[policy]} stacks of T0's local pool and leaves the books balanced`, () => {
@@ -202,6 +204,14 @@ describe("PoolPolicy.lockStats", () => {
     expect(outcome.globalLockAcquisitions).toBe(302);
   });
 
+  it("elastic: the lock only where there is something to take or room to give", () => {
+    // T0's 300 creates find the global pool empty by its size word: no lock.
+    // Its hand-over at the 257th terminate takes it (1), T1's refill (1): 2.
+    const { outcome, view } = replayed("elastic", burstThenSmall);
+    expect(view.lockStats()).toEqual({ acquisitions: 2, contended: 0, waitNs: 0, recoveries: 0 });
+    expect(outcome.globalLockAcquisitions).toBe(2);
+  });
+
   it("batched: the controlling thread's pool-size changes take the lock too", () => {
     const { view } = replayed("batched", () => {});
     view.incPoolSize(10);
@@ -219,8 +229,8 @@ describe("PoolPolicy.lockStats", () => {
 });
 
 describe("the policies' registry", () => {
-  it("lists legacy, batched and none, in that order", () => {
-    expect(POLICY_NAMES).toEqual(["legacy", "batched", "none"]);
+  it("lists legacy, batched, none and elastic, in that order (a new policy goes at the end)", () => {
+    expect(POLICY_NAMES).toEqual(["legacy", "batched", "none", "elastic"]);
   });
 
   it("gives each policy its own number in the region's header, and opens the view that matches", () => {
@@ -243,9 +253,9 @@ describe("the policies' registry", () => {
   });
 
   it("carries each policy's own constants", () => {
-    expect(POLICY_NAMES.map(initialPoolMaxSize)).toEqual([64, 128, 0]);
-    expect(POLICY_NAMES.map((p) => policyDefinition(p).usesHardCap)).toEqual([false, true, false]);
-    expect(POLICY_NAMES.map((p) => policyDefinition(p).usesGlobalLock)).toEqual([false, true, false]);
+    expect(POLICY_NAMES.map(initialPoolMaxSize)).toEqual([64, 128, 0, 128]);
+    expect(POLICY_NAMES.map((p) => policyDefinition(p).usesHardCap)).toEqual([false, true, false, true]);
+    expect(POLICY_NAMES.map((p) => policyDefinition(p).usesGlobalLock)).toEqual([false, true, false, true]);
   });
 
   it("refuses a region that names a policy it does not know", () => {

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { BATCH_MAX_SIZE, BatchedPolicy } from "../src/pools/batched.js";
+import { ElasticPolicy } from "../src/pools/elastic.js";
 import { initialPoolMaxSize, openPolicy, policyId, type PolicyName } from "../src/pools/index.js";
 import { RELEASE_POOL_TAKE_THRESHOLD } from "../src/pools/legacy.js";
 import { checkRegion, type RegionCensus } from "../src/pools/invariants.js";
@@ -114,7 +115,7 @@ function makeSetup({ policy, hardMaxSize, poolIncrease }: RegionSetup): Setup {
   if (poolIncrease === undefined) return { region, controllerLocks: 0 };
   // Done before any worker exists, so the main thread's lock is never contended.
   openPolicy(region, new StackAllocator(region)).incPoolSize(poolIncrease);
-  return { region, controllerLocks: policy === "batched" ? 1 : 0 };
+  return { region, controllerLocks: policy === "batched" || policy === "elastic" ? 1 : 0 };
 }
 
 /** Resolves with the probe's report; rejects if it dies or stays silent. */
@@ -396,6 +397,40 @@ describe("pools conserve every stack on four real worker threads", { timeout: TE
     expect(consumer.HAND_OVERS + consumer.HAND_OVER_DISCARDS + consumer.STACKS_FREED).toBe(0);
     expect(census.inLocalPools[1]).toBe(BATCH_MAX_SIZE * consumer.REFILLS - consumer.POOL_HITS);
     expect(region.totals().created).toBeLessThan(bursts * burst + count);
+  });
+
+  it("elastic: every stack conserved, local pools within two batches, the global pool within its cap", async () => {
+    // Threads 0 and 1 exit at the end and donate what fits; a raised max
+    // gives the donations room. Every lock acquisition is a worker's or the
+    // main thread's one incPoolSize.
+    const setup = makeSetup({ policy: "elastic", poolIncrease: DEVICE_POOL_INCREASE });
+    const { region } = setup;
+    const reports = await runProbes(region, mixedPlans());
+    const census = expectConserved(region, reports);
+    const policy = new ElasticPolicy(region, new StackAllocator(region));
+    expect(census.inGlobalPool).toBe(policy.globalPoolSize());
+    expect(census.inGlobalPool).toBeLessThan(policy.hardMaxSize + BATCH_MAX_SIZE);
+    for (const { thread } of reports) {
+      expect(census.inLocalPools[thread]).toBeLessThanOrEqual(2 * BATCH_MAX_SIZE);
+      if (EXITS[thread]) expect(census.inLocalPools[thread], `T${thread} exited`).toBe(0);
+    }
+    expect(region.readU32(Header.DONATED_SIZE)).toBeGreaterThan(0);
+    expectLockBooks(setup);
+  });
+
+  it("elastic with a cap of 0: nothing global, no lock at all, as one thread after another", async () => {
+    // The cap leaves no room (threads' local batches take the whole budget):
+    // every hand-over is refused by the size word, every exit frees, and no
+    // thread ever takes the lock, so each thread's figures are its own.
+    const regionSetup: RegionSetup = { policy: "elastic", hardMaxSize: 0 };
+    const { region } = makeSetup(regionSetup);
+    const plans = mixedPlans();
+    const reports = await runProbes(region, plans);
+    const census = expectConserved(region, reports);
+    expect(census.inGlobalPool).toBe(0);
+    expect(statSum(region, Thread.STAT_LOCK_ACQUISITIONS)).toBe(0);
+    expect(statSum(region, Thread.STAT_HAND_OVER_DISCARDS)).toBeGreaterThan(0);
+    expectSameThreadStats(region, sequentialModel(regionSetup, plans));
   });
 
   it("the workload is deterministic: two runs with the same seeds make the same calls", async () => {

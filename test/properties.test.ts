@@ -63,7 +63,7 @@ describe("invariants hold on random traces, under every policy", () => {
           expect(result.vmas.final).toBeLessThanOrEqual(Math.max(result.vmas.limit, result.vmas.baseline));
           expect(result.vmas.peak).toBeGreaterThanOrEqual(result.vmas.final);
           expect(checkRegion(outcome.region, result.live).violations).toEqual([]);
-          if (policy === "batched") for (const n of result.pooled.threads) expect(n).toBeLessThanOrEqual(256);
+          if (policy === "batched" || policy === "elastic") for (const n of result.pooled.threads) expect(n).toBeLessThanOrEqual(256);
           if (policy !== "legacy") expect(leakedStacks).toBe(0);
           if (policy === "none") {
             expect(pooled).toBe(0);
@@ -84,6 +84,32 @@ describe("invariants hold on random traces, under every policy", () => {
         expect(JSON.stringify(a)).toBe(JSON.stringify(b));
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe("elastic against batched, the same random traces replayed under both", () => {
+  // Limits from well below to well above what the traces need, so that some
+  // runs abort, some are capped, and some have the whole pool; traces long
+  // enough (up to ~9,000 events) for many decay periods to pass.
+  const wide = fc.record({ maxMapCount: fc.integer({ min: 1000, max: 14000 }), baselineVmas: fc.integer({ min: 0, max: 1200 }) });
+
+  it("never aborts where batched completes, never maps more at a peak, and keeps its books exact", () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), wide, fc.boolean(), (steps, { maxMapCount, baselineVmas }, uncapped) => {
+        const trace = parseTrace(traceText(steps));
+        const batched = replayTrace(trace, { policy: "batched", maxMapCount, baselineVmas, uncapped });
+        const elastic = replayTrace(trace, { policy: "elastic", maxMapCount, baselineVmas, uncapped });
+        expect(checkRegion(elastic.region, elastic.result.live).violations).toEqual([]);
+        if (batched.result.failure === null) {
+          expect(elastic.result.failure).toBeNull();
+          expect(elastic.result.vmas.peak).toBeLessThanOrEqual(batched.result.vmas.peak);
+        }
+        // Where both complete they ran the same coroutines.
+        if (elastic.result.failure === null && batched.result.failure === null) expect(elastic.result.live).toBe(batched.result.live);
+        for (const n of elastic.result.pooled.threads) expect(n).toBeLessThanOrEqual(256);
+      }),
+      { numRuns: 400 },
     );
   });
 });

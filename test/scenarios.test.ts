@@ -28,6 +28,7 @@ const MINIMAL = {
   imbalance: { kind: "imbalance", threads: 4, burst: 1000, inFlight: 100 },
   randread: { kind: "randread" },
   custom: { kind: "custom", module: "workloads/echo.mjs" },
+  burstIdle: { kind: "burst-idle", threads: 4, burst: 1000, inFlight: 100 },
 } as const;
 
 type Json = Record<string, unknown>;
@@ -185,7 +186,7 @@ describe("block sizes", () => {
   });
 });
 
-const KINDS = `one of "vma-exhaustion", "imbalance", "randread", "custom"`;
+const KINDS = `one of "vma-exhaustion", "imbalance", "randread", "custom", "burst-idle"`;
 const BLOCK = `a multiple of 512 bytes from 512 to 16m, as an integer of bytes or a string like "4k", "128k", "1m"`;
 const MAP_COUNT = "null (the host's vm.max_map_count) or an integer from 1 to 2147483647";
 
@@ -550,9 +551,30 @@ const BOUNDS: Bounds[] = [
   { kind: "custom", path: ["threads"] },
   { kind: "custom", path: ["maxMapCount"], allowed: MAP_COUNT },
   { kind: "custom", path: ["seed"] },
+  { kind: "burstIdle", path: ["threads"], allowed: "an integer from 2 to 64 (bursting threads and at least one other)" },
+  {
+    kind: "burstIdle",
+    path: ["burstThreads"],
+    allowed: "an integer from 1 to 63 (fewer than threads, 64: at least one thread takes the later load)",
+    context: (s) => (s["threads"] = 64),
+  },
+  { kind: "burstIdle", path: ["burst"] },
+  { kind: "burstIdle", path: ["bursts"] },
+  { kind: "burstIdle", path: ["quietMs"] },
+  { kind: "burstIdle", path: ["rounds"] },
+  { kind: "burstIdle", path: ["inFlight"] },
+  { kind: "burstIdle", path: ["poolSizeIncrease"] },
+  { kind: "burstIdle", path: ["maxMapCount"], allowed: MAP_COUNT },
+  { kind: "burstIdle", path: ["seed"] },
 ];
 
-const KIND_OF: Record<keyof typeof MINIMAL, string> = { stress: "vma-exhaustion", imbalance: "imbalance", randread: "randread", custom: "custom" };
+const KIND_OF: Record<keyof typeof MINIMAL, string> = {
+  stress: "vma-exhaustion",
+  imbalance: "imbalance",
+  randread: "randread",
+  custom: "custom",
+  burstIdle: "burst-idle",
+};
 
 /** A kind's part of the schema: the `then` of the branch `if` its kind. */
 function kindSchema(schema: Json, kind: string): Json {

@@ -7,8 +7,8 @@ describe("short soak", () => {
   it("random bursts, out-of-order completion and thread exits on 4 workers: every phase's invariant check passes", async () => {
     const options = { lifecycles: 180_000, workers: 4, phases: 4, maxBurst: 300, exitChance: 0.02, seed: 3 };
     const results = await soak(options);
-    expect(results.map((r) => r.policy)).toEqual(["legacy", "batched", "none"]);
-    const perThreadPhase = Math.ceil(options.lifecycles / 3 / options.workers / options.phases);
+    expect(results.map((r) => r.policy)).toEqual(["legacy", "batched", "none", "elastic"]);
+    const perThreadPhase = Math.ceil(options.lifecycles / results.length / options.workers / options.phases);
     for (const r of results) {
       expect(r.violations).toEqual([]);
       expect(r.checks).toBe(options.phases + 1); // every phase boundary, and after shutdown

@@ -27,7 +27,8 @@ function* yieldForever(): Generator<undefined, void, unknown> {
   for (;;) yield;
 }
 
-function policyTasks(policy: PolicyName) {
+/** The lifecycle, yield, cost and nesting tasks of one policy, named `<op> <policy>`. */
+export function policyTasks(policy: PolicyName) {
   const { ctx } = poolFixture(policy);
   const pinger = ctx.create(yieldForever);
   function* nest(depth: number): Generator<undefined, void, unknown> {

@@ -10,7 +10,7 @@ import { formatTable } from "../../src/text-table.js";
 import type { BenchSettings } from "../measure.js";
 
 /** OLD = legacy, NEW = batched, as in the seed's table. */
-const POLICIES: [PolicyName, PolicyName] = ["legacy", "batched"];
+const SEED_POLICIES: [PolicyName, PolicyName] = ["legacy", "batched"];
 
 export interface RandreadRow {
   blockSize: number;
@@ -40,13 +40,16 @@ function spreadPct(xs: number[]): number {
  * interleaved A B A B ... over the repetitions so that drift on this shared
  * machine hits both alike. IOPS medians, with the spread of the repetitions.
  */
-export async function runRandreadTable(settings: BenchSettings): Promise<{ rows: RandreadRow[]; markdown: string; text: string }> {
+export async function runRandreadTable(
+  settings: BenchSettings,
+  policies: [old: PolicyName, now: PolicyName] = SEED_POLICIES,
+): Promise<{ rows: RandreadRow[]; markdown: string; text: string }> {
   const loaded = loadScenarioFile(join(projectRoot(), "scenarios", "randread.json")) as RandreadScenario;
   const scenario: RandreadScenario = settings.quick
     ? { ...loaded, iodepths: [1, 8], blockSizes: [4096], durationMs: 20 }
     : { ...loaded, durationMs: 500 };
   const repetitions = settings.quick ? 1 : 5;
-  const runtimes = POLICIES.map((policy) => new Runtime({ threads: scenario.threads, policy }));
+  const runtimes = policies.map((policy) => new Runtime({ threads: scenario.threads, policy }));
   const rows: RandreadRow[] = [];
   try {
     for (const c of randreadCases(scenario)) {

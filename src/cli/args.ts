@@ -119,6 +119,9 @@ export function byteSizeFlag(name: string, value: unknown, multiple: number, max
   return bytes;
 }
 
+/** The policies in words, for help texts: "legacy, batched, none or elastic". */
+export const POLICY_CHOICES = `${POLICY_NAMES.slice(0, -1).join(", ")} or ${POLICY_NAMES[POLICY_NAMES.length - 1]}`;
+
 /** One policy name. */
 export function policyFlag(value: unknown): PolicyName {
   const text = String(value);

@@ -8,7 +8,7 @@ import { BUNDLED_SCENARIOS, bundledOrPath } from "../experiments/bundled.js";
 import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
 import type { PolicyName } from "../pools/index.js";
 import { BACKEND_NAMES, type BackendName } from "../runtime/runtime.js";
-import { byteSizeFlag, integerFlag, policyListFlag, shownArg, type OptionSpec, type ParsedArgs } from "./args.js";
+import { byteSizeFlag, integerFlag, POLICY_CHOICES, policyListFlag, shownArg, type OptionSpec, type ParsedArgs } from "./args.js";
 import { StepProgress } from "./progress.js";
 
 /** The flags every runtime command shares. */
@@ -27,11 +27,12 @@ export const RUNTIME_OPTIONS: OptionSpec = {
   "timeout-ms": { type: "string" },
 };
 
-export const RUNTIME_HELP = `  --policy P[,P...]      legacy, batched or none; a comma list runs each in turn, side by side
+export const RUNTIME_HELP = `  --policy P[,P...]      ${POLICY_CHOICES}; a comma list runs each in turn, side by side
   --threads N            worker threads (overrides the scenario's)
   --max-map-count N      the VMA limit (default: the scenario's, else the host's)
   --baseline-vmas N      VMAs the rest of the process uses (default: /proc/self/maps)
-  --uncapped             batched: no hard cap from max_map_count (QEMU's practical behaviour)
+  --uncapped             batched: no hard cap from max_map_count (QEMU's practical behaviour;
+                         elastic keeps its own cap)
   --seed N               seed for everything random in the scenario
   --scenario NAME|FILE   a bundled scenario by name (e.g. stress-small) or a scenario
                          file (JSON; see scenarios/README.md)

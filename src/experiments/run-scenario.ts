@@ -4,6 +4,7 @@
  */
 import { InputError } from "../errors.js";
 import type { RunResult } from "../runtime/result.js";
+import { runBurstIdle, type BurstIdleReport } from "./burst-idle.js";
 import type { Scenario } from "../scenarios/types.js";
 import { runCustom, type CustomReport } from "./custom.js";
 import { runImbalance, type ImbalanceReport } from "./imbalance.js";
@@ -12,7 +13,7 @@ import { runRandread, type RandreadReport } from "./randread.js";
 import { runStress, type StressReport } from "./stress.js";
 
 /** The report of a scenario of any kind; `command` tells which. */
-export type ScenarioReport = StressReport | ImbalanceReport | RandreadReport | CustomReport;
+export type ScenarioReport = StressReport | ImbalanceReport | RandreadReport | CustomReport | BurstIdleReport;
 
 /**
  * Runs `scenario` with the experiment of its kind. A vma-exhaustion guest
@@ -35,6 +36,8 @@ export function runScenario(scenario: Scenario, file: string, options: ThreadedE
       return runRandread(scenario, file, options);
     case "custom":
       return runCustom(scenario, file, options);
+    case "burst-idle":
+      return runBurstIdle(scenario, file, options);
   }
 }
 

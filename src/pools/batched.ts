@@ -14,7 +14,7 @@ export const BATCH_MAX_SIZE = 128;
 /** global_pool_max_size before any device raises it. */
 export const BATCHED_INITIAL_POOL_MAX_SIZE = 128;
 /** A thread's local pool holds at most two batches. */
-const LOCAL_BATCHES_MAX = 2;
+export const LOCAL_BATCHES_MAX = 2;
 
 // The layout names the hot paths use, as constants of this module. Used
 // through the import (`t + Thread.LOCAL_SIZE_0`), each cost V8 (Node 20) a
@@ -49,13 +49,13 @@ const { popSlot, pushSlot, relabelList } = slotList;
  * The lock is taken once per batch (refill or hand-over), never per coroutine.
  */
 export class BatchedPolicy implements PoolPolicy {
-  readonly name = "batched" as const;
+  readonly name: string = "batched";
   readonly lock: FutexMutex;
-  private readonly region: SharedRegion;
-  private readonly i32: Int32Array;
+  protected readonly region: SharedRegion;
+  protected readonly i32: Int32Array;
   /** Int32 index of stack slot 0 (the region's slotsBase), for slotBase() and the slot-list calls. */
-  private readonly slotsBase: number;
-  private readonly stacks: StackAllocator;
+  protected readonly slotsBase: number;
+  protected readonly stacks: StackAllocator;
 
   constructor(region: SharedRegion, stacks: StackAllocator) {
     this.region = region;
@@ -115,6 +115,11 @@ export class BatchedPolicy implements PoolPolicy {
   }
 
   globalPoolSize(): number {
+    return this.globalBatchStacks();
+  }
+
+  /** global_pool_size: the stacks in the global pool's batches. */
+  protected globalBatchStacks(): number {
     return Atomics.load(this.i32, Header.GLOBAL_POOL_SIZE) >>> 0;
   }
 
@@ -151,7 +156,7 @@ export class BatchedPolicy implements PoolPolicy {
       walker.expect(n === recorded, `global batch ${index} holds ${n} stacks but its head says ${recorded}`);
       global += n;
     });
-    const recordedGlobal = this.globalPoolSize();
+    const recordedGlobal = this.globalBatchStacks();
     if (!complete) walker.expect(false, "the global batch list has a cycle");
     else walker.expect(global === recordedGlobal, `global pool holds ${global} stacks but global_pool_size says ${recordedGlobal}`);
     const local: number[] = [];
@@ -172,30 +177,39 @@ export class BatchedPolicy implements PoolPolicy {
     return { global, local, globalSizeSkew: 0, localSizeSkew: local.map(() => 0) };
   }
 
+  /** Nothing to do with time: what is pooled stays pooled (QEMU's own behaviour). */
+  tick(_nowMs: number): void {}
+
   lockStats(): MutexStats {
     return this.lock.stats();
   }
 
   /** coroutine_pool_get_local: pop the first batch; drop it once empty. */
-  private getLocal(thread: number): number {
+  protected getLocal(thread: number): number {
     const t = threadBase(thread);
     const i32 = this.i32;
     const slot = popSlot(i32, this.slotsBase, t + LOCAL_HEAD_0);
     if (slot === NO_SLOT) return NO_SLOT;
     const left = i32[t + LOCAL_SIZE_0]! - 1;
     i32[t + LOCAL_SIZE_0] = left;
-    if (left === 0) {
-      // The batch is gone; the second one (if any) becomes the first.
-      i32[t + LOCAL_HEAD_0] = i32[t + LOCAL_HEAD_1]!;
-      i32[t + LOCAL_SIZE_0] = i32[t + LOCAL_SIZE_1]!;
-      i32[t + LOCAL_HEAD_1] = NO_SLOT;
-      i32[t + LOCAL_SIZE_1] = 0;
-    }
+    if (left === 0) this.dropEmptyFirstBatch(t);
     this.stacks.markLive(slot, thread);
     return slot;
   }
 
-  private pushLocal(thread: number, slot: number): void {
+  /**
+   * The first batch gave its last stack: QEMU drops it, and the second one
+   * (if any) becomes the first. `t` is the thread's base index.
+   */
+  protected dropEmptyFirstBatch(t: number): void {
+    const i32 = this.i32;
+    i32[t + LOCAL_HEAD_0] = i32[t + LOCAL_HEAD_1]!;
+    i32[t + LOCAL_SIZE_0] = i32[t + LOCAL_SIZE_1]!;
+    i32[t + LOCAL_HEAD_1] = NO_SLOT;
+    i32[t + LOCAL_SIZE_1] = 0;
+  }
+
+  protected pushLocal(thread: number, slot: number): void {
     const t = threadBase(thread);
     pushSlot(this.i32, this.slotsBase, t + LOCAL_HEAD_0, slot, LOCAL_POOL, thread);
     this.i32[t + LOCAL_SIZE_0]!++;
@@ -205,7 +219,7 @@ export class BatchedPolicy implements PoolPolicy {
    * The first local batch is full: it makes room for a new, empty first
    * batch. Kept out of put() so that put stays small enough to inline.
    */
-  private retireFirstBatch(thread: number): void {
+  protected retireFirstBatch(thread: number): void {
     const t = threadBase(thread);
     const i32 = this.i32;
     if (i32[t + LOCAL_SIZE_1] !== 0) {
@@ -222,7 +236,7 @@ export class BatchedPolicy implements PoolPolicy {
   }
 
   /** coroutine_pool_refill_local: take the first global batch, if there is one. */
-  private refillLocal(thread: number): void {
+  protected refillLocal(thread: number): void {
     const batch = this.takeGlobalBatch(thread);
     if (batch === NO_SLOT) return;
     const t = threadBase(thread);
@@ -238,17 +252,20 @@ export class BatchedPolicy implements PoolPolicy {
   }
 
   /** Unlinks the first global batch and returns its head slot (NO_SLOT if none). */
-  private takeGlobalBatch(thread: number): number {
-    return this.withGlobalLock(thread, () => {
-      const i32 = this.i32;
-      const batch = i32[Header.GLOBAL_POOL_HEAD]!;
-      if (batch !== NO_SLOT) {
-        const head = this.slotBase(batch);
-        i32[Header.GLOBAL_POOL_HEAD] = i32[head + BATCH_NEXT]!;
-        Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! - i32[head + BATCH_SIZE]!));
-      }
-      return batch;
-    });
+  protected takeGlobalBatch(thread: number): number {
+    return this.withGlobalLock(thread, () => this.unlinkGlobalBatch());
+  }
+
+  /** Under the lock: the first global batch, unlinked (NO_SLOT if none). */
+  protected unlinkGlobalBatch(): number {
+    const i32 = this.i32;
+    const batch = i32[Header.GLOBAL_POOL_HEAD]!;
+    if (batch !== NO_SLOT) {
+      const head = this.slotBase(batch);
+      i32[Header.GLOBAL_POOL_HEAD] = i32[head + BATCH_NEXT]!;
+      Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! - i32[head + BATCH_SIZE]!));
+    }
+    return batch;
   }
 
   /**
@@ -256,21 +273,33 @@ export class BatchedPolicy implements PoolPolicy {
    * is below min(global_pool_max_size, hard cap) — a pool just below the max
    * may overshoot it by one batch — otherwise every stack in it is freed.
    */
-  private putGlobal(thread: number, batch: number, size: number): void {
-    const t = threadBase(thread);
+  protected putGlobal(thread: number, batch: number, size: number): void {
     // Relabel before publishing: once the lock is dropped another thread may take it.
     relabelList(this.i32, this.slotsBase, batch, GLOBAL_POOL, NO_OWNER);
-    const accepted = this.withGlobalLock(thread, () => {
-      const i32 = this.i32;
-      const max = Math.min(i32[Header.POOL_MAX_SIZE]! >>> 0, i32[Header.HARD_MAX_SIZE]! >>> 0);
-      if (i32[Header.GLOBAL_POOL_SIZE]! >>> 0 >= max) return false;
-      const head = this.slotBase(batch);
-      i32[head + BATCH_SIZE] = size;
-      i32[head + BATCH_NEXT] = i32[Header.GLOBAL_POOL_HEAD]!;
-      i32[Header.GLOBAL_POOL_HEAD] = batch;
-      Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! + size));
-      return true;
-    });
+    const accepted = this.withGlobalLock(thread, () => this.joinGlobalPool(batch, size));
+    this.recordHandOver(thread, batch, accepted);
+  }
+
+  /** Under the lock: links the batch in if the global pool is below its limit; whether it did. */
+  protected joinGlobalPool(batch: number, size: number): boolean {
+    const i32 = this.i32;
+    if (i32[Header.GLOBAL_POOL_SIZE]! >>> 0 >= this.globalPoolLimit()) return false;
+    const head = this.slotBase(batch);
+    i32[head + BATCH_SIZE] = size;
+    i32[head + BATCH_NEXT] = i32[Header.GLOBAL_POOL_HEAD]!;
+    i32[Header.GLOBAL_POOL_HEAD] = batch;
+    Atomics.store(i32, Header.GLOBAL_POOL_SIZE, u32(i32[Header.GLOBAL_POOL_SIZE]! + size));
+    return true;
+  }
+
+  /** min(global_pool_max_size, global_pool_hard_max_size). */
+  protected globalPoolLimit(): number {
+    return Math.min(this.i32[Header.POOL_MAX_SIZE]! >>> 0, this.i32[Header.HARD_MAX_SIZE]! >>> 0);
+  }
+
+  /** Counts a hand-over, or frees the batch the full global pool refused. */
+  protected recordHandOver(thread: number, batch: number, accepted: boolean): void {
+    const t = threadBase(thread);
     if (accepted) {
       this.i32[t + STAT_HAND_OVERS]!++;
       this.i32[t + LAST_HANDED_HEAD] = batch;
@@ -282,13 +311,13 @@ export class BatchedPolicy implements PoolPolicy {
   }
 
   /** Frees both local batches, counting the frees to `freedBy`; returns how many. */
-  private freeLocalPool(thread: number, freedBy: number): number {
+  protected freeLocalPool(thread: number, freedBy: number): number {
     const t = threadBase(thread);
     return this.stacks.freeList(this.i32[t + LOCAL_HEAD_0]!, freedBy) + this.stacks.freeList(this.i32[t + LOCAL_HEAD_1]!, freedBy);
   }
 
   /** The thread starts afresh: no local batch, no cleanup registered, nothing handed over. */
-  private forgetLocalPool(thread: number): void {
+  protected forgetLocalPool(thread: number): void {
     const t = threadBase(thread);
     const i32 = this.i32;
     i32[t + LOCAL_HEAD_0] = NO_SLOT;
@@ -304,7 +333,7 @@ export class BatchedPolicy implements PoolPolicy {
    * the size its head records and its position. Returns false if the list
    * runs on past the table's size, which only a cycle can make it do.
    */
-  private forEachGlobalBatch(visit: (batch: number, size: number, index: number) => void): boolean {
+  protected forEachGlobalBatch(visit: (batch: number, size: number, index: number) => void): boolean {
     const i32 = this.i32;
     let index = 0;
     for (let batch = i32[Header.GLOBAL_POOL_HEAD]!; batch !== NO_SLOT; index++) {
@@ -316,12 +345,12 @@ export class BatchedPolicy implements PoolPolicy {
     return true;
   }
 
-  private registerCleanup(thread: number): void {
+  protected registerCleanup(thread: number): void {
     this.i32[threadBase(thread) + CLEANUP_REGISTERED] = 1;
   }
 
   /** The region's slotBase(), on this module's constants. */
-  private slotBase(slot: number): number {
+  protected slotBase(slot: number): number {
     return this.slotsBase + slot * SLOT_WORDS;
   }
 
@@ -331,7 +360,7 @@ export class BatchedPolicy implements PoolPolicy {
    */
   onCriticalSection: ((thread: number) => void) | null = null;
 
-  private withGlobalLock<T>(thread: number, critical: () => T): T {
+  protected withGlobalLock<T>(thread: number, critical: () => T): T {
     const previousOwnerDied = this.lock.lockRobust(thread === CONTROLLER_THREAD ? CONTROLLER_LOCK_OWNER : thread, this.isDead);
     try {
       if (previousOwnerDied) this.repairGlobalPool();
@@ -355,7 +384,7 @@ export class BatchedPolicy implements PoolPolicy {
    * thread had unlinked but not yet taken is found later by the runtime's
    * accounting for dead threads (its stacks are GLOBAL_POOL yet on no list).
    */
-  private repairGlobalPool(): void {
+  protected repairGlobalPool(): void {
     let size = 0;
     this.forEachGlobalBatch((_, batchSize) => (size += batchSize));
     Atomics.store(this.i32, Header.GLOBAL_POOL_SIZE, size);
@@ -367,7 +396,9 @@ export const BATCHED: PolicyDefinition<"batched"> = {
   name: "batched",
   initialPoolMaxSize: BATCHED_INITIAL_POOL_MAX_SIZE,
   usesHardCap: true,
+  globalPoolCap: (hardMaxSize) => hardMaxSize,
   usesGlobalLock: true,
   hardCapStep: BATCH_MAX_SIZE,
+  liftableCap: true,
   open: (region, stacks) => new BatchedPolicy(region, stacks),
 };

@@ -160,6 +160,9 @@ export class LegacyPolicy implements PoolPolicy {
     return { global, local, globalSizeSkew: this.releasePoolSize() - global, localSizeSkew };
   }
 
+  /** Nothing to do with time: what is pooled stays pooled (QEMU's own behaviour). */
+  tick(): void {}
+
   lockStats(): MutexStats {
     return unusedMutexStats();
   }
@@ -231,6 +234,7 @@ export const LEGACY: PolicyDefinition<"legacy"> = {
   name: "legacy",
   initialPoolMaxSize: LEGACY_INITIAL_POOL_MAX_SIZE,
   usesHardCap: false,
+  globalPoolCap: null,
   usesGlobalLock: false,
   open: (region, stacks) => new LegacyPolicy(region, stacks),
 };

@@ -62,6 +62,9 @@ export class NonePolicy implements PoolPolicy {
     return { global, local, globalSizeSkew: 0, localSizeSkew: local.map(() => 0) };
   }
 
+  /** Nothing is pooled, so nothing is given back over time. */
+  tick(): void {}
+
   lockStats(): MutexStats {
     return unusedMutexStats();
   }
@@ -72,6 +75,7 @@ export const NONE: PolicyDefinition<"none"> = {
   name: "none",
   initialPoolMaxSize: 0,
   usesHardCap: false,
+  globalPoolCap: null,
   usesGlobalLock: false,
   open: (region, stacks) => new NonePolicy(region, stacks),
 };

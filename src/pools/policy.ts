@@ -45,6 +45,15 @@ export interface PoolPolicy {
    * point only: the invariant checker (pools/invariants.ts) calls it.
    */
   census(walker: ListWalker): PoolCensus;
+  /**
+   * The passing of time, from the controlling thread only: the runtime's
+   * sampler calls it with the run's clock (ms since the start), the replay
+   * after every event with the trace's time (ms) or, in a trace without
+   * times, the number of events so far. A policy that gives idle stacks
+   * back does it here (elastic); the others ignore it. Never blocks: the
+   * main thread must not wait for a lock.
+   */
+  tick(nowMs: number): void;
   /** The global lock's figures; all zero for a policy that has no lock. */
   lockStats(): MutexStats;
   /**
@@ -103,6 +112,12 @@ export interface PolicyDefinition<Name extends string = string> {
    * The region records the cap for every policy; only these obey it.
    */
   readonly usesHardCap: boolean;
+  /**
+   * The cap the policy's global pool obeys, from what the region records:
+   * HARD_MAX_SIZE (batched's cap, or UINT_MAX under `--uncapped`), the VMA
+   * limit and the threads. null for a policy without one.
+   */
+  readonly globalPoolCap: ((hardMaxSize: number, vmaLimit: number, threads: number) => number) | null;
   /** Whether the policy takes the global lock, so its lock figures mean something. */
   readonly usesGlobalLock: boolean;
   /**
@@ -113,6 +128,12 @@ export interface PolicyDefinition<Name extends string = string> {
    * safe max_map_count exact (src/replay/whatif.ts); without it, none is given.
    */
   readonly hardCapStep?: number;
+  /**
+   * Whether `--uncapped` lifts the cap entirely (batched: what QEMU does on
+   * Linux, where its parser rejects /proc's trailing newline). A policy whose
+   * cap falls back on the VMA limit itself (elastic) is never without one.
+   */
+  readonly liftableCap?: boolean;
   /** This thread's view of the policy on a region created for it. */
   open(region: SharedRegion, stacks: StackAllocator): PoolPolicy;
 }

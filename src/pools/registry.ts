@@ -1,6 +1,7 @@
 import type { SharedRegion } from "../shared/region.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
 import { BATCHED } from "./batched.js";
+import { ELASTIC } from "./elastic.js";
 import { LEGACY } from "./legacy.js";
 import { NONE } from "./none.js";
 import type { PolicyDefinition, PoolPolicy } from "./policy.js";
@@ -11,7 +12,7 @@ import type { PolicyDefinition, PoolPolicy } from "./policy.js";
  * so a new policy goes at the end: one file exporting its PolicyDefinition,
  * and one entry here.
  */
-const POLICIES = [LEGACY, BATCHED, NONE] as const;
+const POLICIES = [LEGACY, BATCHED, NONE, ELASTIC] as const;
 
 /** The pool designs coropool can run. */
 export type PolicyName = (typeof POLICIES)[number]["name"];

@@ -6,7 +6,9 @@ import { StackAllocator } from "../stacks/stack-allocator.js";
 import { poolHardMaxSize } from "../vma/limits.js";
 import { regrownRegion } from "./region-growth.js";
 import { LiveCoroutines } from "./live-coroutines.js";
-import { NO_TIME, type PoolEventSink } from "./pool-events.js";
+import { MICROS_PER_SECOND, NO_TIME, type PoolEventSink } from "./pool-events.js";
+
+const MICROS_PER_MS = MICROS_PER_SECOND / 1000;
 import type { Trace } from "./trace.js";
 
 export interface ReplayOptions {
@@ -185,6 +187,7 @@ export class PolicyReplay implements PoolEventSink {
     if (this.failure !== null) return;
     this.events++;
     this.policy.incPoolSize(amount);
+    this.tick(time);
     if (this.observer !== null) this.observer(this, -1, line, time);
   }
 
@@ -192,6 +195,7 @@ export class PolicyReplay implements PoolEventSink {
     if (this.failure !== null) return;
     this.events++;
     this.policy.decPoolSize(amount);
+    this.tick(time);
     if (this.observer !== null) this.observer(this, -1, line, time);
   }
 
@@ -216,6 +220,7 @@ export class PolicyReplay implements PoolEventSink {
     const after = this.region.i32[Vma.CURRENT]!;
     if (after > this.peakVmas) this.notePeak(line, time);
     if (after !== before && this.wouldAbort === null) this.watchMapping(before, line, time);
+    this.tick(time);
     if (this.observer !== null) this.observer(this, thread, line, time);
   }
 
@@ -224,6 +229,7 @@ export class PolicyReplay implements PoolEventSink {
     this.events++;
     this.live--;
     this.threadStacks[thread]!.releaseStack(this.slotOf[co]!);
+    this.tick(time);
     if (this.observer !== null) this.observer(this, thread, line, time);
   }
 
@@ -231,7 +237,13 @@ export class PolicyReplay implements PoolEventSink {
     if (this.failure !== null) return;
     this.events++;
     this.threadStacks[thread]!.exit();
+    this.tick(time);
     if (this.observer !== null) this.observer(this, thread, line, time);
+  }
+
+  /** The policy's clock (elastic decays on it): the line's time in ms when it has one, else the events so far. */
+  private tick(time: number): void {
+    this.policy.tick(time === NO_TIME ? this.events : time / MICROS_PER_MS);
   }
 
   /** Stacks mapped now: live, pooled and leaked. */

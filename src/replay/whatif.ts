@@ -74,7 +74,7 @@ export interface WhatIfResult {
 export function defaultWhatIfPolicies(): PolicySpec[] {
   const specs: PolicySpec[] = [];
   for (const policy of POLICY_NAMES) {
-    if (policyDefinition(policy).usesHardCap) specs.push({ policy, uncapped: true });
+    if (policyDefinition(policy).liftableCap) specs.push({ policy, uncapped: true });
     specs.push({ policy });
   }
   return specs;
@@ -103,7 +103,7 @@ export async function whatIf(input: LogInput, options: WhatIfOptions): Promise<W
   const uncappedOf = new Map<PolicyName, ObservedRun>();
   for (const run of runs) {
     const { policy } = run.spec;
-    if (!policyDefinition(policy).usesHardCap || run.spec.uncapped || uncappedOf.has(policy)) continue;
+    if (policyDefinition(policy).hardCapStep === undefined || run.spec.uncapped || uncappedOf.has(policy)) continue;
     const asked = runs.find((r) => r.spec.policy === policy && r.spec.uncapped);
     uncappedOf.set(policy, asked ?? new ObservedRun({ policy, uncapped: true }, options, poolHardMaxSize(options.maxMapCount, true), 1));
   }
@@ -217,7 +217,7 @@ export function policyLabel(spec: PolicySpec): string {
  * count + 2 over all mappings is its peak VMA count P: the replay completes
  * iff P ≤ M, so the answer is P (or 1, the least limit there is, when no
  * stack is ever mapped). A policy that ignores the hard cap never reads M,
- * nor does one run uncapped. One that obeys it is smallestSafeCapped, when
+ * nor does one whose cap `--uncapped` lifts, run so. One that obeys it is smallestSafeCapped, when
  * its definition says in what steps the cap acts; otherwise there is no
  * exact answer to give (null).
  */
@@ -230,7 +230,7 @@ async function smallestSafeMaxMapCount(
 ): Promise<number | null> {
   const { policy } = run.spec;
   const definition = policyDefinition(policy);
-  if (!definition.usesHardCap || run.spec.uncapped) return safeLimitOf(run.replay);
+  if (!definition.usesHardCap || (run.spec.uncapped && definition.liftableCap)) return safeLimitOf(run.replay);
   if (definition.hardCapStep === undefined || uncapped === undefined) return null;
   return smallestSafeCapped(policy, definition.hardCapStep, uncapped, decoded, input, options);
 }

@@ -6,6 +6,7 @@
  * changes meaning; adding a key does not need a new version, but the schema
  * file must describe it (the tests validate every command's output).
  */
+import type { BurstIdleReport } from "../experiments/burst-idle.js";
 import type { CustomReport } from "../experiments/custom.js";
 import type { DemoParts } from "../experiments/demo.js";
 import type { ImbalanceReport } from "../experiments/imbalance.js";
@@ -27,15 +28,24 @@ export type RandreadDocument = Versioned<RandreadReport>;
 export type CustomDocument = Versioned<CustomReport>;
 /** coropool whatif: a log or trace under each policy, with the series its page draws. */
 export type WhatIfDocument = Versioned<WhatIfReport>;
+export type BurstIdleDocument = Versioned<BurstIdleReport>;
 
-/** The demo's three parts, versioned like the others. */
+/** The demo's four parts, versioned like the others. */
 export interface DemoDocument extends DemoParts {
   schemaVersion: typeof SCHEMA_VERSION;
   command: "demo";
   machine: MachineInfo;
 }
 
-export type ResultDocument = StressDocument | KernelStressDocument | ImbalanceDocument | RandreadDocument | CustomDocument | DemoDocument | WhatIfDocument;
+export type ResultDocument =
+  | StressDocument
+  | KernelStressDocument
+  | ImbalanceDocument
+  | RandreadDocument
+  | CustomDocument
+  | BurstIdleDocument
+  | DemoDocument
+  | WhatIfDocument;
 
 /** A command's report as a versioned document; keys in a fixed order: schemaVersion, command, machine, then the report's. */
 export function toDocument<R extends { command: string }>(report: R, machine: MachineInfo = machineInfo()): Versioned<R> {

@@ -12,10 +12,15 @@
  *   randread                      IOPS against iodepth per policy, one chart
  *                                 per block size; latency percentiles
  *   run (custom)                  VMAs and pooled stacks over time
- *   demo                          the stress, imbalance and randread sections
+ *   run (burst-idle)              stacks still mapped over time per policy
+ *                                 (the working-set bound as a rule), pooled
+ *                                 stacks per thread over time
+ *   demo                          the stress, imbalance, randread and
+ *                                 burst-idle sections
  * and always the run's parameters (scenario) and the machine.
  */
-import { customSummaryRows, imbalanceSummaryRows, stressSummaryRows, type SummaryRow } from "./summary-rows.js";
+import { burstIdleSummaryRows, customSummaryRows, imbalanceSummaryRows, stressSummaryRows, type SummaryRow } from "./summary-rows.js";
+import type { BurstIdleReport } from "../experiments/burst-idle.js";
 import type { CustomReport } from "../experiments/custom.js";
 import type { ImbalanceReport } from "../experiments/imbalance.js";
 import type { RandreadReport } from "../experiments/randread.js";
@@ -31,7 +36,7 @@ import { htmlTable, paragraph, section } from "./html-parts.js";
 import { whatIfBody } from "./whatif-html.js";
 
 /** Fixed colours per policy, so a policy looks the same in every chart. */
-const POLICY_COLORS: Record<string, string> = { legacy: "#c0392b", batched: "#1f6fb4", none: "#6b6b6b" };
+const POLICY_COLORS: Record<string, string> = { legacy: "#c0392b", batched: "#1f6fb4", none: "#6b6b6b", elastic: "#2e8b57" };
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const LIMIT_COLOR = "#111111";
 const GLOBAL_POOL_COLOR = "#000000";
@@ -49,6 +54,7 @@ export function renderReportHtml(doc: ResultDocument): string {
         section("stress", "1. The seed's bug report: VMA exhaustion", stressBody(doc.stress)),
         section("imbalance", "2. Imbalance: one thread bursts, then goes quiet", imbalanceBody(doc.imbalance)),
         section("randread", "3. randread: OLD (legacy) against NEW (batched)", randreadBody(doc.randread)),
+        ...(doc.burstIdle ? [section("burst-idle", "4. Beyond 9.0: a burst, a quiet period, and what stays mapped", burstIdleBody(doc.burstIdle))] : []),
       ].join("");
       break;
     case "stress":
@@ -65,6 +71,9 @@ export function renderReportHtml(doc: ResultDocument): string {
       break;
     case "whatif":
       body = section("whatif", "What if: this log under each pool policy", whatIfBody(doc, policyColor));
+      break;
+    case "burst-idle":
+      body = section("burst-idle", "Burst, then idle", burstIdleBody(doc));
       break;
   }
   return `<!DOCTYPE html>
@@ -155,7 +164,8 @@ function randreadBody(report: RandreadReport): string {
       series,
     });
   });
-  const seedTable = policies.length === 2 && policies[0] === "legacy" && policies[1] === "batched";
+  // The seed's OLD/NEW table: legacy against one newer pool (batched, as the seed's, or elastic).
+  const seedTable = policies.length === 2 && policies[0] === "legacy";
   const header = ["block size", "iodepth", ...policies.map((p) => `${p} IOPS`), ...(seedTable ? ["change"] : [])];
   const latencyHeader = ["block size", "iodepth", ...policies.flatMap((p) => [`${p} p50`, "p90", "p99", "p99.9"])];
   const rows: string[][] = [];
@@ -200,7 +210,43 @@ function customBody(report: CustomReport): string {
   ].join("");
 }
 
+function burstIdleBody(report: BurstIdleReport): string {
+  const { scenario, runs } = report;
+  const threadNames = Array.from({ length: scenario.threads }, (_, t) => (t < scenario.burstThreads ? `T${t} (bursts)` : `T${t}`));
+  const intro =
+    `${scenario.threads} threads; T0–T${scenario.burstThreads - 1} have ${scenario.bursts} bursts of ${scenario.burst} coroutines in flight, ` +
+    `then every thread is quiet for ${scenario.quietMs} ms, then the others run ${scenario.rounds} rounds of ${scenario.inFlight}.`;
+  return [
+    paragraph(scenario.description),
+    paragraph(intro),
+    policyTable(runs, burstIdleSummaryRows(runs)),
+    abortList(runs, threadNames),
+    retainedChart(runs, runs[0]?.burstIdle.workingSetBound),
+    pooledCharts(runs, threadNames),
+    parameters(report.scenarioFile, scenario),
+  ].join("");
+}
+
 // ---- charts ---------------------------------------------------------------
+
+/** Stacks mapped over time (VMAs above the baseline, halved), one line per policy; `bound` as a rule. */
+function retainedChart(runs: RunResult[], bound: number | undefined): string {
+  const series: LineSeries[] = runs.map((r, i) => ({
+    id: r.policy,
+    label: r.policy,
+    color: policyColor(r.policy, i),
+    points: r.samples.map((s) => ({ x: s.tMs, y: Math.max(0, Math.floor((s.vmas - r.vmas.baseline) / 2)) })),
+  }));
+  return renderLineChart({
+    attrs: { "data-chart": "retained" },
+    title: "Stacks still mapped over time",
+    xLabel: "time since the run started (ms)",
+    yLabel: "stacks mapped",
+    series,
+    lines: bound === undefined ? [] : [{ y: bound, label: `(2 × threads + 1) batches = ${bound}`, color: LIMIT_COLOR, attrs: { "data-bound": String(bound) } }],
+    note: "VMAs above the process's baseline, two per stack. A pool that gives idle stacks back falls during the quiet period.",
+  });
+}
 
 /** VMAs over time, one line per policy; the limit as a dashed rule; each abort as a cross. */
 function vmaChart(runs: RunResult[]): string {

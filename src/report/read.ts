@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { SCHEMA_VERSION, type ResultDocument } from "./document.js";
 
-export const REPORTABLE_COMMANDS = ["demo", "stress", "imbalance", "randread", "run", "whatif"] as const;
+export const REPORTABLE_COMMANDS = ["demo", "stress", "imbalance", "randread", "run", "burst-idle", "whatif"] as const;
 
 export function readResultDocument(file: string): ResultDocument {
   let text: string;

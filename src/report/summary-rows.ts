@@ -1,5 +1,6 @@
 import { policyDefinition } from "../pools/index.js";
 import { describeOutcome, type RunResult } from "../runtime/result.js";
+import type { BurstIdleSummary } from "../scenarios/burst-idle/plan.js";
 import type { ImbalanceSummary } from "../scenarios/imbalance/plan.js";
 import { customTotal } from "../scenarios/custom/summary.js";
 
@@ -9,12 +10,18 @@ import { customTotal } from "../scenarios/custom/summary.js";
  */
 export type SummaryRow = [label: string, cells: (string | number)[]];
 
-/** Shown for a figure a policy does not have (legacy and none have no lock and no cap). */
+/** Shown for a figure a policy does not have (legacy and none have no lock). */
 export const NOT_APPLICABLE = "-";
 
-/** A figure of the policies that have the feature (as their registry entries say), "-" for the others. */
-function ifPolicyHas(feature: "usesHardCap" | "usesGlobalLock", r: RunResult, value: (r: RunResult) => string | number): string | number {
-  return policyDefinition(r.policy)[feature] ? value(r) : NOT_APPLICABLE;
+/** A figure of the global lock and its batches, for the policies that have them. */
+function lockedOnly(r: RunResult, value: (r: RunResult) => string | number): string | number {
+  return policyDefinition(r.policy).usesGlobalLock ? value(r) : NOT_APPLICABLE;
+}
+
+/** The cap the run's global pool obeyed (batched's hard cap; elastic's own), for the policies that have one. */
+export function globalPoolCap(r: RunResult): string | number {
+  const cap = policyDefinition(r.policy).globalPoolCap;
+  return cap === null ? NOT_APPLICABLE : cap(r.pool.hardMaxSize, r.vmas.limit, r.threads);
 }
 
 function backToBaseline(r: RunResult): string {
@@ -25,12 +32,12 @@ export function stressSummaryRows(runs: RunResult[], threadNames: string[]): Sum
   return [
     ["outcome", runs.map(describeOutcome)],
     ["pool max size", runs.map((r) => r.pool.maxSize)],
-    ["batched hard cap", runs.map((r) => ifPolicyHas("usesHardCap", r, (b) => b.pool.hardMaxSize))],
+    ["batched hard cap", runs.map(globalPoolCap)],
     ["VMA limit", runs.map((r) => r.vmas.limit)],
     ["peak VMAs", runs.map((r) => r.vmas.peak)],
     ["stacks created", runs.map((r) => r.stacks.created)],
     ["leaked at thread exit", runs.map((r) => r.stacks.leaked)],
-    ["global-lock acquisitions", runs.map((r) => ifPolicyHas("usesGlobalLock", r, (b) => b.lock.acquisitions))],
+    ["global-lock acquisitions", runs.map((r) => lockedOnly(r, (b) => b.lock.acquisitions))],
     ["VMAs back to baseline", runs.map(backToBaseline)],
     ["duration (ms)", runs.map((r) => r.durationMs.toFixed(0))],
     ...threadNames.map((name, t): SummaryRow => [
@@ -50,8 +57,22 @@ export function imbalanceSummaryRows(runs: (RunResult & { imbalance: ImbalanceSu
     ["pooled per thread at end", runs.map((r) => r.imbalance.pooledAtEnd.join("/"))],
     ["max/mean of pools", runs.map((r) => r.imbalance.maxOverMean.toFixed(2))],
     ["Gini of pools", runs.map((r) => r.imbalance.gini.toFixed(3))],
-    ["global-lock acquisitions", runs.map((r) => ifPolicyHas("usesGlobalLock", r, (b) => b.lock.acquisitions))],
-    ["batch refills / hand-overs", runs.map((r) => ifPolicyHas("usesGlobalLock", r, (b) => `${sum(b, "refills")} / ${sum(b, "handOvers")}`))],
+    ["global-lock acquisitions", runs.map((r) => lockedOnly(r, (b) => b.lock.acquisitions))],
+    ["batch refills / hand-overs", runs.map((r) => lockedOnly(r, (b) => `${sum(b, "refills")} / ${sum(b, "handOvers")}`))],
+    ["outcome", runs.map(describeOutcome)],
+  ];
+}
+
+export function burstIdleSummaryRows(runs: (RunResult & { burstIdle: BurstIdleSummary })[]): SummaryRow[] {
+  return [
+    ["stacks mapped after the bursts", runs.map((r) => r.burstIdle.mappedAfterBursts)],
+    ["stacks mapped after the quiet period", runs.map((r) => r.burstIdle.mappedAfterQuiet)],
+    ["stacks mapped at the end", runs.map((r) => r.burstIdle.mappedAtEnd)],
+    ["(2 x threads + 1) batches", runs.map((r) => r.burstIdle.workingSetBound)],
+    ["new stacks mapped by the load", runs.map((r) => r.burstIdle.newStacksInLoad)],
+    ["stacks created in all", runs.map((r) => r.stacks.created)],
+    ["peak VMAs", runs.map((r) => r.vmas.peak)],
+    ["global-lock acquisitions", runs.map((r) => lockedOnly(r, (b) => b.lock.acquisitions))],
     ["outcome", runs.map(describeOutcome)],
   ];
 }

@@ -3,6 +3,7 @@
  * without --json. The figures are the summary rows the HTML report shows
  * too (summary-rows.ts); this file lays them out as plain-text tables.
  */
+import type { BurstIdleReport } from "../experiments/burst-idle.js";
 import type { CustomReport } from "../experiments/custom.js";
 import type { ImbalanceReport } from "../experiments/imbalance.js";
 import type { RandreadReport } from "../experiments/randread.js";
@@ -13,7 +14,7 @@ import type { CustomPartResult } from "../scenarios/custom/part.js";
 import { formatBlockSize, randreadCases } from "../scenarios/randread/plan.js";
 import { formatTable } from "../text-table.js";
 import type { DemoDocument } from "./document.js";
-import { customSummaryRows, flatRows, imbalanceSummaryRows, stressSummaryRows, troubleLines } from "./summary-rows.js";
+import { burstIdleSummaryRows, customSummaryRows, flatRows, imbalanceSummaryRows, stressSummaryRows, troubleLines } from "./summary-rows.js";
 
 export function formatStressReport(report: StressReport): string {
   const { runs, threadNames, scenario } = report;
@@ -53,10 +54,19 @@ export function formatImbalanceReport(report: ImbalanceReport): string {
   return [header, formatTable(["", ...runs.map((r) => r.policy)], rows), ...troubleLines(runs)].join("\n");
 }
 
+export function formatBurstIdleReport(report: BurstIdleReport): string {
+  const { runs, scenario } = report;
+  const header =
+    `burst-idle: ${scenario.threads} threads; T0-T${scenario.burstThreads - 1} burst ${scenario.bursts} x ${scenario.burst}, ` +
+    `all quiet ${scenario.quietMs} ms, then the others run ${scenario.rounds} rounds of ${scenario.inFlight}`;
+  return [header, formatTable(["", ...runs.map((r) => r.policy)], flatRows(burstIdleSummaryRows(runs))), ...troubleLines(runs)].join("\n");
+}
+
 /** The seed's table (RW BLKSIZE IODEPTH OLD NEW CHANGE) when the policies are legacy,batched; then latency percentiles. */
 export function formatRandreadReport(report: RandreadReport): string {
   const { scenario, policies } = report;
-  const seedTable = policies.length === 2 && policies[0] === "legacy" && policies[1] === "batched";
+  // The seed's OLD/NEW table: legacy against one newer pool (batched, as the seed's, or elastic).
+  const seedTable = policies.length === 2 && policies[0] === "legacy";
   const header = seedTable ? ["RW", "BLKSIZE", "IODEPTH", "OLD", "NEW", "CHANGE"] : ["RW", "BLKSIZE", "IODEPTH", ...policies.map((p) => p.toUpperCase())];
   const latencyHeader = ["BLKSIZE", "IODEPTH", ...policies.flatMap((p) => [`${p} p50`, "p90", "p99", "p99.9"])];
   const rows: (string | number)[][] = [];
@@ -74,7 +84,7 @@ export function formatRandreadReport(report: RandreadReport): string {
     ]);
   }
   const device = `device model: ${scenario.device.latencyUs} us latency, ${scenario.device.bandwidthMBps} MB/s; ${scenario.threads} IOThread(s), ${scenario.durationMs} ms per cell`;
-  const label = seedTable ? "OLD = legacy pool, NEW = batched pool (coropool's own runs, not the seed's figures)" : "";
+  const label = seedTable ? `OLD = legacy pool, NEW = ${policies[1]} pool (coropool's own runs, not the seed's figures)` : "";
   return [formatTable(header, rows), label, device, "", "completion latency percentiles (us; HDR histogram, 3 significant digits):", formatTable(latencyHeader, latencyRows)].filter((l) => l !== "").join("\n");
 }
 
@@ -108,11 +118,13 @@ export function formatScenarioReport(report: ScenarioReport): string {
       return formatRandreadReport(report);
     case "run":
       return formatCustomReport(report);
+    case "burst-idle":
+      return formatBurstIdleReport(report);
   }
 }
 
 /**
- * The demo's three parts under their headings. `limitSource` says where part
+ * The demo's four parts under their headings. `limitSource` says where part
  * 1's limit came from; `picture` (VMAs over time) is drawn under part 1 when
  * not empty.
  */
@@ -127,5 +139,8 @@ export function formatDemo(doc: DemoDocument, limitSource: string, picture: stri
     "",
     "== 3. randread, short cells (npm run bench -- randread for the full table)",
     formatRandreadReport(doc.randread),
+    ...(doc.burstIdle
+      ? ["", "== 4. Beyond 9.0: a burst, a quiet period, and what stays mapped (batched vs elastic)", formatBurstIdleReport(doc.burstIdle)]
+      : []),
   ].join("\n");
 }

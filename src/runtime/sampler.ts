@@ -55,6 +55,8 @@ export class Sampler {
       liveThreads,
     };
     this.samples.push(sample);
+    // The sampler's clock is the policy's too: a pool that gives idle stacks back does it here.
+    this.policy.tick(sample.tMs);
     this.onSample?.(sample);
     return sample;
   }

@@ -30,7 +30,7 @@ export const FILE_ALLOWED = `a JSON object with a "kind" field`;
 const KIND = oneOf(SCENARIO_KINDS, `one of ${SCENARIO_KINDS.map((k) => JSON.stringify(k)).join(", ")}`);
 export const KIND_DESCRIPTION =
   "What runs: vma-exhaustion (a guest's bursts on every thread), imbalance (one thread bursts, then goes quiet), " +
-  "randread (closed-loop random reads, like fio), or custom (your own workload module). It decides which other fields the file may have.";
+  "randread (closed-loop random reads, like fio), custom (your own workload module), or burst-idle (bursts, a quiet period, then load elsewhere). It decides which other fields the file may have.";
 
 /** A file whose kind is missing or unknown: only `kind` can be told about. */
 export const FILE_WITHOUT_KIND: ObjectRule = object({ kind: required(KIND, KIND_DESCRIPTION) }, { allowed: FILE_ALLOWED });

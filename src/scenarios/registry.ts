@@ -13,6 +13,9 @@
 import type { RunPlan } from "../runtime/runtime.js";
 import type { ScenarioPart } from "../runtime/protocol.js";
 import type { ThreadEnv } from "../runtime/thread-env.js";
+import { runBurstIdlePart } from "./burst-idle/part.js";
+import { planBurstIdle } from "./burst-idle/plan.js";
+import { BURST_IDLE_FILE } from "./burst-idle/rules.js";
 import { prepareCustomPart, runPreparedCustomPart } from "./custom/part.js";
 import { planCustom } from "./custom/plan.js";
 import { checkModuleExists, CUSTOM_FILE } from "./custom/rules.js";
@@ -66,6 +69,7 @@ export const SCENARIO_KIND_SPECS: KindSpecs = {
     plans: (s, scenarioFile) => [planCustom(s, scenarioFile)],
     part: { prepare: prepareCustomPart, run: runPreparedCustomPart },
   },
+  "burst-idle": { file: BURST_IDLE_FILE, plans: (s) => [planBurstIdle(s)], part: { run: runBurstIdlePart } },
 };
 
 /** Any kind's spec, for code that holds a scenario of any kind. */

@@ -63,6 +63,30 @@ export interface ImbalanceScenario {
   seed: number;
 }
 
+/**
+ * burst-idle: threads 0 .. burstThreads-1 have bursts in flight, then the
+ * whole process stays quiet for a while, then the other threads work. Shows
+ * what each pool keeps mapped after a burst, over time.
+ */
+export interface BurstIdleScenario {
+  kind: "burst-idle";
+  description: string;
+  threads: number;
+  burstThreads: number;
+  /** Coroutines each bursting thread has in flight at once, per burst. */
+  burst: number;
+  bursts: number;
+  /** The quiet period, in ms: no thread runs a coroutine. */
+  quietMs: number;
+  /** Then each other thread runs this many rounds of `inFlight` coroutines. */
+  rounds: number;
+  inFlight: number;
+  /** Added to the pool size before the run (as devices would). */
+  poolSizeIncrease: number;
+  maxMapCount: number | null;
+  seed: number;
+}
+
 /** A block device model: fixed latency plus transfer time at a bandwidth. */
 export interface DeviceModel {
   latencyUs: number;
@@ -95,6 +119,6 @@ export interface CustomScenario {
   seed: number;
 }
 
-export type Scenario = StressScenario | ImbalanceScenario | RandreadScenario | CustomScenario;
+export type Scenario = StressScenario | ImbalanceScenario | RandreadScenario | CustomScenario | BurstIdleScenario;
 export type ScenarioKind = Scenario["kind"];
-export const SCENARIO_KINDS: ScenarioKind[] = ["vma-exhaustion", "imbalance", "randread", "custom"];
+export const SCENARIO_KINDS: ScenarioKind[] = ["vma-exhaustion", "imbalance", "randread", "custom", "burst-idle"];

@@ -15,6 +15,8 @@
  *   randread        threads 1, blockSizes ["4k","128k"], iodepths [1,8,16,32,64],
  *                   durationMs 1000, device {latencyUs 7.31, bandwidthMBps 2300}
  *   custom          threads 1, options {}, maxMapCount null
+ *   burst-idle      burstThreads 1, bursts 3, quietMs 1000, rounds 20,
+ *                   poolSizeIncrease 0, maxMapCount null
  */
 import { FILE_WITHOUT_KIND } from "./common-fields.js";
 import { isPlainObject, type ObjectRule } from "./field-rules.js";
@@ -38,6 +40,7 @@ export {
 export { DEFAULT_QUEUE_SIZE, MAX_DEVICES, MAX_NUM_QUEUES, MAX_QUEUE_SIZE, MIN_QUEUE_SIZE } from "./guest.js";
 export { DEFAULT_MAIN_LOOP_IN_FLIGHT, DEFAULT_STRESS_IN_FLIGHT, DEFAULT_STRESS_ROUNDS } from "./stress/rules.js";
 export { DEFAULT_IMBALANCE_ROUNDS, MAX_POOL_SIZE_INCREASE, MIN_IMBALANCE_THREADS } from "./imbalance/rules.js";
+export { DEFAULT_BURST_IDLE_ROUNDS, DEFAULT_BURSTS, DEFAULT_BURST_THREADS, DEFAULT_QUIET_MS, MAX_QUIET_MS, MIN_BURST_IDLE_THREADS } from "./burst-idle/rules.js";
 export {
   DEFAULT_RANDREAD_BLOCK_SIZES,
   DEFAULT_RANDREAD_DURATION_MS,

@@ -30,7 +30,7 @@ export const NO_SLOT = -1;
 export const NO_OWNER = -1;
 
 export const REGION_MAGIC = 0x43525031; // "CRP1"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Header words (Int32 indices from 0). */
 export const Header = {
@@ -63,6 +63,14 @@ export const Header = {
   STRANDED_HEAD: 12,
   /** 1 + the thread whose failure set ABORTED: the one QEMU would have died of. */
   ABORTED_THREAD: 13,
+  /** elastic: head of the stacks exiting threads gave to the global pool (a plain list, under the mutex). */
+  DONATED_HEAD: 14,
+  /** elastic: how many stacks that list holds. */
+  DONATED_SIZE: 15,
+  /** elastic: the fewest stacks the global pool held since the current decay period began. */
+  LOW_WATER: 16,
+  /** elastic: idle stacks the main thread's tick could not trim (the lock was busy); the next holder does. */
+  TRIM_DUE: 17,
 } as const;
 
 export const AbortKind = {
@@ -70,7 +78,7 @@ export const AbortKind = {
   STACK_ALLOC: 1,
   GUARD_PAGE: 2,
 } as const;
-export const HEADER_WORDS = 16;
+export const HEADER_WORDS = 20;
 
 /** VMA counter words (Int32), right after the header. */
 export const Vma = {

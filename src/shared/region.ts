@@ -96,6 +96,7 @@ export class SharedRegion {
     i32[Header.HARD_MAX_SIZE] = options.hardMaxSize | 0;
     i32[Header.GLOBAL_POOL_HEAD] = NO_SLOT;
     i32[Header.STRANDED_HEAD] = NO_SLOT;
+    i32[Header.DONATED_HEAD] = NO_SLOT;
     i32[Vma.CURRENT] = options.baselineVmas;
     i32[Vma.PEAK] = options.baselineVmas;
     i32[Vma.LIMIT] = options.vmaLimit;

@@ -15,7 +15,9 @@ The main job, on real worker threads:
      and batched: legacy runs out of VMAs and aborts with QEMU's message,
      batched survives;
   2. the imbalance scenario under legacy, batched and none;
-  3. a short randread table, OLD (legacy) vs NEW (batched).
+  3. a short randread table, OLD (legacy) vs NEW (batched);
+  4. beyond 9.0: bursts on two threads, a quiet period, then load on the
+     others, under batched and elastic: what each keeps mapped afterwards.
 An abort in part 1 is the finding, not a failure: the demo exits 0. On a
 terminal, part 1 also draws VMAs over time for each policy. In a checkout of
 the repository, 'npm start' runs it and writes reports/demo.html.

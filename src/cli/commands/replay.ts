@@ -4,7 +4,8 @@ import { BUNDLED_TRACES, bundledOrPath } from "../../experiments/bundled.js";
 import { formatReplaySummary } from "../../replay/format.js";
 import type { ReplayOutcome } from "../../replay/replay.js";
 import { describeLogInput } from "../../report/log-input-text.js";
-import { integerFlag, parseCommandArgs, policyListFlag } from "../args.js";
+import { integerFlag, parseCommandArgs, POLICY_CHOICES, policyListFlag } from "../args.js";
+import { POLICY_NAMES } from "../../pools/index.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { POOL_INCREASE_HELP, POOL_INCREASE_OPTIONS, poolIncreaseFlags } from "../log-flags.js";
 
@@ -19,7 +20,7 @@ a path or a bundled trace's name (imbalance). For a QEMU log the result also
 has the peak, and the summary says what its threads are.
 
 Options:
-  --policy P[,P...]      legacy, batched or none; a comma list runs each in turn
+  --policy P[,P...]      ${POLICY_CHOICES}; a comma list runs each in turn
   --max-map-count N      the VMA limit (default: /proc/sys/vm/max_map_count, else 65530)
   --baseline-vmas N      VMAs the rest of the process uses (default: /proc/self/maps)
   --uncapped             batched: no hard cap from max_map_count (what QEMU does in
@@ -56,7 +57,7 @@ export async function replayCommand(argv: string[]): Promise<CommandResult> {
   if (values.help) return { stdout: REPLAY_HELP, exitCode: EXIT.OK };
   if (positionals[0] === undefined) throw new InputError("ERR_USAGE", "replay: missing the trace FILE; see 'coropool replay --help'");
   const file = bundledOrPath(BUNDLED_TRACES, positionals[0], "replay");
-  if (values.policy === undefined) throw new InputError("ERR_USAGE", "replay: missing --policy; allowed: legacy, batched, none or a comma list");
+  if (values.policy === undefined) throw new InputError("ERR_USAGE", `replay: missing --policy; allowed: ${POLICY_NAMES.join(", ")} or a comma list`);
   const policies = policyListFlag(values.policy, []);
   const { source, input, outcomes } = await replayOutcomes(file, {
     policies,
