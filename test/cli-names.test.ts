@@ -69,9 +69,18 @@ describe("bundled traces by name", () => {
     expect(byName).toEqual(byPath);
   });
 
+  it("the bundled real QEMU 7.2 log: replay under legacy lands within 2 stacks of the 634 QEMU had mapped at the end", () => {
+    const r = runCli(["replay", "qemu-7.2-virtio", "--policy", "legacy", "--virtio-blk", "4x256,4x256", ...BASELINE, "--json"], inEmpty);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { live: number; pooled: { global: number; threads: number[] } };
+    const mapped = result.live + result.pooled.global + result.pooled.threads.reduce((a, b) => a + b, 0);
+    expect(Math.abs(mapped - 634)).toBeLessThanOrEqual(2);
+  });
+
   it("an unknown name is bad input that lists the bundled names", () => {
     const r = runCli(["replay", "no-such-trace", "--policy", "batched"], inEmpty);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("coropool: replay: 'no-such-trace' is no bundled trace and no file; allowed: a bundled trace's name (imbalance) or the path of a trace file\n");
+    expect(r.stderr).toBe("coropool: replay: 'no-such-trace' is no bundled trace and no file; allowed: a bundled trace's name (imbalance, qemu-7.2-virtio) or the path of a trace file\n");
   });
 });

@@ -60,7 +60,7 @@ describe("the packed package", () => {
   it("every --help example works from an empty folder (exit 0, or 3 where legacy runs out, as the help says)", async () => {
     const empty = join(tmp, "empty");
     mkdirSync(empty);
-    const commands = ["demo", "replay", "stress", "imbalance", "randread", "run", "report"];
+    const commands = ["demo", "replay", "import", "whatif", "stress", "imbalance", "randread", "run", "report"];
     const examples: string[] = [];
     for (const c of commands) {
       const help = (await npx([c, "--help"])).stdout;

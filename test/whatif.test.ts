@@ -69,11 +69,12 @@ describe("what-if: the smallest safe max_map_count is exact", () => {
   it("on a real QEMU log: a table for every policy, series by time, legacy needing the most", async () => {
     const answer = await whatIf({ path: join(SAMPLES, "qemu10-virtio-p.trace.log.gz") }, { maxMapCount: 2000, baselineVmas: 1000, poolIncrease: 1024 });
     expect(answer.axis).toBe("seconds");
-    expect(answer.rows.map((r) => r.label)).toEqual(["legacy", "batched (uncapped)", "batched", "none"]);
+    expect(answer.rows.map((r) => r.label)).toEqual(["legacy", "batched (uncapped)", "batched", "none", "elastic"]);
     for (const row of answer.rows) {
       expect(row.abort).not.toBeNull();
-      expect(row.smallestSafeMaxMapCount).toBeGreaterThan(2000);
-      expect(row.smallestSafeMaxMapCount).toBeGreaterThanOrEqual(1000 + 2 * 1);
+      // elastic's cap follows the limit in no fixed step: no exact answer, so none is given.
+      if (row.policy === "elastic") expect(row.smallestSafeMaxMapCount).toBeNull();
+      else expect(row.smallestSafeMaxMapCount).toBeGreaterThan(2000);
       expect(row.series.mapped.length).toBeGreaterThan(10);
       expect(row.series.mapped.length).toBeLessThanOrEqual(4000);
       expect(Math.max(...row.series.mapped.map((p) => p[2]))).toBe(row.peakStacks);

@@ -14,29 +14,38 @@ import { projectRoot } from "../project-root.js";
 export interface BundledFolder {
   /** The folder in the package root. */
   folder: string;
-  /** Every bundled file's name ends with it; a name is given without it. */
-  extension: string;
+  /** Every bundled file's name ends with one of them; a name is given without it. */
+  extensions: readonly string[];
 }
 
-export const BUNDLED_SCENARIOS: BundledFolder = { folder: "scenarios", extension: ".json" };
-export const BUNDLED_TRACES: BundledFolder = { folder: "traces", extension: ".trace" };
+export const BUNDLED_SCENARIOS: BundledFolder = { folder: "scenarios", extensions: [".json"] };
+/** Pool-event traces, and real QEMU trace logs (gzip) to replay and ask what-ifs of. */
+export const BUNDLED_TRACES: BundledFolder = { folder: "traces", extensions: [".trace", ".log.gz"] };
+
+/** The bundled file names with the extension each has, sorted by name. */
+function bundledFiles(bundle: BundledFolder): { name: string; file: string }[] {
+  return readdirSync(join(projectRoot(), bundle.folder))
+    .flatMap((file) => {
+      const ext = bundle.extensions.find((e) => file.endsWith(e));
+      return ext === undefined ? [] : [{ name: file.slice(0, -ext.length), file }];
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
 
 /** The names of the bundled files, sorted. */
 export function bundledNames(bundle: BundledFolder): string[] {
-  return readdirSync(join(projectRoot(), bundle.folder))
-    .filter((f) => f.endsWith(bundle.extension))
-    .map((f) => f.slice(0, -bundle.extension.length))
-    .sort();
+  return bundledFiles(bundle).map((f) => f.name);
 }
 
 /** The path of the bundled file `name` (which must exist: use it with the names bundledNames gives). */
 export function bundledPath(bundle: BundledFolder, name: string): string {
-  return join(projectRoot(), bundle.folder, name + bundle.extension);
+  const found = bundledFiles(bundle).find((f) => f.name === name);
+  return join(projectRoot(), bundle.folder, found?.file ?? name + bundle.extensions[0]);
 }
 
-/** Whether `value` reads as a name rather than a path: no folder separator and not the file extension. */
+/** Whether `value` reads as a name rather than a path: no folder separator and none of the file extensions. */
 export function looksLikeName(bundle: BundledFolder, value: string): boolean {
-  return value !== "" && !/[\\/]/.test(value) && !value.endsWith(bundle.extension);
+  return value !== "" && !/[\\/]/.test(value) && !bundle.extensions.some((e) => value.endsWith(e));
 }
 
 /**

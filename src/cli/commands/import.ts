@@ -1,6 +1,7 @@
 import { accessSync, constants, lstatSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { poolIncreaseOf } from "../../api/replay.js";
+import { BUNDLED_TRACES, bundledOrPath } from "../../experiments/bundled.js";
 import { InputError } from "../../errors.js";
 import { importQemuLog } from "../../replay/import.js";
 import { describeLogInput } from "../../report/log-input-text.js";
@@ -27,14 +28,14 @@ Exit status: 0 written, 2 bad input (a bad line is named by its number; a
 coropool trace is not imported again), 1 internal error.
 
 Examples:
-  coropool import trace.log.gz -o vm.trace --virtio-blk 2x512,2x512
+  coropool import qemu-7.2-virtio -o vm.trace --virtio-blk 4x256,4x256
   coropool replay vm.trace --policy legacy,batched --uncapped`;
 
 export async function importCommand(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseCommandArgs("import", argv, { output: { type: "string", short: "o" }, ...POOL_INCREASE_OPTIONS }, 1);
   if (values.help) return { stdout: IMPORT_HELP, exitCode: EXIT.OK };
-  const log = positionals[0];
-  if (log === undefined) throw new InputError("ERR_USAGE", "import: missing the QEMU LOG; see 'coropool import --help'");
+  if (positionals[0] === undefined) throw new InputError("ERR_USAGE", "import: missing the QEMU LOG; see 'coropool import --help'");
+  const log = bundledOrPath(BUNDLED_TRACES, positionals[0], "import");
   if (values.output === undefined) throw new InputError("ERR_USAGE", "import: missing -o FILE.trace, the trace to write; see 'coropool import --help'");
   const poolIncrease = poolIncreaseOf(poolIncreaseFlags("import", values));
   const output = checkedOutput(String(values.output), log);

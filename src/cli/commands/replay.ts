@@ -37,7 +37,7 @@ Exit status: 0 completed, 3 aborted on VMA exhaustion (result still printed),
 Examples:
   coropool replay imbalance --policy legacy,batched,none
   coropool replay imbalance --policy batched --max-map-count 3000 --baseline-vmas 1000 --json
-  coropool replay trace.log.gz --policy batched --uncapped --virtio-blk 2x512,2x512`;
+  coropool replay qemu-7.2-virtio --policy legacy,batched --uncapped --virtio-blk 4x256,4x256`;
 
 export async function replayCommand(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseCommandArgs(

@@ -41,9 +41,9 @@ answer is still printed), 2 bad input (a bad line is named by its number),
 1 internal error.
 
 Examples:
-  coropool whatif trace.log.gz --virtio-blk 2x512,2x512 --max-map-count 65530
-  coropool whatif trace.log.gz --pool-inc 1024 --baseline-vmas 1200 --report whatif.html
-  coropool whatif trace.log.gz --policy legacy,batched --uncapped --json`;
+  coropool whatif qemu-7.2-virtio --virtio-blk 4x256,4x256 --max-map-count 65530
+  coropool whatif qemu-7.2-virtio --pool-inc 1024 --baseline-vmas 1200 --report whatif.html
+  coropool whatif qemu-7.2-virtio --policy legacy,batched --uncapped --json`;
 
 export async function whatIfCommand(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseCommandArgs(
