@@ -54,7 +54,7 @@ const device = (edits: Record<string, unknown>) => guest({ devices: [{ ...STRESS
 
 const STRESS_FIELDS = "kind, description, guest, rounds, inFlight, mainLoopInFlight, maxMapCount, seed";
 const RUNTIME_FLAGS =
-  "--policy, --threads, --max-map-count, --baseline-vmas, --uncapped, --seed, --scenario, --json, --backend, --stack-size, --check, --timeout-ms, --report";
+  "--policy, --threads, --max-map-count, --baseline-vmas, --uncapped, --seed, --scenario, --json, --backend, --stack-size, --check, --timeout-ms, --stack-slots, --report";
 const COMMANDS = "demo, replay, stress, imbalance, randread, run, report";
 const POLICIES = "legacy, batched, none";
 
@@ -106,7 +106,7 @@ const BAD_INPUTS: BadInput[] = [
   flag("--backend gpu", ["stress", "--backend", "gpu"], "bad value for --backend: 'gpu'; allowed: simulated, kernel"),
   flag("--stack-size 3000", ["stress", "--stack-size", "3000"], "bad value for --stack-size: '3000'; allowed: a multiple of 4096 bytes up to 256m, e.g. 64k or 1m"),
   flag("--stack-size 1g", ["stress", "--stack-size", "1g"], "bad value for --stack-size: '1g'; allowed: a multiple of 4096 bytes up to 256m, e.g. 64k or 1m"),
-  flag("--timeout-ms below 100", ["imbalance", "--timeout-ms", "99"], "bad value for --timeout-ms: '99'; allowed: an integer from 100 to 86400000"),
+  flag("--timeout-ms below 100", ["imbalance", "--timeout-ms, --stack-slots", "99"], "bad value for --timeout-ms: '99'; allowed: an integer from 100 to 86400000"),
   flag("--scenario empty", ["stress", "--scenario", ""], "bad value for --scenario: ''; give the path of a scenario file"),
   flag("--scenario for run", ["run", badFixture("custom-throws-inside.json"), "--scenario", "x.json"], "run: give the scenario as the argument, not with --scenario"),
   flag("randread --iodepths 0", ["randread", "--iodepths", "1,0"], "bad value for --iodepths: '0'; allowed: an integer from 1 to 1024"),
@@ -250,15 +250,15 @@ describe("not bad input", () => {
   });
 
   it("a coroutine that throws a value that cannot become a string: reported for that coroutine, the run goes on", () => {
-    const r = runCli(["run", badFixture("custom-throws-bare-object-inside.json"), "--policy", "batched", "--baseline-vmas", "100", "--max-map-count", "100000"], SPAWN);
+    const r = runCli(["run", badFixture("custom-throws-bare-object-inside.json"), "--policy", "batched", "--baseline-vmas", "100", "--max-map-count", "100000", "--allow-failures"], SPAWN);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("batched: T0 coroutine 1 threw: a value that cannot be turned into text\n");
     expect(r.stdout).toMatch(/^VMAs back to baseline +yes$/m);
   });
 
-  it("a coroutine that throws inside the workload: a per-coroutine failure report, exit 0, counters back to baseline", () => {
-    const args = ["run", badFixture("custom-throws-inside.json"), "--policy", "legacy,batched,none", "--baseline-vmas", "100", "--max-map-count", "100000"];
+  it("a coroutine that throws inside the workload: a per-coroutine failure report, exit 0 with --allow-failures, counters back to baseline", () => {
+    const args = ["run", badFixture("custom-throws-inside.json"), "--policy", "legacy,batched,none", "--baseline-vmas", "100", "--max-map-count", "100000", "--allow-failures"];
     const text = runCli(args, SPAWN);
     expect(text.stderr).toBe("");
     expect(text.code).toBe(0);

@@ -3,6 +3,8 @@
  * policy, the results exactly those `coropool replay --json` prints.
  */
 import { readFileSync } from "node:fs";
+import { inputFileProblem } from "../input-file.js";
+import { MAX_LINE_BYTES } from "../replay/line-source.js";
 import { CoropoolError, InputError } from "../errors.js";
 import { BUNDLED_TRACES, bundledOrPath } from "../experiments/bundled.js";
 import { checkRegion, type PolicyName } from "../pools/index.js";
@@ -51,15 +53,34 @@ export async function replayOutcomes(trace: TraceInput, options: ReplayOptions):
   return { source, outcomes };
 }
 
+/** Refuses a line longer than the streamed reader allows (MAX_LINE_BYTES), naming it: a trace has short lines. */
+function checkLineLengths(text: string, file: string): void {
+  for (let start = 0, line = 1; start < text.length; line++) {
+    const nl = text.indexOf("\n", start);
+    const end = nl === -1 ? text.length : nl;
+    if (end - start > MAX_LINE_BYTES) throw new InputError("ERR_TRACE", `${file}:${line}: a line longer than ${MAX_LINE_BYTES} bytes; a trace or log has short lines`);
+    start = end + 1;
+  }
+}
+
+/** A trace replayed from a path is read whole: at most this many bytes. */
+export const MAX_TRACE_FILE_BYTES = 256 << 20;
+
 async function traceText(trace: TraceInput): Promise<{ text: string; source: string }> {
   if (typeof trace === "string") {
     const file = bundledOrPath(BUNDLED_TRACES, trace, "replay");
+    // Read whole: only a regular file, and only up to the limit (a FIFO would block, a device never end).
+    const problem = inputFileProblem(file, MAX_TRACE_FILE_BYTES);
+    if (problem !== null) throw new InputError("ERR_TRACE", `cannot read trace '${file}': ${problem}; give the path of a trace file of at most 256 MiB`);
+    let text: string;
     try {
-      return { text: readFileSync(file, "utf8"), source: file };
+      text = readFileSync(file, "utf8");
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
       throw new InputError("ERR_TRACE", `cannot read trace '${file}': ${code}; give the path of a readable trace file`);
     }
+    checkLineLengths(text, file);
+    return { text, source: file };
   }
   const lines: string[] = [];
   for await (const line of trace) lines.push(line);
