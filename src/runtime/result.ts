@@ -73,9 +73,10 @@ const OUTCOME_REASON_CHARS = 48;
  */
 export function describeOutcome(r: RunResult): string {
   const dead = r.deadThreads;
-  const threads = dead.length === 1 ? `T${dead[0]!.thread}` : `${dead.length} threads`;
-  if (r.interrupted) return `INTERRUPTED: ${threads} stopped`;
-  if (r.timedOut) return `TIMED OUT: ${threads} stopped at ${Math.round(r.durationMs)} ms`;
+  // A run stopped before its threads attached has none to name.
+  const threads = dead.length === 0 ? "before its threads started" : `${dead.length === 1 ? `T${dead[0]!.thread}` : `${dead.length} threads`} stopped`;
+  if (r.interrupted) return `INTERRUPTED: ${threads}`;
+  if (r.timedOut) return `TIMED OUT: ${threads} at ${Math.round(r.durationMs)} ms`;
   if (dead.length > 0) {
     const first = dead[0]!;
     const reason = shortened(first.reason, OUTCOME_REASON_CHARS);
@@ -91,7 +92,8 @@ export function describeOutcome(r: RunResult): string {
 export function deadThreadLine(r: RunResult): string | null {
   const first = r.deadThreads[0];
   // An interrupted run's threads were stopped on purpose: the interruption is said once, for the command.
-  if (first === undefined || r.interrupted) return null;
+  if (r.interrupted) return null;
+  if (first === undefined) return r.timedOut ? `${r.policy}: timed out at ${Math.round(r.durationMs)} ms, before its threads started` : null;
   const more = r.deadThreads.length > 1 ? ` (and ${r.deadThreads.length - 1} more thread(s))` : "";
   const what = r.timedOut ? "timed out" : r.interrupted ? "interrupted" : "worker died";
   return `${r.policy}: ${what}: T${first.thread}: ${first.reason}${more}`;
