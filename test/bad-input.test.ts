@@ -106,7 +106,7 @@ const BAD_INPUTS: BadInput[] = [
   flag("--backend gpu", ["stress", "--backend", "gpu"], "bad value for --backend: 'gpu'; allowed: simulated, kernel"),
   flag("--stack-size 3000", ["stress", "--stack-size", "3000"], "bad value for --stack-size: '3000'; allowed: a multiple of 4096 bytes up to 256m, e.g. 64k or 1m"),
   flag("--stack-size 1g", ["stress", "--stack-size", "1g"], "bad value for --stack-size: '1g'; allowed: a multiple of 4096 bytes up to 256m, e.g. 64k or 1m"),
-  flag("--timeout-ms below 100", ["imbalance", "--timeout-ms, --stack-slots", "99"], "bad value for --timeout-ms: '99'; allowed: an integer from 100 to 86400000"),
+  flag("--timeout-ms below 100", ["imbalance", "--timeout-ms", "99"], "bad value for --timeout-ms: '99'; allowed: an integer from 100 to 86400000"),
   flag("--scenario empty", ["stress", "--scenario", ""], "bad value for --scenario: ''; give the path of a scenario file"),
   flag("--scenario for run", ["run", badFixture("custom-throws-inside.json"), "--scenario", "x.json"], "run: give the scenario as the argument, not with --scenario"),
   flag("randread --iodepths 0", ["randread", "--iodepths", "1,0"], "bad value for --iodepths: '0'; allowed: an integer from 1 to 1024"),

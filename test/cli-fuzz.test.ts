@@ -102,7 +102,7 @@ describe("fuzz: every command's flags through main()", () => {
         expect(out.text.length, where).toBeGreaterThan(0);
         if (args.includes("--json") && !args.includes("--help") && !args.includes("-h") && command !== "report") JSON.parse(out.text);
       }),
-      { numRuns: command === "demo" ? 4 : command === "imbalance" || command === "randread" ? 15 : 25, seed: 11 },
+      { numRuns: command === "demo" ? 4 : command === "imbalance" || command === "randread" ? 10 : 20, seed: 11 },
     );
   }, 120_000);
 });
