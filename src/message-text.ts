@@ -20,18 +20,45 @@ export function shortened(text: string, maxChars: number): string {
 }
 
 /**
- * What user code threw, as one line: an Error's message or the value as a
- * string, even a value that cannot become a string (an object without a
- * prototype); escaped and cut to `maxChars`.
+ * What user code threw, as one line: an Error's message, a thrown string as
+ * it is, and any other value by its type ("a number: 7", "null", "an object:
+ * {"code":1}", "a function"), even a value that cannot become a string (an
+ * object without a prototype); escaped and cut to `maxChars`.
  */
 export function describeThrown(err: unknown, maxChars = 200): string {
-  let text: string;
+  return shownText(thrownText(err).split("\n")[0]!, maxChars);
+}
+
+function thrownText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === "string") return err;
+  if (err === null || err === undefined) return String(err);
+  if (typeof err === "function") return "a function";
+  if (typeof err !== "object") return `${articled(typeof err)}: ${String(err)}`;
+  // An Error from another realm (a worker's structured clone) still has its message.
+  const message = errorLikeMessage(err);
+  if (message !== null) return message;
   try {
-    text = err instanceof Error ? err.message : String(err);
+    const text = String(err);
+    if (text !== "[object Object]") return `an object: ${text}`;
+    const json = JSON.stringify(err);
+    return json === undefined ? "an object" : `an object: ${json}`;
   } catch {
-    text = "a value that cannot be turned into text";
+    return "a value that cannot be turned into text";
   }
-  return shownText(text.split("\n")[0]!, maxChars);
+}
+
+function errorLikeMessage(err: object): string | null {
+  try {
+    const { message, name } = err as { message?: unknown; name?: unknown };
+    return typeof message === "string" && typeof name === "string" ? message : null;
+  } catch {
+    return null;
+  }
+}
+
+function articled(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 /** A user's word for a message: escaped, then cut. */

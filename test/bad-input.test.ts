@@ -54,7 +54,7 @@ const device = (edits: Record<string, unknown>) => guest({ devices: [{ ...STRESS
 
 const STRESS_FIELDS = "kind, description, guest, rounds, inFlight, mainLoopInFlight, maxMapCount, seed";
 const RUNTIME_FLAGS =
-  "--policy, --threads, --max-map-count, --baseline-vmas, --uncapped, --seed, --scenario, --json, --backend, --stack-size, --check, --timeout-ms, --report";
+  "--policy, --threads, --max-map-count, --baseline-vmas, --uncapped, --seed, --scenario, --json, --backend, --stack-size, --check, --timeout-ms, --stack-slots, --report";
 const COMMANDS = "demo, replay, whatif, import, stress, imbalance, randread, run, report";
 const POLICIES = "legacy, batched, none, elastic";
 
@@ -250,15 +250,15 @@ describe("not bad input", () => {
   });
 
   it("a coroutine that throws a value that cannot become a string: reported for that coroutine, the run goes on", () => {
-    const r = runCli(["run", badFixture("custom-throws-bare-object-inside.json"), "--policy", "batched", "--baseline-vmas", "100", "--max-map-count", "100000"], SPAWN);
+    const r = runCli(["run", badFixture("custom-throws-bare-object-inside.json"), "--policy", "batched", "--baseline-vmas", "100", "--max-map-count", "100000", "--allow-failures"], SPAWN);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("batched: T0 coroutine 1 threw: a value that cannot be turned into text\n");
     expect(r.stdout).toMatch(/^VMAs back to baseline +yes$/m);
   });
 
-  it("a coroutine that throws inside the workload: a per-coroutine failure report, exit 0, counters back to baseline", () => {
-    const args = ["run", badFixture("custom-throws-inside.json"), "--policy", "legacy,batched,none", "--baseline-vmas", "100", "--max-map-count", "100000"];
+  it("a coroutine that throws inside the workload: a per-coroutine failure report, exit 0 with --allow-failures, counters back to baseline", () => {
+    const args = ["run", badFixture("custom-throws-inside.json"), "--policy", "legacy,batched,none", "--baseline-vmas", "100", "--max-map-count", "100000", "--allow-failures"];
     const text = runCli(args, SPAWN);
     expect(text.stderr).toBe("");
     expect(text.code).toBe(0);

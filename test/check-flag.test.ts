@@ -20,10 +20,11 @@ describe("--check and --timeout-ms on a runtime command", () => {
     expect(doc.runs[0]!.phaseChecks.map((c) => c.point)).toEqual(["after shutdown"]);
   });
 
-  it("--timeout-ms stops a coroutine that never yields back and names its thread (exit 1)", () => {
+  it("--timeout-ms stops a coroutine that never yields back and names its thread (exit 5, one stderr line)", () => {
     const r = runCli(["run", "test/fixtures/reliability/never-yields.json", "--policy", "batched", "--timeout-ms", "1500", "--baseline-vmas", "100", "--max-map-count", "100000"]);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^outcome +FAILED: T1 died \(did not finish within 1500 ms \(a coroutine that never yields back\?\); its worker was terminated\) \[run timed out\]$/m);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toBe("coropool: batched: timed out: T1: did not finish within 1500 ms; its worker was terminated\n");
+    expect(r.stdout).toMatch(/^outcome +TIMED OUT: T1 stopped at \d+ ms$/m);
     expect(r.stdout).toContain("batched: T1 died (did not finish within 1500 ms");
     expect(r.stdout).toMatch(/^VMAs back to baseline +yes$/m);
   });

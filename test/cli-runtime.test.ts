@@ -124,7 +124,7 @@ describe("imbalance, randread and run with --json", () => {
   });
 
   it("run with a custom workload", () => {
-    const r = runCli(["run", fixture("custom-throws.json"), "--policy", "legacy,batched,none", ...BASELINE, "--json"], RUN);
+    const r = runCli(["run", fixture("custom-throws.json"), "--policy", "legacy,batched,none", ...BASELINE, "--json", "--allow-failures"], RUN);
     expect(r.code).toBe(0);
     const report = parseJsonOutput(r);
     expectTopLevelKeys(report, ["command", "scenarioFile", "scenario", "runs"]);
@@ -136,9 +136,10 @@ describe("imbalance, randread and run with --json", () => {
     }
   });
 
-  it("run prints each failed coroutine without --json", () => {
+  it("run prints each failed coroutine without --json (exit 4: coroutine bodies threw)", () => {
     const r = runCli(["run", fixture("custom-throws.json"), "--policy", "batched", ...BASELINE], RUN);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe("coropool: 6 coroutine bodies threw (each one is in the result); --allow-failures exits 0 for that\n");
     expect(r.stdout).toContain("batched: T1 coroutine 3 threw: coroutine 3 gave up on T1");
     expect(r.stdout).toContain("batched: T0 coroutine 6 threw: plain string from 6");
   });

@@ -401,6 +401,7 @@ describe("custom workloads", () => {
           passes: 3,
           // In the last pass the coroutines end in creation order; 10 are kept.
           sampleResults: Array.from({ length: 10 }, (_, index) => `${thread}:${index}:2:3:true`),
+          notStarted: 0,
         });
       });
     }
@@ -423,6 +424,7 @@ describe("custom workloads", () => {
           ],
           passes: 3,
           sampleResults: [1, 2, 4, 5],
+          notStarted: 0,
         });
       });
     }

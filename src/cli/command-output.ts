@@ -3,23 +3,52 @@ import type { OptionSpec } from "./args.js";
 import type { ResultDocument } from "../report/document.js";
 import { renderReportHtml } from "../report/html.js";
 import { prepareReportPath, writeFileAtomic } from "../report/write.js";
+import type { CommandResult, PendingReport } from "./exit.js";
 
 export const REPORT_OPTION: OptionSpec = { report: { type: "string" } };
 
-export const REPORT_HELP_LINE = "  --report FILE.html     also write a self-contained HTML report (charts, parameters, machine)";
+export const REPORT_HELP_LINE = `  --report FILE.html     also write a self-contained HTML report (charts, parameters, machine),
+                         after the results are printed; FILE must be a regular file or a new
+                         path (a symlink is written through), never the scenario file`;
 
-/** The checked absolute --report path, or undefined without the flag; checked before the run starts. */
-export function reportPathFlag(value: unknown): string | undefined {
-  return value === undefined ? undefined : prepareReportPath(value);
+/**
+ * The checked absolute --report path, or undefined without the flag; checked
+ * before the run starts. `inputs`: files the run reads, which it may not replace.
+ */
+export function reportPathFlag(value: unknown, inputs: string[] = []): string | undefined {
+  return value === undefined ? undefined : prepareReportPath(value, "--report", inputs);
 }
 
 /**
- * Writes the report (when asked) and returns what goes on stdout: the JSON
- * document with --json (nothing else: the report's path is not printed
- * there), else the text with the report's path on the last line.
+ * What goes on stdout and the report to write after it: the JSON document
+ * with --json (nothing else: the report's path is not printed there), else
+ * the text, with "report: PATH" once the page is written. An interrupted
+ * run's document (and so its page) carries `interrupted: true`.
  */
-export function commandOutput(doc: ResultDocument, text: () => string, json: boolean, reportPath: string | undefined): string {
-  if (reportPath !== undefined) writeFileAtomic(reportPath, renderReportHtml(doc));
-  if (json) return JSON.stringify(doc);
-  return reportPath === undefined ? text() : `${text()}\nreport: ${reportPath}`;
+export function commandOutput(
+  doc: ResultDocument,
+  text: () => string,
+  json: boolean,
+  reportPath: string | undefined,
+  signal?: AbortSignal,
+): Pick<CommandResult, "stdout" | "report"> {
+  const document: ResultDocument = signal?.aborted ? { ...doc, interrupted: true } : doc;
+  const stdout = json ? JSON.stringify(document) : text();
+  if (reportPath === undefined) return { stdout };
+  return { stdout, report: { path: reportPath, render: () => renderReportHtml(document), announce: !json } };
+}
+
+/**
+ * Writes a report once the results are out; returns null when written (and
+ * announced on `out` unless --json), else the one line saying why not.
+ */
+export function writePendingReport(report: PendingReport, out: { write(text: string): unknown }): string | null {
+  try {
+    writeFileAtomic(report.path, report.render());
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return `the results are printed but the report was not written: ${reason}`;
+  }
+  if (report.announce) out.write(`report: ${report.path}\n`);
+  return null;
 }

@@ -10,10 +10,14 @@ import { importCommand, IMPORT_HELP } from "./commands/import.js";
 import { whatIfCommand, WHATIF_HELP } from "./commands/whatif.js";
 import { reportCommand, REPORT_HELP } from "./commands/report.js";
 import { shownArg } from "./args.js";
-import { EXIT, type CommandResult } from "./exit.js";
+import { EXIT, EXIT_HELP, type CommandResult } from "./exit.js";
+import { Interrupt, interruptedStatus } from "./interrupt.js";
+import { writePendingReport } from "./command-output.js";
+import { REPORT_WRITE_FAILED } from "../report/write.js";
 import { packageVersion } from "./version.js";
 
-type Command = (argv: string[]) => CommandResult | Promise<CommandResult>;
+/** A command: its arguments, and the signals it may stop gracefully on (interrupt.stopsGracefully()). */
+type Command = (argv: string[], interrupt: Interrupt) => CommandResult | Promise<CommandResult>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   demo: { run: demoCommand, help: DEMO_HELP },
@@ -47,10 +51,16 @@ Options:
   --version  print coropool's version
   --help     this help
 
-Run 'coropool COMMAND --help' for a command's options and examples.`;
+Run 'coropool COMMAND --help' for a command's options and examples.
 
-/** Runs one command line; never throws. Returns the exit status. */
-export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+${EXIT_HELP}`;
+
+/**
+ * Runs one command line; never throws. Returns the exit status. The results
+ * go out first; a report is written after them, so a report that cannot be
+ * written never costs the results (one line on stderr, EXIT.REPORT_FAILED).
+ */
+export async function main(argv: string[], out = process.stdout, err = process.stderr, interrupt = new Interrupt()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
     // Bad input like any other: one line on stderr, nothing on stdout.
@@ -71,14 +81,30 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     return EXIT.BAD_INPUT;
   }
   try {
-    const result = await command.run(rest);
+    const result = await command.run(rest, interrupt);
     out.write(result.stdout.endsWith("\n") ? result.stdout : result.stdout + "\n");
-    return result.exitCode;
+    if (result.stderr !== undefined) err.write(`coropool: ${escapeControls(result.stderr)}\n`);
+    let exitCode = result.exitCode;
+    if (result.report !== undefined) {
+      const failure = writePendingReport(result.report, out);
+      if (failure !== null) {
+        err.write(`coropool: ${escapeControls(failure)}\n`);
+        exitCode = EXIT.REPORT_FAILED;
+      }
+    }
+    const signal = interrupt.received;
+    if (signal === null) return exitCode;
+    err.write(`coropool: interrupted by ${signal}: the results so far are printed${result.report ? ", the report marked interrupted" : ""}\n`);
+    return interruptedStatus(signal);
   } catch (e) {
     // Each error is one line, whatever text from the user or the system it quotes.
     if (e instanceof InputError) {
       err.write(`coropool: ${escapeControls(e.message)}\n`);
       return EXIT.BAD_INPUT;
+    }
+    if (e instanceof CoropoolError && e.code === REPORT_WRITE_FAILED) {
+      err.write(`coropool: ${escapeControls(e.message)}\n`);
+      return EXIT.REPORT_FAILED;
     }
     const detail = e instanceof CoropoolError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
     err.write(`coropool: internal error: ${escapeControls(detail)}\n`);

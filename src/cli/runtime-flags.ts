@@ -7,7 +7,7 @@ import { MIN_IMBALANCE_THREADS } from "../scenarios/validate.js";
 import { BUNDLED_SCENARIOS, bundledOrPath } from "../experiments/bundled.js";
 import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
 import type { PolicyName } from "../pools/index.js";
-import { BACKEND_NAMES, type BackendName } from "../runtime/runtime.js";
+import { BACKEND_NAMES, MAX_DEFAULT_STACK_CAPACITY, MAX_STACK_SLOTS, type BackendName } from "../runtime/runtime.js";
 import { byteSizeFlag, integerFlag, POLICY_CHOICES, policyListFlag, shownArg, type OptionSpec, type ParsedArgs } from "./args.js";
 import { StepProgress } from "./progress.js";
 
@@ -25,6 +25,7 @@ export const RUNTIME_OPTIONS: OptionSpec = {
   "stack-size": { type: "string" },
   check: { type: "boolean" },
   "timeout-ms": { type: "string" },
+  "stack-slots": { type: "string" },
 };
 
 export const RUNTIME_HELP = `  --policy P[,P...]      ${POLICY_CHOICES}; a comma list runs each in turn, side by side
@@ -41,7 +42,10 @@ export const RUNTIME_HELP = `  --policy P[,P...]      ${POLICY_CHOICES}; a comma
   --stack-size SIZE      kernel backend: bytes per stack, e.g. 64k (default 1m, as QEMU)
   --check                walk the shared region with the invariant checker at every phase
                          boundary (every stack in exactly one place, sizes match lists, VMAs)
-  --timeout-ms N         stop a run not finished by then (default 600000)
+  --timeout-ms N         stop a run not finished by then (default 600000; randread: what its
+                         longest cell can take); its threads are reported, exit 5
+  --stack-slots N        stacks the shared stack table holds (default: what the VMA limit
+                         allows, at most ${MAX_DEFAULT_STACK_CAPACITY}; up to ${MAX_STACK_SLOTS})
   --json                 machine-readable result on stdout, nothing else there
   -h, --help             this help`;
 
@@ -59,6 +63,7 @@ export interface RuntimeFlags {
   stackBytes: number | undefined;
   check: boolean;
   timeoutMs: number | undefined;
+  stackSlots: number | undefined;
 }
 
 export const MAX_THREADS = 64;
@@ -79,6 +84,7 @@ export function runtimeFlags(values: ParsedArgs["values"], defaultPolicies: Poli
     stackBytes: byteSizeFlag("stack-size", values["stack-size"], PAGE_BYTES, MAX_STACK_BYTES),
     check: values.check === true,
     timeoutMs: integerFlag("timeout-ms", values["timeout-ms"], 100, 86_400_000),
+    stackSlots: integerFlag("stack-slots", values["stack-slots"], 1, MAX_STACK_SLOTS),
   };
 }
 
@@ -99,10 +105,14 @@ function backendFlag(value: unknown): BackendName {
  * Runs `experiment` with the options the flags give, drawing its progress
  * on a terminal (never with --json) until it ends, however it ends.
  */
-export async function withExperimentOptions<T>(flags: RuntimeFlags, experiment: (options: ThreadedExperimentOptions) => Promise<T>): Promise<T> {
+export async function withExperimentOptions<T>(
+  flags: RuntimeFlags,
+  signal: AbortSignal,
+  experiment: (options: ThreadedExperimentOptions) => Promise<T>,
+): Promise<T> {
   const progress = new StepProgress();
   try {
-    return await experiment(experimentOptions(flags, progress.onProgress));
+    return await experiment({ ...experimentOptions(flags, progress.onProgress), signal });
   } finally {
     progress.finish();
   }
@@ -121,6 +131,7 @@ function experimentOptions(flags: RuntimeFlags, onProgress?: ProgressCallback): 
     stackSize: flags.stackBytes,
     check: flags.check,
     timeoutMs: flags.timeoutMs,
+    stackSlots: flags.stackSlots,
     ...(onProgress && !flags.json ? { onProgress } : {}),
   };
 }

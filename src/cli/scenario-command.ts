@@ -16,6 +16,7 @@ import { loadScenarioFile } from "../scenarios/validate.js";
 import { parseCommandArgs, type OptionSpec, type ParsedArgs } from "./args.js";
 import { commandOutput, REPORT_OPTION, reportPathFlag } from "./command-output.js";
 import { EXIT, type CommandResult } from "./exit.js";
+import { Interrupt } from "./interrupt.js";
 import { RUNTIME_OPTIONS, runtimeFlags, withExperimentOptions, type RuntimeFlags } from "./runtime-flags.js";
 
 /** What a command's experiment produced: the document for --json and --report, its text, the exit status. */
@@ -23,6 +24,8 @@ export interface CommandOutcome {
   document: ResultDocument;
   text: () => string;
   exitCode: number;
+  /** One line for stderr (which thread died and why), when the runs earned one. */
+  stderr?: string;
 }
 
 export interface ScenarioCommand<S extends Scenario> {
@@ -42,13 +45,13 @@ export interface ScenarioCommand<S extends Scenario> {
   checkFlags?(flags: RuntimeFlags): void;
   /** The command's own flags applied to the scenario, after its kind was checked. */
   prepare?(scenario: S, values: ParsedArgs["values"], flags: RuntimeFlags): S;
-  /** Runs the experiment (the --report path is already checked). */
-  execute(scenario: S, file: string, flags: RuntimeFlags, options: ThreadedExperimentOptions): Promise<CommandOutcome>;
+  /** Runs the experiment (the --report path is already checked); `values` has the command's own flags. */
+  execute(scenario: S, file: string, flags: RuntimeFlags, options: ThreadedExperimentOptions, values: ParsedArgs["values"]): Promise<CommandOutcome>;
 }
 
 /** The command line function of a scenario command. */
-export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>): (argv: string[]) => Promise<CommandResult> {
-  return async (argv) => {
+export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>): (argv: string[], interrupt?: Interrupt) => Promise<CommandResult> {
+  return async (argv, interrupt = new Interrupt()) => {
     const { name } = command;
     const takesArgument = command.defaultScenario === undefined;
     const { values, positionals } = parseCommandArgs(name, argv, { ...RUNTIME_OPTIONS, ...REPORT_OPTION, ...command.options }, takesArgument ? 1 : 0);
@@ -59,9 +62,14 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
     const file = argument ?? flags.scenario ?? bundledPath(BUNDLED_SCENARIOS, command.defaultScenario!);
     const loaded = ofKind(name, command.kind, loadScenarioFile(file));
     const scenario = command.prepare ? command.prepare(loaded, values, flags) : loaded;
-    const reportPath = reportPathFlag(values.report);
-    const outcome = await withExperimentOptions(flags, (options) => command.execute(scenario, file, flags, options));
-    return { stdout: commandOutput(outcome.document, outcome.text, flags.json, reportPath), exitCode: outcome.exitCode };
+    const reportPath = reportPathFlag(values.report, [file]);
+    const signal = interrupt.stopsGracefully();
+    const outcome = await withExperimentOptions(flags, signal, (options) => command.execute(scenario, file, flags, options, values));
+    return {
+      ...commandOutput(outcome.document, outcome.text, flags.json, reportPath, signal),
+      exitCode: outcome.exitCode,
+      ...(outcome.stderr === undefined ? {} : { stderr: outcome.stderr }),
+    };
   };
 }
 

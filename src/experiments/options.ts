@@ -36,6 +36,8 @@ export interface ExperimentOptions {
   timeoutMs?: number;
   /** Run the invariant checker at every phase boundary. */
   check?: boolean;
+  /** Stacks the shared stack table holds (--stack-slots); default: what the VMA limit allows, at most 2^21. */
+  stackSlots?: number;
   /**
    * Stops the experiment when it fires: the run going on is stopped (its
    * workers terminated, its stacks accounted for) and reported with
@@ -75,6 +77,7 @@ export function runtimeOptionsFor(
     stackBytes: options.stackSize,
     check: options.check === true,
     runTimeoutMs: options.timeoutMs,
+    stackCapacity: options.stackSlots,
     signal: options.signal,
     ...(onSample ? { onSample: (sample: Sample) => onSample(sample, policy) } : {}),
   };

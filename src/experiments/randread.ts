@@ -5,6 +5,7 @@
 import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { Runtime } from "../runtime/runtime.js";
+import { checkRandreadFeasible, randreadCellLimitMs } from "../scenarios/randread/feasible.js";
 import { planRandread, randreadCases, randreadFigures, type RandreadCase, type RandreadFigures } from "../scenarios/randread/plan.js";
 import type { RandreadScenario } from "../scenarios/types.js";
 import { runtimeOptionsFor, withSeed, type ThreadedExperimentOptions } from "./options.js";
@@ -33,12 +34,17 @@ export interface RandreadReport {
  * Runs every cell under every policy, the policies interleaved cell by cell
  * so that drift on this shared machine hits them alike. One runtime (worker
  * pool) per policy serves all its cells. The device model has no VMA limit
- * of its own: the options' maxMapCount, else the host's.
+ * of its own: the options' maxMapCount, else the host's. A plan in which no
+ * request could complete within a cell is refused before anything runs; a
+ * cell's time limit is, unless the options give one, what the plan's
+ * longest cell can take.
  */
 export async function runRandread(scenario: RandreadScenario, file: string, options: ThreadedExperimentOptions): Promise<RandreadReport> {
   const adjusted: RandreadScenario = { ...withSeed(scenario, options), threads: options.threads ?? scenario.threads };
+  checkRandreadFeasible(adjusted);
   const policies = options.policies ?? DEFAULT_RANDREAD_POLICIES;
-  const runtimes = new Map(policies.map((p) => [p, new Runtime(runtimeOptionsFor(options, p, adjusted.threads, null))]));
+  const limited = { ...options, timeoutMs: options.timeoutMs ?? randreadCellLimitMs(adjusted) };
+  const runtimes = new Map(policies.map((p) => [p, new Runtime(runtimeOptionsFor(limited, p, adjusted.threads, null))]));
   const cases = randreadCases(adjusted);
   const total = cases.length * runtimes.size;
   const cells: RandreadCell[] = [];

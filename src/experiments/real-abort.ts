@@ -23,7 +23,9 @@ export type ChildOutcome =
   /** A stack mapping failed first: QEMU's own abort, with its message. */
   | { kind: "qemu-abort"; message: string; detail: string; signal: string | null }
   /** Something else failed first, most likely V8 needing a mapping of its own. */
-  | { kind: "died"; signal: string | null; exitCode: number | null; lastWords: string[] };
+  | { kind: "died"; signal: string | null; exitCode: number | null; lastWords: string[] }
+  /** The experiment's AbortSignal fired (Ctrl-C): the child was killed before it ended. */
+  | { kind: "interrupted" };
 
 export interface ChildReport {
   policy: PolicyName;
@@ -63,12 +65,18 @@ export async function runRealAbort(scenario: StressScenario, file: string, optio
   const stackBytes = options.stackSize;
   const children: ChildReport[] = [];
   for (const policy of options.policies ?? DEFAULT_STRESS_POLICIES) {
-    children.push(await runChild({ scenario: seeded, policy, ...(stackBytes ? { stackBytes } : {}) }));
+    if (options.signal?.aborted) break;
+    children.push(await runChild({ scenario: seeded, policy, ...(stackBytes ? { stackBytes } : {}) }, options.signal));
   }
   return { command: "stress", backend: "kernel", scenarioFile: file, scenario: seeded, hostMaxMapCount: readMaxMapCount().value, children };
 }
 
-function runChild(args: RealAbortChildArgs): Promise<ChildReport> {
+/**
+ * Runs one child and watches it. The child never outlives this process: it
+ * is killed when `signal` fires, at its time limit, and when this process
+ * exits (a second Ctrl-C exits at once).
+ */
+function runChild(args: RealAbortChildArgs, signal: AbortSignal | undefined): Promise<ChildReport> {
   const started = Date.now();
   const entry = join(projectRoot(), ...CHILD_ENTRY);
   // No core file from the abort: `ulimit -c 0` only for this child's shell.
@@ -90,12 +98,27 @@ function runChild(args: RealAbortChildArgs): Promise<ChildReport> {
     if (stderrLines.length > MAX_STDERR_LINES) stderrLines.shift();
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_TIMEOUT_MS);
+  let interrupted = false;
+  const kill = () => child.kill("SIGKILL");
+  const interrupt = () => {
+    interrupted = true;
+    kill();
+  };
+  process.once("exit", kill);
+  if (signal?.aborted) interrupt();
+  else signal?.addEventListener("abort", interrupt, { once: true });
   return new Promise((resolve) => {
-    child.on("close", (exitCode, signal) => {
+    child.on("close", (exitCode, killedBy) => {
       clearTimeout(timer);
+      process.removeListener("exit", kill);
+      signal?.removeEventListener("abort", interrupt);
       finishStdout();
       finishStderr();
-      const outcome = result && exitCode === 0 ? result : classifyDeath(stderrLines, exitCode, signal);
+      const outcome: ChildOutcome = interrupted
+        ? { kind: "interrupted" }
+        : result && exitCode === 0
+          ? result
+          : classifyDeath(stderrLines, exitCode, killedBy);
       resolve({ policy: args.policy, outcome, lastVmas, realVmasAtDeath, durationMs: Date.now() - started });
     });
   });
@@ -128,6 +151,7 @@ function classifyDeath(stderr: string[], exitCode: number | null, signal: NodeJS
 export function describeChildOutcome(c: ChildReport): string {
   const o = c.outcome;
   if (o.kind === "completed") return `completed (peak ${o.result.vmas.peak} VMAs)`;
+  if (o.kind === "interrupted") return "interrupted: the child was stopped before it ended";
   if (o.kind === "qemu-abort") return `aborted: ${o.message}${o.detail ? ` (${o.detail})` : ""}, ${o.signal ?? "no signal"}`;
   return `died before any stack mapping failed: ${o.signal ?? `exit code ${o.exitCode}`}`;
 }

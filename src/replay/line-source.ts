@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { InputError } from "../errors.js";
+import { inputFileProblem } from "../input-file.js";
 
 /**
  * What a replay or an import reads: a file (plain or gzip, told by its first
@@ -43,6 +44,9 @@ export async function* byteChunks(input: LogInput): AsyncGenerator<Buffer> {
 }
 
 async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  // Stat first: opening a FIFO with no writer would block, and a device never ends.
+  const problem = inputFileProblem(path);
+  if (problem !== null) throw new InputError("ERR_TRACE", `cannot read trace '${path}': ${problem}; give the path of a trace or log file`);
   const gzip = await startsWithGzipMagic(path);
   const file = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   const bytes = gzip ? file.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : file;

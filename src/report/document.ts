@@ -18,7 +18,8 @@ import type { WhatIfReport } from "./whatif-document.js";
 
 export const SCHEMA_VERSION = 1;
 
-export type Versioned<R> = { schemaVersion: typeof SCHEMA_VERSION; machine: MachineInfo } & R;
+/** `interrupted`: present (true) only when a signal stopped the command before it finished; the runs are those done so far. */
+export type Versioned<R> = { schemaVersion: typeof SCHEMA_VERSION; machine: MachineInfo; interrupted?: true } & R;
 
 export type StressDocument = Versioned<StressReport>;
 /** stress --backend kernel: each policy in a child process at the host's real limit; no time series. */
@@ -35,6 +36,7 @@ export interface DemoDocument extends DemoParts {
   schemaVersion: typeof SCHEMA_VERSION;
   command: "demo";
   machine: MachineInfo;
+  interrupted?: true;
 }
 
 export type ResultDocument =

@@ -88,7 +88,7 @@ export function renderReportHtml(doc: ResultDocument): string {
 </head>
 <body data-command="${escapeHtml(doc.command)}" data-schema-version="${doc.schemaVersion}">
 <header><h1>${escapeHtml(title)}</h1>
-<p class="meta">Generated ${escapeHtml(doc.machine.generatedAt)} on ${escapeHtml(doc.machine.cpuModel)} (${doc.machine.cores} cores), Node.js ${escapeHtml(doc.machine.nodeVersion)}. Result schema version ${doc.schemaVersion}.</p></header>
+<p class="meta">Generated ${escapeHtml(doc.machine.generatedAt)} on ${escapeHtml(doc.machine.cpuModel)} (${doc.machine.cores} cores), Node.js ${escapeHtml(doc.machine.nodeVersion)}. Result schema version ${doc.schemaVersion}.</p>${doc.interrupted ? INTERRUPTED_NOTE : ""}</header>
 <main>
 ${body}
 ${section("machine", "Machine", machineTable(doc.machine))}
@@ -97,6 +97,9 @@ ${section("machine", "Machine", machineTable(doc.machine))}
 </html>
 `;
 }
+
+/** An interrupted command's page says so first: its runs are those done before the signal. */
+const INTERRUPTED_NOTE = `<p class="interrupted" data-interrupted="true"><strong>Interrupted:</strong> a signal stopped this command before it finished; the results are those of the runs done so far.</p>`;
 
 // ---- per command ----------------------------------------------------------
 

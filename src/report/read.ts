@@ -5,11 +5,19 @@
  */
 import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
+import { inputFileProblem } from "../input-file.js";
 import { SCHEMA_VERSION, type ResultDocument } from "./document.js";
 
 export const REPORTABLE_COMMANDS = ["demo", "stress", "imbalance", "randread", "run", "burst-idle", "whatif"] as const;
 
+/** A saved result of a long run (16,384 samples per run at most) is tens of MB; this bounds what is read. */
+export const MAX_RESULT_FILE_BYTES = 256 << 20;
+
 export function readResultDocument(file: string): ResultDocument {
+  const problem = inputFileProblem(file, MAX_RESULT_FILE_BYTES);
+  if (problem !== null) {
+    throw new InputError("ERR_RESULT_FILE", `cannot read result '${file}': ${problem}; give a file of at most 256 MiB written by a command's --json`);
+  }
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -33,7 +41,7 @@ export function checkResultDocument(value: unknown, file: string): ResultDocumen
   if (!isObject(value)) throw new InputError("ERR_RESULT_FILE", `${file}: not a coropool result (expected a JSON object with schemaVersion and command)`);
   const version = value["schemaVersion"];
   if (version === undefined) {
-    throw new InputError("ERR_RESULT_FILE", `${file}: no schemaVersion, so not a coropool result; write one with e.g. 'coropool stress --json > ${file}'`);
+    throw new InputError("ERR_RESULT_FILE", `${file}: no schemaVersion, so not a coropool result; write one with e.g. 'coropool stress --json > result.json'`);
   }
   if (version !== SCHEMA_VERSION) {
     throw new InputError("ERR_RESULT_VERSION", `${file}: schemaVersion ${JSON.stringify(version)} is not supported; this coropool reads schemaVersion ${SCHEMA_VERSION}`);

@@ -82,6 +82,7 @@ export function customSummaryRows(runs: RunResult[]): SummaryRow[] {
     ["coroutines", runs.map((r) => customTotal(r, "coroutines"))],
     ["completed", runs.map((r) => customTotal(r, "completed"))],
     ["failed (body threw)", runs.map((r) => customTotal(r, "failed"))],
+    ["not started (aborted first)", runs.map((r) => customTotal(r, "notStarted"))],
     ["stacks created", runs.map((r) => r.stacks.created)],
     ["peak VMAs", runs.map((r) => r.vmas.peak)],
     ["VMAs back to baseline", runs.map(backToBaseline)],

@@ -65,25 +65,49 @@ const MARGIN = { left: 72, right: 24, top: 16, bottom: 48 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 
-/** Points drawn per series at most: a time series is thinned to this, keeping each stretch's low and high. */
-export const MAX_DRAWN_POINTS = 800;
+/**
+ * Points drawn per series at most: a time series of any length (a run of
+ * hours has millions of samples) is reduced to this, keeping each stretch's
+ * low and high, so spikes and the climb to an abort stay visible.
+ */
+export const MAX_DRAWN_POINTS = 2000;
+
+/** The smallest and largest of numbers seen one at a time (never spread into Math.min/max: any count works). */
+class Range {
+  min = Infinity;
+  max = -Infinity;
+
+  add(n: number): void {
+    if (n < this.min) this.min = n;
+    if (n > this.max) this.max = n;
+  }
+
+  get empty(): boolean {
+    return this.min > this.max;
+  }
+}
 
 export function renderLineChart(spec: LineChartSpec): string {
   const log = spec.xScale === "log2";
   const from = spec.xMin;
   const visible = (points: Point[]) => (from === undefined ? points : points.filter((p) => p.x >= from));
-  const allPoints = spec.series.flatMap((s) => visible(s.points));
-  const xs = [...allPoints.map((p) => p.x), ...(spec.markers ?? []).map((m) => m.x), ...(spec.xTicks ?? [])];
-  const ys = [...allPoints.map((p) => p.y), ...(spec.lines ?? []).map((l) => l.y), ...(spec.markers ?? []).map((m) => m.y)];
+  // Each series is reduced for drawing first: the ranges below then loop over a few thousand points at most.
+  const drawn = spec.series.map((s) => thin(visible(s.points), MAX_DRAWN_POINTS));
   const tx = (x: number) => (log ? Math.log2(Math.max(x, Number.MIN_VALUE)) : x);
-  let xMin = xs.length > 0 ? Math.min(...xs.map(tx)) : 0;
-  let xMax = xs.length > 0 ? Math.max(...xs.map(tx)) : 1;
+  const xRange = new Range();
+  const yRange = new Range();
+  for (const points of drawn) for (const p of points) xRange.add(tx(p.x)), yRange.add(p.y);
+  for (const m of spec.markers ?? []) xRange.add(tx(m.x)), yRange.add(m.y);
+  for (const t of spec.xTicks ?? []) xRange.add(tx(t));
+  for (const l of spec.lines ?? []) yRange.add(l.y);
+  let xMin = xRange.empty ? 0 : xRange.min;
+  let xMax = xRange.empty ? 1 : xRange.max;
   if (!log) xMin = from ?? Math.min(0, xMin);
   if (xMax <= xMin) xMax = xMin + 1;
   // A linear axis ends on a round tick, so the last label sits at the plot's edge, not past it.
   const xTickValues = spec.xTicks ?? niceTicks(xMin, xMax, 8);
   if (!log && spec.xTicks === undefined) xMax = Math.max(xMax, xTickValues[xTickValues.length - 1]!);
-  const yTicks = niceTicks(0, ys.length > 0 ? Math.max(...ys) * 1.05 : 1, 6);
+  const yTicks = niceTicks(0, yRange.empty ? 1 : yRange.max * 1.05, 6);
   const yMax = yTicks[yTicks.length - 1]!;
   const px = (x: number) => MARGIN.left + ((tx(x) - xMin) / (xMax - xMin)) * PLOT_W;
   const py = (y: number) => MARGIN.top + PLOT_H - (y / yMax) * PLOT_H;
@@ -113,8 +137,8 @@ export function renderLineChart(spec: LineChartSpec): string {
         `<text class="line-label" x="${MARGIN.left + 6}" y="${y - 5}" text-anchor="start" fill="${line.color}">${escapeHtml(line.label)}</text></g>`,
     );
   }
-  for (const s of spec.series) {
-    const points = thin(visible(s.points), MAX_DRAWN_POINTS);
+  for (const [k, s] of spec.series.entries()) {
+    const points = drawn[k]!;
     const d = points.map((p, i) => `${i === 0 ? "M" : "L"}${round(px(p.x))} ${round(py(p.y))}`).join("");
     const path = d === "" ? "" : `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/>`;
     const dots = s.dots ? points.map((p) => `<circle cx="${round(px(p.x))}" cy="${round(py(p.y))}" r="3.2" fill="${s.color}"><title>${escapeHtml(`${s.label}: ${formatTick(p.x)} → ${formatTick(p.y)}`)}</title></circle>`).join("") : "";

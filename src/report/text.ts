@@ -12,6 +12,7 @@ import type { ScenarioReport } from "../experiments/run-scenario.js";
 import type { StressReport } from "../experiments/stress.js";
 import type { CustomPartResult } from "../scenarios/custom/part.js";
 import { formatBlockSize, randreadCases } from "../scenarios/randread/plan.js";
+import { describeOutcome } from "../runtime/result.js";
 import { formatTable } from "../text-table.js";
 import type { DemoDocument } from "./document.js";
 import { burstIdleSummaryRows, customSummaryRows, flatRows, imbalanceSummaryRows, stressSummaryRows, troubleLines } from "./summary-rows.js";
@@ -62,7 +63,12 @@ export function formatBurstIdleReport(report: BurstIdleReport): string {
   return [header, formatTable(["", ...runs.map((r) => r.policy)], flatRows(burstIdleSummaryRows(runs))), ...troubleLines(runs)].join("\n");
 }
 
-/** The seed's table (RW BLKSIZE IODEPTH OLD NEW CHANGE) when the policies are legacy,batched; then latency percentiles. */
+/**
+ * The seed's table (RW BLKSIZE IODEPTH OLD NEW CHANGE) when the policies are
+ * legacy,batched; then latency percentiles. A cell whose run aborted or lost
+ * a thread says so in the table and on a line of its own; a cell in which no
+ * request completed says so instead of percentiles.
+ */
 export function formatRandreadReport(report: RandreadReport): string {
   const { scenario, policies } = report;
   // The seed's OLD/NEW table: legacy against one newer pool (batched, as the seed's, or elastic).
@@ -71,21 +77,58 @@ export function formatRandreadReport(report: RandreadReport): string {
   const latencyHeader = ["BLKSIZE", "IODEPTH", ...policies.flatMap((p) => [`${p} p50`, "p90", "p99", "p99.9"])];
   const rows: (string | number)[][] = [];
   const latencyRows: (string | number)[][] = [];
+  const notes: string[] = [];
   for (const c of randreadCases(scenario)) {
-    const cells = policies.map((p) => report.cells.find((x) => x.policy === p && x.blockSize === c.blockSize && x.iodepth === c.iodepth)!);
-    const iops = cells.map((x) => Math.round(x.figures.iops));
-    const row: (string | number)[] = ["randread", formatBlockSize(c.blockSize), c.iodepth, ...iops];
-    if (seedTable) row.push(formatChange(iops[0]!, iops[1]!));
+    // A cell an interrupted run never reached is missing.
+    const cells = policies.map((p) => report.cells.find((x) => x.policy === p && x.blockSize === c.blockSize && x.iodepth === c.iodepth));
+    if (cells.every((x) => x === undefined)) continue;
+    const iops = cells.map((x) => (x === undefined ? 0 : Math.round(x.figures.iops)));
+    const row: (string | number)[] = ["randread", formatBlockSize(c.blockSize), c.iodepth, ...cells.map((x, i) => iopsCell(x, iops[i]!))];
+    if (seedTable) row.push(cells.every((x) => x !== undefined && cellEnding(x) === null) ? formatChange(iops[0]!, iops[1]!) : "n/a");
     rows.push(row);
-    latencyRows.push([
-      formatBlockSize(c.blockSize),
-      c.iodepth,
-      ...cells.flatMap((x) => [x.figures.latencyUs.p50, x.figures.latencyUs.p90, x.figures.latencyUs.p99, x.figures.latencyUs.p999].map((us) => us.toFixed(1))),
-    ]);
+    latencyRows.push([formatBlockSize(c.blockSize), c.iodepth, ...cells.flatMap(latencyCells)]);
+    for (const x of cells) {
+      const ending = x === undefined ? null : cellEnding(x);
+      if (x !== undefined && ending !== null) notes.push(`${x.policy} ${formatBlockSize(c.blockSize)} iodepth ${c.iodepth}: ${ending}`);
+    }
   }
   const device = `device model: ${scenario.device.latencyUs} us latency, ${scenario.device.bandwidthMBps} MB/s; ${scenario.threads} IOThread(s), ${scenario.durationMs} ms per cell`;
   const label = seedTable ? `OLD = legacy pool, NEW = ${policies[1]} pool (coropool's own runs, not the seed's figures)` : "";
-  return [formatTable(header, rows), label, device, "", "completion latency percentiles (us; HDR histogram, 3 significant digits):", formatTable(latencyHeader, latencyRows)].filter((l) => l !== "").join("\n");
+  return [
+    formatTable(header, rows),
+    label,
+    device,
+    ...notes,
+    "",
+    "completion latency percentiles (us; HDR histogram, 3 significant digits):",
+    formatTable(latencyHeader, latencyRows),
+  ].filter((l) => l !== "").join("\n");
+}
+
+type Cell = RandreadReport["cells"][number];
+
+/** How a cell's run ended when not as a measurement: its abort, its dead threads, or nothing completed; null when it measured. */
+function cellEnding(x: Cell): string | null {
+  if (x.run.abort) return `ABORTED: ${x.run.abort.message} (T${x.run.abort.thread}, VMAs ${x.run.abort.vmas} of ${x.run.vmas.limit})`;
+  if (x.run.interrupted) return "INTERRUPTED before the cell finished";
+  if (x.run.deadThreads.length > 0) return describeOutcome(x.run);
+  return x.figures.completed === 0 ? "no request completed" : null;
+}
+
+function iopsCell(x: Cell | undefined, iops: number): string | number {
+  if (x === undefined) return "-";
+  if (x.run.abort) return `${iops} (aborted)`;
+  if (x.run.interrupted) return `${iops} (interrupted)`;
+  if (x.run.deadThreads.length > 0) return `${iops} (failed)`;
+  return iops;
+}
+
+/** p50 to p99.9 in us; a cell where nothing completed says so once, in place of the four. */
+function latencyCells(x: Cell | undefined): string[] {
+  if (x === undefined) return ["-", "-", "-", "-"];
+  if (x.figures.completed === 0) return ["none completed", "-", "-", "-"];
+  const { p50, p90, p99, p999 } = x.figures.latencyUs;
+  return [p50, p90, p99, p999].map((us) => us.toFixed(1));
 }
 
 /** "+3.3%" as the seed's table writes it. */

@@ -1,3 +1,4 @@
+import { shortened } from "../message-text.js";
 import type { PolicyName } from "../pools/index.js";
 import type { CrossCheck } from "../stacks/cross-check.js";
 import type { AbortSnapshot, DeadThreadReport, PhaseCheck } from "./protocol.js";
@@ -61,12 +62,41 @@ export interface RunResult {
   crossCheckMismatches: string[];
 }
 
-/** One phrase for how a run ended: a dead worker, QEMU's abort, or completed. */
+/** Characters of a dead thread's reason an outcome cell shows; the full reason is on its own line. */
+const OUTCOME_REASON_CHARS = 48;
+
+/**
+ * One short phrase for how a run ended: stopped (interrupted or timed out),
+ * a dead worker, QEMU's abort, or completed. Short whatever the number of
+ * threads: it is one cell of a table; troubleLines() gives every thread's
+ * whole reason.
+ */
 export function describeOutcome(r: RunResult): string {
-  if (r.deadThreads.length > 0) {
-    return `FAILED: ${r.deadThreads.map((d) => `T${d.thread} died (${d.reason})`).join("; ")}${r.timedOut ? " [run timed out]" : ""}`;
+  const dead = r.deadThreads;
+  // A run stopped before its threads attached has none to name.
+  const threads = dead.length === 0 ? "before its threads started" : `${dead.length === 1 ? `T${dead[0]!.thread}` : `${dead.length} threads`} stopped`;
+  if (r.interrupted) return `INTERRUPTED: ${threads}`;
+  if (r.timedOut) return `TIMED OUT: ${threads} at ${Math.round(r.durationMs)} ms`;
+  if (dead.length > 0) {
+    const first = dead[0]!;
+    const reason = shortened(first.reason, OUTCOME_REASON_CHARS);
+    return dead.length === 1 ? `FAILED: T${first.thread} died (${reason})` : `FAILED: ${dead.length} threads died (T${first.thread}: ${reason})`;
   }
   return r.abort ? `ABORTED: ${r.abort.message}` : "completed";
+}
+
+/**
+ * The one line a run that lost threads earns on stderr, naming the first
+ * thread and its cause (and how many more); null when none died.
+ */
+export function deadThreadLine(r: RunResult): string | null {
+  const first = r.deadThreads[0];
+  // An interrupted run's threads were stopped on purpose: the interruption is said once, for the command.
+  if (r.interrupted) return null;
+  if (first === undefined) return r.timedOut ? `${r.policy}: timed out at ${Math.round(r.durationMs)} ms, before its threads started` : null;
+  const more = r.deadThreads.length > 1 ? ` (and ${r.deadThreads.length - 1} more thread(s))` : "";
+  const what = r.timedOut ? "timed out" : r.interrupted ? "interrupted" : "worker died";
+  return `${r.policy}: ${what}: T${first.thread}: ${first.reason}${more}`;
 }
 
 export function readThreadStats(region: SharedRegion, t: number, peakPooled: number): ThreadStats {

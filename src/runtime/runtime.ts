@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Piscina } from "piscina";
 import { CoropoolError, InputError } from "../errors.js";
+import { describeThrown } from "../message-text.js";
 import { crossCheck, describeMismatch, type CrossCheck } from "../stacks/cross-check.js";
 import { KernelStackBackend, kernelBackendUnavailableReason } from "../stacks/kernel-backend.js";
 import { checkRegion, initialPoolMaxSize, openPolicy, policyId, type PolicyName, type PoolPolicy } from "../pools/index.js";
@@ -25,7 +26,7 @@ export interface RuntimeOptions {
   baselineVmas?: number;
   /** batched: no hard cap from max_map_count (QEMU's practical behaviour). */
   uncapped?: boolean;
-  /** Most stacks that may exist at once; default: what the VMA limit allows. */
+  /** Most stacks that may exist at once (1 to MAX_STACK_SLOTS); default: what the VMA limit allows, at most MAX_DEFAULT_STACK_CAPACITY. */
   stackCapacity?: number;
   sampleIntervalMs?: number;
   /** Any barrier wait longer than this means a thread is stuck: the run fails, never hangs. */
@@ -128,7 +129,9 @@ export interface RunPlan {
 }
 
 /** Slots allocated at most by default: 2^21 stacks (42 MiB of table) is far past any real limit's half. */
-const MAX_DEFAULT_STACK_CAPACITY = 1 << 21;
+export const MAX_DEFAULT_STACK_CAPACITY = 1 << 21;
+/** The most slots a run may ask for (stackCapacity, --stack-slots): 2^25 stacks, 640 MiB of table. */
+export const MAX_STACK_SLOTS = 1 << 25;
 const DEFAULT_SAMPLE_INTERVAL_MS = 5;
 const DEFAULT_BARRIER_TIMEOUT_MS = 60_000;
 const DEFAULT_RUN_TIMEOUT_MS = 600_000;
@@ -342,7 +345,7 @@ export class Runtime {
         (report) => void outcome.reports.push(report),
         (err: unknown) => {
           if (over) return;
-          const reason = err instanceof Error ? err.message : String(err);
+          const reason = describeThrown(err);
           this.options.onWorkerFailure?.(reason);
           const thread = threadOfTask(region, taskId);
           if (thread !== null) {
@@ -362,7 +365,7 @@ export class Runtime {
       outcome.interrupted = finished === "interrupted";
       const reason =
         finished === "timeout"
-          ? `did not finish within ${timeoutMs} ms (a coroutine that never yields back?); its worker was terminated`
+          ? `did not finish within ${timeoutMs} ms; its worker was terminated`
           : "interrupted before it finished; its worker was terminated";
       for (let t = 0; t < region.threadCapacity; t++) {
         if (region.threadWord(t, Thread.STATUS) !== ThreadStatus.ATTACHED) continue;

@@ -1,10 +1,16 @@
 /** A scenario file's text: read from disk, parsed as JSON, every failure one line naming the file. */
 import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
+import { inputFileProblem } from "../input-file.js";
 import { escapeControls, shortened } from "../message-text.js";
 import { MAX_SHOWN_CHARS, SCENARIO_ERROR } from "./refusal.js";
 
+/** A scenario file is a few hundred bytes of JSON; this bounds what is read whatever the path names. */
+export const MAX_SCENARIO_FILE_BYTES = 1 << 20;
+
 export function readScenarioText(path: string): string {
+  const problem = inputFileProblem(path, MAX_SCENARIO_FILE_BYTES);
+  if (problem !== null) throw new InputError(SCENARIO_ERROR, `${path}: cannot read the scenario file (${problem}); give a JSON file of at most 1 MiB`);
   try {
     return readFileSync(path, "utf8");
   } catch (err) {

@@ -82,7 +82,7 @@ export class StackAllocator {
     this.vmas.releaseMapping();
     throw new CoropoolError(
       "ERR_STACK_TABLE_FULL",
-      `the stack table is full (${this.region.stackCapacity} slots) before the VMA limit; create the region with a larger stack capacity`,
+      `the stack table is full (${this.region.stackCapacity} slots) before the VMA limit; raise it with --stack-slots (the stackSlots option)`,
     );
   }
 

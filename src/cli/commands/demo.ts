@@ -4,7 +4,8 @@ import { vmaChartText } from "../../report/terminal-chart.js";
 import { formatDemo } from "../../report/text.js";
 import { parseCommandArgs } from "../args.js";
 import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../command-output.js";
-import { EXIT, type CommandResult } from "../exit.js";
+import { EXIT, runsVerdict, type CommandResult } from "../exit.js";
+import { Interrupt } from "../interrupt.js";
 import { runtimeFlags, withExperimentOptions } from "../runtime-flags.js";
 
 export const DEMO_HELP = `Usage: coropool demo [--json] [--max-map-count N] [--report FILE.html]
@@ -27,21 +28,30 @@ Options:
   --max-map-count N      the VMA limit for part 1 (default: this host's)
 ${REPORT_HELP_LINE}
 
+Exit status: 0 the demo ran (part 1's abort included); 5 a worker thread died
+or a run hit its time limit; 6 the results were printed but the report could
+not be written; 2 bad input; 130/143 stopped by SIGINT/SIGTERM (the results so
+far printed, the report marked interrupted); 1 internal error.
+
 Examples:
   coropool demo
   coropool demo --max-map-count 65530 --json
   coropool demo --report reports/demo.html`;
 
-export async function demoCommand(argv: string[]): Promise<CommandResult> {
+export async function demoCommand(argv: string[], interrupt = new Interrupt()): Promise<CommandResult> {
   const { values } = parseCommandArgs("demo", argv, { json: { type: "boolean" }, "max-map-count": { type: "string" }, ...REPORT_OPTION }, 0);
   if (values.help) return { stdout: DEMO_HELP, exitCode: EXIT.OK };
   const flags = runtimeFlags(values, []);
   const reportPath = reportPathFlag(values.report);
+  const signal = interrupt.stopsGracefully();
   // Each part runs its own policies.
-  const demo = await withExperimentOptions(flags, ({ policies: _each, ...options }) => runDemo(options));
+  const demo = await withExperimentOptions(flags, signal, ({ policies: _each, ...options }) => runDemo(options));
   const doc = demoDocument(demo.parts);
   const limitSource = demo.hostLimitSource === null ? "--max-map-count" : `this host's vm.max_map_count (${demo.hostLimitSource})`;
   // The picture only for a person at a terminal: piped output stays plain tables.
   const picture = !flags.json && process.stdout.isTTY === true ? vmaChartText(doc.stress.runs) : "";
-  return { stdout: commandOutput(doc, () => formatDemo(doc, limitSource, picture), flags.json, reportPath), exitCode: EXIT.OK };
+  // Part 1's abort is the finding, not a failure; a thread that died or timed out anywhere is.
+  const runs = [...doc.stress.runs, ...doc.imbalance.runs, ...doc.randread.cells.map((c) => c.run)];
+  const verdict = runsVerdict(runs.map((r) => ({ ...r, completed: true })));
+  return { ...commandOutput(doc, () => formatDemo(doc, limitSource, picture), flags.json, reportPath, signal), ...verdict };
 }

@@ -3,7 +3,7 @@ import { toDocument } from "../../report/document.js";
 import { formatImbalanceReport } from "../../report/text.js";
 import type { ImbalanceScenario } from "../../scenarios/types.js";
 import { REPORT_HELP_LINE } from "../command-output.js";
-import { exitCodeFor } from "../exit.js";
+import { EXIT_HELP, runsVerdict } from "../exit.js";
 import { checkImbalanceThreads, RUNTIME_HELP } from "../runtime-flags.js";
 import { scenarioCommand } from "../scenario-command.js";
 
@@ -19,6 +19,8 @@ ${RUNTIME_HELP}
 ${REPORT_HELP_LINE}
 
 Default scenario: imbalance. Default policies: legacy,batched,none.
+
+${EXIT_HELP}
 
 Examples:
   coropool imbalance
@@ -37,6 +39,6 @@ export const imbalanceCommand = scenarioCommand<ImbalanceScenario>({
   },
   async execute(scenario, file, _flags, options) {
     const report = await runImbalance(scenario, file, options);
-    return { document: toDocument(report), text: () => formatImbalanceReport(report), exitCode: exitCodeFor(report.runs) };
+    return { document: toDocument(report), text: () => formatImbalanceReport(report), ...runsVerdict(report.runs) };
   },
 });

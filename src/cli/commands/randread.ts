@@ -7,7 +7,7 @@ import type { RandreadScenario } from "../../scenarios/types.js";
 import { MAX_BLOCK_SIZE, MAX_DURATION_MS, MAX_IODEPTH, MIN_DURATION_MS, SECTOR_SIZE } from "../../scenarios/validate.js";
 import { byteSizeFlag, integerFlag } from "../args.js";
 import { REPORT_HELP_LINE } from "../command-output.js";
-import { exitCodeFor } from "../exit.js";
+import { EXIT_HELP, runsVerdict } from "../exit.js";
 import { RUNTIME_HELP } from "../runtime-flags.js";
 import { scenarioCommand } from "../scenario-command.js";
 
@@ -28,6 +28,8 @@ ${RUNTIME_HELP}
 ${REPORT_HELP_LINE}
 
 Default scenario: randread. Default policies: legacy,batched.
+
+${EXIT_HELP}
 
 Examples:
   coropool randread
@@ -51,7 +53,7 @@ export const randreadCommand = scenarioCommand<RandreadScenario>({
   },
   async execute(scenario, file, _flags, options) {
     const report = await runRandread(scenario, file, options);
-    return { document: toDocument(report), text: () => formatRandreadReport(report), exitCode: exitCodeFor(runsOf(report)) };
+    return { document: toDocument(report), text: () => formatRandreadReport(report), ...runsVerdict(runsOf(report)) };
   },
 });
 

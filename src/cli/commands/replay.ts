@@ -32,7 +32,9 @@ ${POOL_INCREASE_HELP}
   -h, --help             this help
 
 Exit status: 0 completed, 3 aborted on VMA exhaustion (result still printed),
-2 bad input (a bad line is named by its number), 1 internal error.
+2 bad input (a bad line is named by its number; also a FILE that is not a
+regular file, or a line or file past the limits in README "Replay"), 130/143
+stopped by SIGINT/SIGTERM, 1 internal error.
 
 Examples:
   coropool replay imbalance --policy legacy,batched,none

@@ -15,8 +15,13 @@ Options:
   -o, --output FILE.html  where to write the page (default: RESULT with .html)
   -h, --help              this help
 
-Exit status: 0 written, 2 bad input (unreadable or unsupported result, bad
-output path), 1 internal error.
+  -o accepts a new path or a regular file (a symlink is written through, the
+  link stays); a device, FIFO, socket or folder is refused, and so is the
+  RESULT file itself (also through a link).
+
+Exit status: 0 written, 2 bad input (unreadable, unsupported or oversized
+result, bad output path), 6 the page could not be written, 130/143 stopped by
+SIGINT/SIGTERM, 1 internal error.
 
 Examples:
   coropool stress --json > stress.json; coropool report stress.json -o stress.html
@@ -28,7 +33,7 @@ export function reportCommand(argv: string[]): CommandResult {
   const file = positionals[0];
   if (file === undefined) throw new InputError("ERR_USAGE", "report: missing the RESULT.json file; see 'coropool report --help'");
   const doc = readResultDocument(file);
-  const output = prepareReportPath(values.output ?? defaultOutput(file), "-o");
+  const output = prepareReportPath(values.output ?? defaultOutput(file), "-o", [file]);
   let html: string;
   try {
     html = renderReportHtml(doc);

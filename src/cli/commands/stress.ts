@@ -7,7 +7,7 @@ import type { StressScenario } from "../../scenarios/types.js";
 import { MAX_ROUNDS } from "../../scenarios/validate.js";
 import { integerFlag } from "../args.js";
 import { REPORT_HELP_LINE } from "../command-output.js";
-import { EXIT, exitCodeFor } from "../exit.js";
+import { EXIT, EXIT_HELP, runsVerdict } from "../exit.js";
 import { RUNTIME_HELP } from "../runtime-flags.js";
 import { scenarioCommand } from "../scenario-command.js";
 
@@ -19,7 +19,7 @@ size raised per virtio-blk device as QEMU raises it. On Linux's default
 limit the legacy pool runs out and aborts with QEMU's message; batched survives.
 
 Options:
-${RUNTIME_HELP}
+${RUNTIME_HELP.replace(/\n  --threads N[^\n]*/, "")}
   --rounds N             override the scenario's number of rounds
 ${REPORT_HELP_LINE}
 
@@ -32,8 +32,8 @@ runs in its own child process against this host's real vm.max_map_count (no
 system setting is changed): the legacy child runs out for real and this
 command reports how it died (QEMU's message, or V8's signal and last words).
 
-Exit status: 0 every run completed, 3 at least one aborted on VMA exhaustion
-(results still printed), 2 bad input, 1 internal error.
+${EXIT_HELP}
+With --backend kernel: 0 every child completed, 3 at least one died.
 
 Examples:
   coropool stress
@@ -70,6 +70,6 @@ export const stressCommand = scenarioCommand<StressScenario>({
       };
     }
     const report = await runStress(scenario, file, options);
-    return { document: toDocument(report), text: () => formatStressReport(report), exitCode: exitCodeFor(report.runs) };
+    return { document: toDocument(report), text: () => formatStressReport(report), ...runsVerdict(report.runs) };
   },
 });

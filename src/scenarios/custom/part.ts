@@ -22,11 +22,27 @@ export interface CustomPartResult {
   passes: number;
   /** The first few return values, for a look at what the workload did. */
   sampleResults: unknown[];
-  /** `coroutines()` threw or gave no iterable: the module's fault, reported as bad input. */
+  /**
+   * Coroutines not started because the run aborted on VMA exhaustion first
+   * (QEMU would have died): `coroutines` + `notStarted` is what coroutines() gave.
+   */
+  notStarted: number;
+  /**
+   * `coroutines()` threw, gave no iterable, or gave more than
+   * MAX_COROUTINES_PER_THREAD arguments: the module's fault, reported as bad
+   * input (the sentence, without the module's name).
+   */
   setupError?: string;
 }
 
 const MAX_REPORTED = 10;
+
+/**
+ * Arguments one thread's coroutines() may give (README, scenarios/README.md):
+ * an endless or huge iterator stops here as bad input instead of filling the
+ * worker's memory.
+ */
+export const MAX_COROUTINES_PER_THREAD = 1_000_000;
 
 /** Workload modules this worker has imported, by path: a worker runs many parts of one module. */
 const loadedWorkloads = new Map<string, Workload>();
@@ -50,19 +66,23 @@ export function runPreparedCustomPart(env: ThreadEnv, part: CustomPart): CustomP
 export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Workload): CustomPartResult {
   const ctx = env.coroutines;
   const api: WorkloadApi = { thread: env.thread, threads: env.threads, ctx };
-  const result: CustomPartResult = { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [] };
+  const result: CustomPartResult = { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [], notStarted: 0 };
   const record = (value: unknown) => {
     result.completed++;
-    if (result.sampleResults.length < MAX_REPORTED) result.sampleResults.push(value);
+    if (result.sampleResults.length < MAX_REPORTED) result.sampleResults.push(reportable(value));
   };
   function* body(arg: unknown): Generator<unknown, void, unknown> {
     record(yield* workload.coroutine(arg, api));
   }
   let args: unknown[];
   try {
-    args = [...workload.coroutines({ thread: env.thread, threads: env.threads, options: part.options, seed: part.seed })];
+    args = boundedArguments(workload.coroutines({ thread: env.thread, threads: env.threads, options: part.options, seed: part.seed }));
   } catch (err) {
-    return { ...result, setupError: describeThrown(err) };
+    const setupError =
+      err instanceof TooManyArguments
+        ? `coroutines() on T${env.thread} gave more than ${MAX_COROUTINES_PER_THREAD} arguments; allowed: at most ${MAX_COROUTINES_PER_THREAD} coroutines per thread`
+        : `coroutines() failed on T${env.thread}: ${describeThrown(err)}; it must return an iterable of arguments`;
+    return { ...result, setupError };
   }
   let suspended: { co: Coroutine; index: number }[] = [];
   for (let index = 0; index < args.length && !env.aborted(); index++) {
@@ -71,12 +91,41 @@ export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Worklo
     result.coroutines++;
     suspended.push({ co: co!, index });
   }
+  result.notStarted = args.length - result.coroutines;
   while (suspended.length > 0) {
     result.passes++;
     suspended = suspended.filter(({ co, index }) => enterOnce(env, co, index, result));
   }
   env.progress();
   return result;
+}
+
+/**
+ * A returned value as the result can carry it to the main thread and into
+ * JSON: data as it is, anything else (a function, a BigInt, a cycle)
+ * described by its type, so a workload's return value never kills its thread.
+ */
+function reportable(value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return JSON.parse(json) as unknown;
+  } catch {
+    // a cycle or a BigInt: described below
+  }
+  return `(${describeThrown(value)})`;
+}
+
+class TooManyArguments extends Error {}
+
+/** The iterable's values, refusing more than MAX_COROUTINES_PER_THREAD (an endless iterator ends here). */
+function boundedArguments(iterable: Iterable<unknown>): unknown[] {
+  const args: unknown[] = [];
+  for (const arg of iterable) {
+    if (args.length === MAX_COROUTINES_PER_THREAD) throw new TooManyArguments();
+    args.push(arg);
+  }
+  return args;
 }
 
 /** Enters a coroutine once; true if it is still suspended afterwards. */
@@ -102,8 +151,5 @@ export function setupFailure(modulePath: string, parts: readonly unknown[]): Inp
   const results = parts as (CustomPartResult | null)[];
   const t = results.findIndex((p) => p?.setupError !== undefined);
   if (t < 0) return null;
-  return new InputError(
-    "ERR_WORKLOAD",
-    `custom workload '${modulePath}': coroutines() failed on T${t}: ${results[t]!.setupError}; it must return an iterable of arguments`,
-  );
+  return new InputError("ERR_WORKLOAD", `custom workload '${modulePath}': ${results[t]!.setupError}`);
 }
