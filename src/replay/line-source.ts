@@ -121,6 +121,7 @@ export class LineSplitter {
       const nl = chunk.indexOf(NEWLINE);
       if (nl === -1) return this.keep(Buffer.concat([this.carry, chunk]));
       const joined = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      if (joined.length - 1 > MAX_LINE_BYTES) this.refuseLongLine();
       this.carry = null;
       this.lines += this.handler(joined, 0, joined.length, this.lines + 1);
       start = nl + 1;
@@ -142,10 +143,13 @@ export class LineSplitter {
   }
 
   private keep(partial: Buffer): void {
-    if (partial.length > MAX_LINE_BYTES) {
-      throw new InputError("ERR_TRACE", `${this.source}:${this.lines + 1}: a line longer than ${MAX_LINE_BYTES} bytes; a trace or log has short lines`);
-    }
+    if (partial.length > MAX_LINE_BYTES) this.refuseLongLine();
     this.carry = partial;
+  }
+
+  /** The line being joined is past the limit: memory stays bounded whatever is read. */
+  private refuseLongLine(): never {
+    throw new InputError("ERR_TRACE", `${this.source}:${this.lines + 1}: a line longer than ${MAX_LINE_BYTES} bytes; a trace or log has short lines`);
   }
 }
 

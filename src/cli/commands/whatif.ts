@@ -66,7 +66,8 @@ export async function whatIfCommand(argv: string[]): Promise<CommandResult> {
   if (values.uncapped && values.policy === undefined) {
     throw new InputError("ERR_USAGE", "whatif: --uncapped needs --policy (the default compares batched both uncapped and capped)");
   }
-  const reportPath = reportPathFlag(values.report);
+  // The page never replaces the log it is drawn from.
+  const reportPath = reportPathFlag(values.report, [file]);
   const doc = await whatIf(file, {
     policies: values.policy === undefined ? undefined : policyListFlag(values.policy, []),
     uncapped: values.uncapped === true,
@@ -74,6 +75,5 @@ export async function whatIfCommand(argv: string[]): Promise<CommandResult> {
     baselineVmas: integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff),
     ...poolIncreaseFlags("whatif", values),
   });
-  const stdout = commandOutput(doc, () => formatWhatIf(doc), values.json === true, reportPath);
-  return { stdout, exitCode: someAbort(doc) ? EXIT.VMA_ABORT : EXIT.OK };
+  return { ...commandOutput(doc, () => formatWhatIf(doc), values.json === true, reportPath), exitCode: someAbort(doc) ? EXIT.VMA_ABORT : EXIT.OK };
 }
