@@ -76,7 +76,15 @@ describe("bench smoke test (--quick, nothing written)", () => {
     expect(header.split("|").map((c) => c.trim()).filter((c) => c !== "")).toEqual(["legacy", "batched", "batched --uncapped", "elastic"]);
     for (const scenario of ["bug-report stress at 65530", "imbalance", "burst-idle", "thread-churn soak"]) expect(section).toContain(`**${scenario}**`);
     expect(section.split("\n").filter((l) => /: (met|MISSED)/.test(l)).length).toBe(8);
-    expect(section).toContain("GAP, to be filled once the importer is merged");
+  });
+
+  it("prints the real QEMU logs under every configuration: peak / stacks at the end, none aborted", () => {
+    const section = r.stdout.slice(r.stdout.indexOf("## Beyond 9.0"));
+    const rows = tableAfter(section, "Real QEMU logs");
+    expect(rows.map((row) => row[0])).toEqual(["virtio-p1", "virtio-p2-timestamped", "nvme-n2", "qemu10-virtio-p", "qemu10-nvme-np"].map((f) => `${f}.trace.log.gz`));
+    for (const row of rows) for (const c of row.slice(4)) expect(c).toMatch(/^\d+ \/ \d+$/);
+    expect(rows.map((row) => row[3])).toEqual(["events", "times", "events", "times", "times"]);
+    expect(section).toContain("No replay aborted at 65530.");
   });
 
   it("refuses an unknown suite with exit 2", () => {

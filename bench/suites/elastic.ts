@@ -4,7 +4,12 @@
  * one run. The scenarios run on the runtime (real worker threads), each
  * configuration in turn and the whole round repeated, medians reported with
  * their spread; the micro figures are tinybench's in one process; randread
- * is the seed's table with NEW = elastic, interleaved repetitions.
+ * is the seed's table with NEW = elastic, interleaved repetitions; the real
+ * QEMU logs are replayed once each (elastic-logs.ts: deterministic).
+ *
+ * The whole suite takes minutes. `ELASTIC_PART=logs npm run bench -- elastic
+ * --no-write` prints only the real-log table (a second or two); keep --no-write
+ * there, or RESULTS.md's elastic section is replaced by that part alone.
  */
 import { join } from "node:path";
 import type { PolicyName } from "../../src/pools/index.js";
@@ -17,6 +22,7 @@ import type { SoakPart } from "../../src/scenarios/soak/part.js";
 import { planStress, stressThreadNames } from "../../src/scenarios/stress/plan.js";
 import type { BurstIdleScenario, ImbalanceScenario, Scenario, StressScenario } from "../../src/scenarios/types.js";
 import { loadScenarioFile } from "../../src/scenarios/validate.js";
+import { runRealLogTable } from "./elastic-logs.js";
 import { find, markdownTable, measure, ns, ratio, type BenchSettings } from "../measure.js";
 import { policyTasks } from "./micro.js";
 import { runRandreadTable } from "./randread.js";
@@ -88,7 +94,12 @@ function coroutines(r: RunResult): number {
   return r.perThread.reduce((a, t) => a + t.gets, 0);
 }
 
+/** The env var naming the one part of the suite to run. */
+const PART = "ELASTIC_PART";
+
 export async function runElastic(settings: BenchSettings): Promise<{ markdown: string }> {
+  if (process.env[PART] === "logs") return { markdown: (await runRealLogTable(CONFIGS)).markdown };
+  if (process.env[PART] !== undefined) throw new Error(`${PART}: only 'logs' is a part, not '${process.env[PART]}'`);
   const reps = settings.quick ? 1 : 3;
   const stress = { ...scenario<StressScenario>("bug-report"), maxMapCount: 65530 };
   const stressRuns = await rounds(reps, (c) => runOnce(c, stressThreadNames(stress).length, planStress(stress), 65530));
@@ -132,6 +143,7 @@ export async function runElastic(settings: BenchSettings): Promise<{ markdown: s
   ];
 
   const randread = await runRandreadTable(settings, ["legacy", "elastic"]);
+  const realLogs = await runRealLogTable(CONFIGS);
   const cellRatios = randread.rows.map((r) => median(r.new) / median(r.old));
 
   const m = (runs: RunResult[][], i: number, f: (r: RunResult) => number) => median(runs[i]!.map(f));
@@ -164,7 +176,7 @@ export async function runElastic(settings: BenchSettings): Promise<{ markdown: s
     "",
     ...targets,
     "",
-    "Real QEMU logs (the shared samples through the log importer, peak stacks and stacks mapped at the end per policy): GAP, to be filled once the importer is merged.",
+    realLogs.markdown,
   ].join("\n");
   return { markdown };
 }
