@@ -4,7 +4,7 @@
  * threads, rounds), and the limits behind them.
  */
 import { SCENARIO_KINDS, type ScenarioKind } from "./types.js";
-import { integer, nullOr, object, oneOf, optional, optionalFrom, required, text, value, type Field, type ObjectRule } from "./field-rules.js";
+import { integer, nullOr, object, oneOf, optional, optionalFrom, required, text, value, valueAt, type Field, type ObjectRule, type Place } from "./field-rules.js";
 
 /** Worker threads (IOThreads) one scenario may ask for; the main loop is one more. */
 export const MAX_THREADS = 64;
@@ -64,5 +64,22 @@ export const MAX_MAP_COUNT: Field = optional(
 );
 
 export const THREADS = integer(1, MAX_THREADS);
+
+/** The scenario's `threads`, for a rule that depends on it (checked before: the schema orders it first). */
+function threadsOf(place: Place): number {
+  return valueAt(place.root, ["threads"]) as number;
+}
+
+/**
+ * A thread index or count that must stay below the scenario's `threads`
+ * (some thread must be left for the other role); `allowed` words the range
+ * for the scenario's actual thread count.
+ */
+export function belowThreads(min: number, allowed: (threads: number) => string) {
+  return integer(min, MAX_THREADS - 1, {
+    allowed: (place) => allowed(threadsOf(place)),
+    accepts: (value, place) => typeof value !== "number" || value < threadsOf(place),
+  });
+}
 export const ROUNDS = integer(1, MAX_ROUNDS);
 export const COROUTINES = integer(1, MAX_COROUTINES_PER_THREAD);

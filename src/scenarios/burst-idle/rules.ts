@@ -3,8 +3,8 @@
  * for a while, then the other threads work. Beyond the schema: at least one
  * thread bursts and at least one takes the later load.
  */
-import { COROUTINES, DESCRIPTION, kindFile, MAX_MAP_COUNT, MAX_THREADS, ROUNDS, SEED } from "../common-fields.js";
-import { integer, optional, required, valueAt, type Place } from "../field-rules.js";
+import { COROUTINES, DESCRIPTION, kindFile, MAX_MAP_COUNT, MAX_THREADS, ROUNDS, SEED, belowThreads } from "../common-fields.js";
+import { integer, optional, required } from "../field-rules.js";
 import { DEFAULT_POOL_SIZE_INCREASE, MAX_POOL_SIZE_INCREASE } from "../imbalance/rules.js";
 
 /** A thread that bursts and one that works afterwards. */
@@ -19,14 +19,7 @@ export const DEFAULT_BURSTS = 3;
 export const DEFAULT_QUIET_MS = 1000;
 export const DEFAULT_BURST_IDLE_ROUNDS = 20;
 
-function threads(place: Place): number {
-  return valueAt(place.root, ["threads"]) as number;
-}
-
-const BURST_THREADS = integer(1, MAX_THREADS - 1, {
-  allowed: (place) => `an integer from 1 to ${threads(place) - 1} (fewer than threads, ${threads(place)}: at least one thread takes the later load)`,
-  accepts: (value, place) => typeof value !== "number" || value < threads(place),
-});
+const BURST_THREADS = belowThreads(1, (threads) => `an integer from 1 to ${threads - 1} (fewer than threads, ${threads}: at least one thread takes the later load)`);
 
 export const BURST_IDLE_FILE = kindFile(
   "burst-idle",

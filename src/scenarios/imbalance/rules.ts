@@ -11,8 +11,9 @@ import {
   MAX_THREADS,
   ROUNDS,
   SEED,
+  belowThreads,
 } from "../common-fields.js";
-import { integer, optional, required, valueAt, type Place } from "../field-rules.js";
+import { integer, optional, required } from "../field-rules.js";
 import { MAX_DEVICES, MAX_NUM_QUEUES, MAX_QUEUE_SIZE } from "../guest.js";
 
 /** imbalance needs the bursting thread and at least one other. */
@@ -23,14 +24,7 @@ export const DEFAULT_IMBALANCE_ROUNDS = 10;
 export const DEFAULT_BURST_THREAD = 0;
 export const DEFAULT_POOL_SIZE_INCREASE = 0;
 
-function threads(place: Place): number {
-  return valueAt(place.root, ["threads"]) as number;
-}
-
-const BURST_THREAD = integer(0, MAX_THREADS - 1, {
-  allowed: (place) => `an integer from 0 to ${threads(place) - 1} (less than threads, ${threads(place)})`,
-  accepts: (value, place) => typeof value !== "number" || value < threads(place),
-});
+const BURST_THREAD = belowThreads(0, (threads) => `an integer from 0 to ${threads - 1} (less than threads, ${threads})`);
 
 export const IMBALANCE_FILE = kindFile(
   "imbalance",
