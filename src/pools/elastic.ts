@@ -14,7 +14,8 @@ import type { ListWalker, PolicyDefinition, PoolCensus } from "./policy.js";
 export const ELASTIC_WORKING_SET = BATCH_MAX_SIZE;
 /**
  * How long a stack must sit unused in the global pool before it is given
- * back, in ms of the run's clock (in a replay without times: events). Long
+ * back, in ms of the run's clock (in a replay without times: pool events at
+ * QEMU's pace, 8 a ms; see src/replay/replay.ts). Long
  * against a burst of I/O completions, short against a guest's quiet minutes.
  */
 export const ELASTIC_DECAY_PERIOD_MS = 250;

@@ -9,6 +9,15 @@ import { LiveCoroutines } from "./live-coroutines.js";
 import { MICROS_PER_SECOND, NO_TIME, type PoolEventSink } from "./pool-events.js";
 
 const MICROS_PER_MS = MICROS_PER_SECOND / 1000;
+/**
+ * A trace without times counts its pool events as time at the pace of the
+ * real QEMU logs we hold (test/fixtures/qemu-real, the three with times:
+ * 9.4 to 10.2 log lines a ms over the whole log, about two thirds of them
+ * pool events, more while the guest is busy). Counting an event as a ms
+ * would make a 250 ms decay period last a fraction of one I/O phase, and
+ * elastic would give back stacks the same phase maps again.
+ */
+const POOL_EVENTS_PER_MS = 8;
 import type { Trace } from "./trace.js";
 
 export interface ReplayOptions {
@@ -241,9 +250,12 @@ export class PolicyReplay implements PoolEventSink {
     if (this.observer !== null) this.observer(this, thread, line, time);
   }
 
-  /** The policy's clock (elastic decays on it): the line's time in ms when it has one, else the events so far. */
+  /**
+   * The policy's clock (elastic decays on it): the line's time in ms when it
+   * has one, else the events so far, read as QEMU's own pace.
+   */
   private tick(time: number): void {
-    this.policy.tick(time === NO_TIME ? this.events : time / MICROS_PER_MS);
+    this.policy.tick(time === NO_TIME ? this.events / POOL_EVENTS_PER_MS : time / MICROS_PER_MS);
   }
 
   /** Stacks mapped now: live, pooled and leaked. */
