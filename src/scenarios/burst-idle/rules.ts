@@ -5,7 +5,7 @@
  */
 import { COROUTINES, DESCRIPTION, kindFile, MAX_MAP_COUNT, MAX_THREADS, ROUNDS, SEED, belowThreads } from "../common-fields.js";
 import { integer, optional, required } from "../field-rules.js";
-import { DEFAULT_POOL_SIZE_INCREASE, MAX_POOL_SIZE_INCREASE } from "../imbalance/rules.js";
+import { POOL_SIZE_INCREASE } from "../imbalance/rules.js";
 
 /** A thread that bursts and one that works afterwards. */
 export const MIN_BURST_IDLE_THREADS = 2;
@@ -38,11 +38,7 @@ export const BURST_IDLE_FILE = kindFile(
     quietMs: optional(integer(0, MAX_QUIET_MS), DEFAULT_QUIET_MS, "How long every thread then stays quiet (no coroutine runs), in ms."),
     rounds: optional(ROUNDS, DEFAULT_BURST_IDLE_ROUNDS, "Rounds each other thread runs after the quiet period."),
     inFlight: required(COROUTINES, "Coroutines each other thread has in flight per round."),
-    poolSizeIncrease: optional(
-      integer(0, MAX_POOL_SIZE_INCREASE),
-      DEFAULT_POOL_SIZE_INCREASE,
-      "Added to the pool size before the run, as devices would (a virtio-blk device adds numQueues × queueSize / 2).",
-    ),
+    poolSizeIncrease: POOL_SIZE_INCREASE,
     maxMapCount: MAX_MAP_COUNT,
     seed: SEED,
   },

@@ -24,6 +24,13 @@ export const DEFAULT_IMBALANCE_ROUNDS = 10;
 export const DEFAULT_BURST_THREAD = 0;
 export const DEFAULT_POOL_SIZE_INCREASE = 0;
 
+/** What the guest's devices add to the pool size, for kinds that name no devices of their own. */
+export const POOL_SIZE_INCREASE = optional(
+  integer(0, MAX_POOL_SIZE_INCREASE),
+  DEFAULT_POOL_SIZE_INCREASE,
+  "Added to the pool size before the run, as devices would (a virtio-blk device adds numQueues × queueSize / 2).",
+);
+
 const BURST_THREAD = belowThreads(0, (threads) => `an integer from 0 to ${threads - 1} (less than threads, ${threads})`);
 
 export const IMBALANCE_FILE = kindFile(
@@ -41,11 +48,7 @@ export const IMBALANCE_FILE = kindFile(
     burst: required(COROUTINES, "Coroutines the bursting thread has in flight at once, before it goes quiet."),
     rounds: optional(ROUNDS, DEFAULT_IMBALANCE_ROUNDS, "Rounds each other thread runs afterwards."),
     inFlight: required(COROUTINES, "Coroutines each other thread has in flight per round."),
-    poolSizeIncrease: optional(
-      integer(0, MAX_POOL_SIZE_INCREASE),
-      DEFAULT_POOL_SIZE_INCREASE,
-      "Added to the pool size before the run, as devices would (a virtio-blk device adds numQueues × queueSize / 2).",
-    ),
+    poolSizeIncrease: POOL_SIZE_INCREASE,
     maxMapCount: MAX_MAP_COUNT,
     seed: SEED,
   },
