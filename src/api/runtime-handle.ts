@@ -96,7 +96,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
 }
 
 async function runWorkload(hosted: HostedRuntime, workload: string | URL, options: WorkloadRunOptions): Promise<WorkloadRun> {
-  if (hosted.closed) hosted.stats(); // throws the closed runtime's error
+  hosted.refuseIfClosed("run");
   const modulePath = workload instanceof URL ? fileURLToPath(workload) : workload;
   await loadWorkload(modulePath); // a bad module is refused here, before any thread runs it
   const part: CustomPart = { kind: "custom", modulePath, options: options.options ?? {}, seed: options.seed ?? 1 };

@@ -199,7 +199,8 @@ export class HostedRuntime {
     }
   }
 
-  private refuseIfClosed(what: string): void {
+  /** Throws ERR_RUNTIME_CLOSED, naming `what` was asked of it, once the runtime is closed. */
+  refuseIfClosed(what: string): void {
     if (this.closing !== null) {
       throw new CoropoolError("ERR_RUNTIME_CLOSED", `${what}: this runtime is closed; start a new one`);
     }
