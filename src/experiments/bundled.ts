@@ -39,8 +39,13 @@ export function bundledNames(bundle: BundledFolder): string[] {
 
 /** The path of the bundled file `name` (which must exist: use it with the names bundledNames gives). */
 export function bundledPath(bundle: BundledFolder, name: string): string {
+  return findBundled(bundle, name) ?? join(projectRoot(), bundle.folder, name + bundle.extensions[0]);
+}
+
+/** The path of the bundled file called `name`, if there is one. */
+function findBundled(bundle: BundledFolder, name: string): string | undefined {
   const found = bundledFiles(bundle).find((f) => f.name === name);
-  return join(projectRoot(), bundle.folder, found?.file ?? name + bundle.extensions[0]);
+  return found && join(projectRoot(), bundle.folder, found.file);
 }
 
 /** Whether `value` reads as a name rather than a path: no folder separator and none of the file extensions. */
@@ -55,8 +60,7 @@ export function looksLikeName(bundle: BundledFolder, value: string): boolean {
  */
 export function resolveBundled(bundle: BundledFolder, value: string): string | null {
   if (!looksLikeName(bundle, value)) return value;
-  if (bundledNames(bundle).includes(value)) return bundledPath(bundle, value);
-  return existsSync(value) ? value : null;
+  return findBundled(bundle, value) ?? (existsSync(value) ? value : null);
 }
 
 /** What a bundled file of each folder is called in messages. */

@@ -6,11 +6,11 @@
 import { InputError } from "../errors.js";
 import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
-import { planBurstIdle, summarizeBurstIdle, type BurstIdleSummary } from "../scenarios/burst-idle/plan.js";
+import { summarizeBurstIdle, type BurstIdleSummary } from "../scenarios/burst-idle/plan.js";
 import type { BurstIdleScenario } from "../scenarios/types.js";
 import { MIN_BURST_IDLE_THREADS } from "../scenarios/validate.js";
 import { withSeed, type ThreadedExperimentOptions } from "./options.js";
-import { runPlanUnderPolicies } from "./run-policies.js";
+import { runScenarioUnderPolicies } from "./run-policies.js";
 
 export const DEFAULT_BURST_IDLE_SCENARIO = "burst-idle";
 /** QEMU 9.0's pool against the one that gives idle stacks back. */
@@ -26,16 +26,7 @@ export interface BurstIdleReport {
 /** Runs the scenario (with the options' seed and threads) under each policy. */
 export async function runBurstIdle(scenario: BurstIdleScenario, file: string, options: ThreadedExperimentOptions): Promise<BurstIdleReport> {
   const adjusted = withThreads(withSeed(scenario, options), options.threads);
-  const results = await runPlanUnderPolicies(
-    {
-      experiment: "burst-idle",
-      plan: planBurstIdle(adjusted),
-      threads: adjusted.threads,
-      scenarioMaxMapCount: adjusted.maxMapCount,
-      policies: options.policies ?? DEFAULT_BURST_IDLE_POLICIES,
-    },
-    options,
-  );
+  const results = await runScenarioUnderPolicies("burst-idle", adjusted, file, DEFAULT_BURST_IDLE_POLICIES, options);
   return {
     command: "burst-idle",
     scenarioFile: file,

@@ -5,12 +5,11 @@
 import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { setupFailure } from "../scenarios/custom/part.js";
-import { planCustom } from "../scenarios/custom/plan.js";
 import { customModulePath } from "../scenarios/custom/rules.js";
 import { loadWorkload } from "../scenarios/custom/workload.js";
 import type { CustomScenario } from "../scenarios/types.js";
 import { withSeed, type ThreadedExperimentOptions } from "./options.js";
-import { runPlanUnderPolicies } from "./run-policies.js";
+import { runScenarioUnderPolicies } from "./run-policies.js";
 
 export const DEFAULT_CUSTOM_POLICIES: PolicyName[] = ["legacy", "batched"];
 
@@ -30,16 +29,7 @@ export async function runCustom(scenario: CustomScenario, file: string, options:
   const adjusted: CustomScenario = { ...withSeed(scenario, options), threads: options.threads ?? scenario.threads };
   const modulePath = customModulePath(adjusted, file);
   await loadWorkload(modulePath); // bad modules are refused here, before any worker starts
-  const runs = await runPlanUnderPolicies(
-    {
-      experiment: "custom",
-      plan: planCustom(adjusted, file),
-      threads: adjusted.threads,
-      scenarioMaxMapCount: adjusted.maxMapCount,
-      policies: options.policies ?? DEFAULT_CUSTOM_POLICIES,
-    },
-    options,
-  );
+  const runs = await runScenarioUnderPolicies("custom", adjusted, file, DEFAULT_CUSTOM_POLICIES, options);
   for (const r of runs) {
     const failure = setupFailure(modulePath, r.parts);
     if (failure) throw failure;

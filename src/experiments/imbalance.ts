@@ -5,11 +5,11 @@
 import { InputError } from "../errors.js";
 import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
-import { planImbalance, summarizeImbalance, type ImbalanceSummary } from "../scenarios/imbalance/plan.js";
+import { summarizeImbalance, type ImbalanceSummary } from "../scenarios/imbalance/plan.js";
 import type { ImbalanceScenario } from "../scenarios/types.js";
 import { MIN_IMBALANCE_THREADS } from "../scenarios/validate.js";
 import { withSeed, type ThreadedExperimentOptions } from "./options.js";
-import { runPlanUnderPolicies } from "./run-policies.js";
+import { runScenarioUnderPolicies } from "./run-policies.js";
 
 export const DEFAULT_IMBALANCE_SCENARIO = "imbalance";
 export const DEFAULT_IMBALANCE_POLICIES: PolicyName[] = ["legacy", "batched", "none"];
@@ -24,16 +24,7 @@ export interface ImbalanceReport {
 /** Runs the scenario (with the options' seed and threads) under each policy. */
 export async function runImbalance(scenario: ImbalanceScenario, file: string, options: ThreadedExperimentOptions): Promise<ImbalanceReport> {
   const adjusted = withThreads(withSeed(scenario, options), options.threads);
-  const results = await runPlanUnderPolicies(
-    {
-      experiment: "imbalance",
-      plan: planImbalance(adjusted),
-      threads: adjusted.threads,
-      scenarioMaxMapCount: adjusted.maxMapCount,
-      policies: options.policies ?? DEFAULT_IMBALANCE_POLICIES,
-    },
-    options,
-  );
+  const results = await runScenarioUnderPolicies("imbalance", adjusted, file, DEFAULT_IMBALANCE_POLICIES, options);
   return {
     command: "imbalance",
     scenarioFile: file,

@@ -6,8 +6,9 @@ import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { Runtime } from "../runtime/runtime.js";
 import { checkRandreadFeasible, randreadCellLimitMs } from "../scenarios/randread/feasible.js";
-import { planRandread, randreadCases, randreadFigures, type RandreadCase, type RandreadFigures } from "../scenarios/randread/plan.js";
+import { randreadCases, randreadFigures, type RandreadCase, type RandreadFigures } from "../scenarios/randread/plan.js";
 import type { RandreadScenario } from "../scenarios/types.js";
+import { scenarioPlans } from "../scenarios/registry.js";
 import { runtimeOptionsFor, withSeed, type ThreadedExperimentOptions } from "./options.js";
 
 export const DEFAULT_RANDREAD_SCENARIO = "randread";
@@ -46,13 +47,15 @@ export async function runRandread(scenario: RandreadScenario, file: string, opti
   const limited = { ...options, timeoutMs: options.timeoutMs ?? randreadCellLimitMs(adjusted) };
   const runtimes = new Map(policies.map((p) => [p, new Runtime(runtimeOptionsFor(limited, p, adjusted.threads, null))]));
   const cases = randreadCases(adjusted);
+  // One plan per cell, in the cases' order (the kinds' registry makes them).
+  const plans = scenarioPlans(adjusted, file);
   const total = cases.length * runtimes.size;
   const cells: RandreadCell[] = [];
   try {
-    for (const c of cases) {
+    for (const [i, c] of cases.entries()) {
       for (const [policy, runtime] of runtimes) {
         if (options.signal?.aborted) break;
-        const run = await runtime.run(planRandread(adjusted, c));
+        const run = await runtime.run(plans[i]!);
         cells.push({ ...c, policy, figures: randreadFigures(run), run });
         options.onProgress?.(cells.length, total, PROGRESS_STEP);
       }

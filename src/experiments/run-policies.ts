@@ -1,35 +1,41 @@
 import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
-import { Runtime, type RunPlan } from "../runtime/runtime.js";
+import { Runtime } from "../runtime/runtime.js";
+import { scenarioPlans } from "../scenarios/registry.js";
+import type { RandreadScenario, Scenario } from "../scenarios/types.js";
 import { runtimeOptionsFor, type ExperimentOptions } from "./options.js";
 
-/** What runs the plan: its threads, the scenario's own VMA limit, and the policies in turn. */
-export interface PlanRun {
-  /** Names the steps the progress callback is told of: "<experiment> (<policy>)". */
-  experiment: string;
-  plan: RunPlan;
-  threads: number;
-  scenarioMaxMapCount: number | null;
-  policies: PolicyName[];
-}
+/** The kinds that ask for one run under each policy (randread asks for one per cell). */
+export type SingleRunScenario = Exclude<Scenario, RandreadScenario>;
 
 /**
- * Runs the same plan under each policy, one after another (never at the same
- * time: they would compete for the two cores and skew each other's figures).
+ * Runs the scenario's plan (the kinds' registry makes it; relative paths
+ * resolve from `file`'s folder) under each policy, one after another (never
+ * at the same time: they would compete for the two cores and skew each
+ * other's figures). The plan's parts set the threads, the scenario its own
+ * VMA limit; `experiment` names the steps the progress callback is told of:
+ * "<experiment> (<policy>)".
  */
-export async function runPlanUnderPolicies(run: PlanRun, options: ExperimentOptions): Promise<RunResult[]> {
+export async function runScenarioUnderPolicies(
+  experiment: string,
+  scenario: SingleRunScenario,
+  file: string,
+  defaultPolicies: PolicyName[],
+  options: ExperimentOptions,
+): Promise<RunResult[]> {
+  const [plan] = scenarioPlans(scenario, file);
+  const total = plan!.progressUnits || undefined;
   const results: RunResult[] = [];
-  const total = run.plan.progressUnits || undefined;
-  for (const policy of run.policies) {
+  for (const policy of options.policies ?? defaultPolicies) {
     if (options.signal?.aborted) break;
-    const step = `${run.experiment} (${policy})`;
+    const step = `${experiment} (${policy})`;
     const onProgress = options.onProgress;
     const runtime = new Runtime({
-      ...runtimeOptionsFor(options, policy, run.threads, run.scenarioMaxMapCount),
+      ...runtimeOptionsFor(options, policy, plan!.parts.length, scenario.maxMapCount),
       ...(onProgress ? { onProgress: (done: number) => onProgress(done, total, step) } : {}),
     });
     try {
-      results.push(await runtime.run(run.plan));
+      results.push(await runtime.run(plan!));
     } finally {
       await runtime.close();
     }

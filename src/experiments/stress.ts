@@ -6,10 +6,10 @@
  */
 import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
-import { planStress, stressThreadNames } from "../scenarios/stress/plan.js";
+import { stressThreadNames } from "../scenarios/stress/plan.js";
 import type { StressScenario } from "../scenarios/types.js";
 import { withSeed, type ExperimentOptions } from "./options.js";
-import { runPlanUnderPolicies } from "./run-policies.js";
+import { runScenarioUnderPolicies } from "./run-policies.js";
 
 /** The seed's bug report: four IOThreads and the main loop, two devices of 64 queues x 256 entries. */
 export const DEFAULT_STRESS_SCENARIO = "bug-report";
@@ -27,15 +27,6 @@ export interface StressReport {
 export async function runStress(scenario: StressScenario, file: string, options: ExperimentOptions): Promise<StressReport> {
   const seeded = withSeed(scenario, options);
   const threadNames = stressThreadNames(seeded);
-  const runs = await runPlanUnderPolicies(
-    {
-      experiment: "stress",
-      plan: planStress(seeded),
-      threads: threadNames.length,
-      scenarioMaxMapCount: seeded.maxMapCount,
-      policies: options.policies ?? DEFAULT_STRESS_POLICIES,
-    },
-    options,
-  );
+  const runs = await runScenarioUnderPolicies("stress", seeded, file, DEFAULT_STRESS_POLICIES, options);
   return { command: "stress", scenarioFile: file, scenario: seeded, threadNames, runs };
 }
