@@ -70,6 +70,7 @@ type Done = Extract<ProbeReport, { type: "done" }>;
 interface Plan {
   role: ProbeRole;
   exitAtEnd: boolean;
+  exitAfterAll?: boolean;
 }
 
 interface RegionSetup {
@@ -401,11 +402,12 @@ describe("pools conserve every stack on four real worker threads", { timeout: TE
 
   it("elastic: every stack conserved, local pools within two batches, the global pool within its cap", async () => {
     // Threads 0 and 1 exit at the end and donate what fits; a raised max
-    // gives the donations room. Every lock acquisition is a worker's or the
-    // main thread's one incPoolSize.
+    // gives the donations room. The exits wait for every thread's work, so
+    // no thread still running takes the donations back out. Every lock
+    // acquisition is a worker's or the main thread's one incPoolSize.
     const setup = makeSetup({ policy: "elastic", poolIncrease: DEVICE_POOL_INCREASE });
     const { region } = setup;
-    const reports = await runProbes(region, mixedPlans());
+    const reports = await runProbes(region, mixedPlans().map((plan) => ({ ...plan, exitAfterAll: true })));
     const census = expectConserved(region, reports);
     const policy = new ElasticPolicy(region, new StackAllocator(region));
     expect(census.inGlobalPool).toBe(policy.globalPoolSize());

@@ -62,6 +62,11 @@ export interface PoolProbeData {
   role: ProbeRole;
   /** Run the thread-exit cleanup when the workload is over. */
   exitAtEnd: boolean;
+  /**
+   * Meet every probe at the start line again once the workload is over, so
+   * the exits come after all the work (nobody takes what an exit gave back).
+   */
+  exitAfterAll?: boolean;
 }
 
 export interface WorkloadCounts {
@@ -212,7 +217,8 @@ function runProbe(data: PoolProbeData): ProbeReport {
   const policy = openPolicy(region, allocator);
   const stacks = new ThreadStacks(region, policy, allocator, data.thread);
   const gate = new Int32Array(data.gate);
-  new Barrier(gate, Gate.BARRIER, data.parties).arriveAndWait(PATIENCE_MS);
+  const line = new Barrier(gate, Gate.BARRIER, data.parties);
+  line.arriveAndWait(PATIENCE_MS);
   const role = data.role;
   const result =
     role.kind === "mixed"
@@ -220,6 +226,7 @@ function runProbe(data: PoolProbeData): ProbeReport {
       : role.kind === "producer"
         ? runProducer(stacks, role, gate)
         : runConsumer(stacks, role, gate, policy, data.thread);
+  if (data.exitAfterAll) line.arriveAndWait(PATIENCE_MS);
   if (data.exitAtEnd) stacks.exit();
   return { type: "done", thread: data.thread, ...result };
 }
