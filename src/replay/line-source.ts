@@ -20,11 +20,13 @@ export function inputName(input: LogInput): string {
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
 /**
- * Read and inflate a megabyte at a time: zlib inflates on libuv's thread pool,
- * so the next chunk is being inflated while this thread parses the last one;
- * big chunks keep the hand-offs between the two rare.
+ * Read and inflate half a megabyte at a time: zlib inflates on libuv's thread
+ * pool, so the next chunks are being inflated while this thread parses the
+ * last one; big chunks keep the hand-offs between the two rare.
  */
 const CHUNK_BYTES = 1 << 19;
+/** Inflated chunks zlib may hold ready before it waits for the parser: enough that it rarely waits. */
+const CHUNKS_AHEAD = 8;
 
 /**
  * The input as a sequence of byte chunks (text is UTF-8). A line may be cut
@@ -49,7 +51,9 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   if (problem !== null) throw new InputError("ERR_TRACE", `cannot read trace '${path}': ${problem}; give the path of a trace or log file`);
   const gzip = await startsWithGzipMagic(path);
   const file = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-  const bytes = gzip ? file.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : file;
+  // highWaterMark is the stream's own option, which @types/node's ZlibOptions leaves out.
+  const inflating = { chunkSize: CHUNK_BYTES, highWaterMark: CHUNKS_AHEAD * CHUNK_BYTES };
+  const bytes = gzip ? file.pipe(createGunzip(inflating)) : file;
   if (gzip) file.on("error", (err) => bytes.destroy(err));
   try {
     for await (const chunk of bytes as AsyncIterable<Buffer>) yield chunk;

@@ -1,8 +1,9 @@
 import { InputError } from "../errors.js";
 import { shownText } from "../message-text.js";
 import { AddressTable } from "./address-table.js";
+import { ByteRun, DIGIT_VALUES, HEX_VALUES, wordView } from "./byte-scan.js";
 import { CoroutineIds } from "./live-coroutines.js";
-import { MICROS_PER_SECOND, NO_TIME, type PoolEventSink } from "./pool-events.js";
+import { MICROS_PER_SECOND as MICROS_A_SECOND, NO_TIME as NONE, type PoolEventSink } from "./pool-events.js";
 import { MAX_TRACE_THREADS } from "./trace.js";
 
 /**
@@ -48,9 +49,21 @@ export class QemuLogDecoder {
   /** The last address parsed, as its high and low 32 bits. */
   private hi = 0;
   private lo = 0;
-  /** The thread id and time (microseconds) of the current line's prefix. */
-  private prefixTid = -1;
-  private prefixTime = NO_TIME;
+  /** The line being parsed: its bytes (and a view of them for word compares), where it starts and ends, its number. */
+  private bytes: Buffer = Buffer.alloc(0);
+  private view: DataView = wordView(this.bytes);
+  private start = 0;
+  private end = 0;
+  private line = 0;
+  /** Its thread id and time (microseconds), from its prefix; -1 and NO_TIME when it has none. */
+  private tid = -1;
+  private time = NO_TIME;
+  /** The last full prefix up to its "." ("14300@1795990742."), and its thread id and seconds. */
+  private readonly lastPrefix = new ByteRun(MAX_PREFIX_BYTES);
+  private lastPrefixTid = -1;
+  private lastPrefixSeconds = 0;
+  private lastTid = -1;
+  private lastTidThread = -1;
   private started = false;
 
   constructor(
@@ -70,74 +83,112 @@ export class QemuLogDecoder {
 
   /** A block handler (LineSplitter): every line of bytes[start, end), walked here. */
   readonly parseBlock = (bytes: Buffer, start: number, end: number, firstLine: number): number => {
+    this.bytes = bytes;
+    this.view = wordView(bytes);
     let line = firstLine;
-    for (let p = start; p < end; line++) p = this.parseLine(bytes, p, end, line) + 1;
+    for (let p = start; p < end; line++) {
+      // The native search finds the line's end faster than a loop over its bytes.
+      const nl = bytes.indexOf(NEWLINE, p);
+      this.end = nl === -1 || nl > end ? end : nl;
+      this.line = line;
+      this.parseLine(p);
+      p = this.end + 1;
+    }
     return line - firstLine;
   };
 
-  /** Parses the line starting at `p` (the block ends at `end`); returns where it ends (its "\n", or `end`). */
-  private parseLine(bytes: Buffer, p: number, end: number, line: number): number {
-    const c = bytes[p]!;
-    if (c === NEWLINE || (c === CR && (p + 1 === end || bytes[p + 1] === NEWLINE))) {
+  /**
+   * Parses the line at `p`: bytes[p, end) without its "\n". The line being
+   * parsed is in fields (bytes, view, start, end, line, tid, time) rather
+   * than arguments: the hot functions stay short and cheap to call.
+   */
+  private parseLine(p: number): void {
+    const bytes = this.bytes;
+    const end = this.end;
+    this.start = p;
+    if (p === end || (bytes[p] === CR && p + 1 === end)) {
       this.counts.blankLines++;
-      return c === NEWLINE ? p : p + 1;
+      return;
     }
-    let tid = -1;
-    let time = NO_TIME;
-    const lineStart = p;
-    if (isDigit(c)) {
-      p = this.parsePrefix(bytes, p, end, line);
-      tid = this.prefixTid;
-      time = this.prefixTime;
-    }
-    if (!this.started) this.start(time);
-    if (bytes[p + EVENT_KIND_AT] === ENTER_KIND && matchesAt(bytes, p, end, ENTER_BYTES)) {
-      p = this.parseEnter(bytes, p + ENTER_BYTES.length, end, line, tid, time, lineStart);
-    } else if (bytes[p + EVENT_KIND_AT] === TERMINATE_KIND && matchesAt(bytes, p, end, TERMINATE_BYTES)) {
-      p = this.parseTerminate(bytes, p + TERMINATE_BYTES.length, end, line, tid, time, lineStart);
+    this.tid = -1;
+    this.time = NO_TIME;
+    if (DIGIT_VALUE[bytes[p]!]! >= 0) p = this.parsePrefix(p);
+    if (!this.started) this.begin();
+    if (bytes[p + EVENT_KIND_AT] === ENTER_KIND && ENTER.matchesAt(this.view, bytes, p, end)) {
+      this.parseEnter(p + ENTER.length);
+    } else if (bytes[p + EVENT_KIND_AT] === TERMINATE_KIND && TERMINATE.matchesAt(this.view, bytes, p, end)) {
+      this.parseTerminate(p + TERMINATE.length);
     } else if (isEventName(bytes, p, end)) {
       this.counts.otherEvents++;
     } else {
-      throw this.error(line, `not a QEMU trace event: '${shown(lineText(bytes, lineStart, end))}'; expected [TID@SECONDS.MICROSECONDS:]EVENT_NAME ARGS..., as QEMU's log trace backend writes`);
+      throw this.error(`not a QEMU trace event: '${this.shownLine()}'; expected [TID@SECONDS.MICROSECONDS:]EVENT_NAME ARGS..., as QEMU's log trace backend writes`);
     }
-    while (p < end && bytes[p] !== NEWLINE) p++;
-    return p;
   }
 
   /** The pool increase comes first, as the devices are realized before any I/O; at the first line's time. */
-  private start(time: number): void {
+  private begin(): void {
     this.started = true;
-    if (this.poolIncrease > 0) this.sink.inc(this.poolIncrease, 0, time);
+    if (this.poolIncrease > 0) this.sink.inc(this.poolIncrease, 0, this.time);
   }
 
-  /** `TID@SECONDS.MICROSECONDS:` → prefixTid and prefixTime; returns the position past the colon. */
-  private parsePrefix(bytes: Buffer, p: number, end: number, line: number): number {
-    const lineStart = p;
-    let tid = 0;
-    for (; p < end && isDigit(bytes[p]!); p++) tid = tid * 10 + (bytes[p]! - ZERO);
-    let seconds = -1;
-    if (p < end && bytes[p] === AT) for (seconds = 0, p++; p < end && isDigit(bytes[p]!); p++) seconds = seconds * 10 + (bytes[p]! - ZERO);
-    const fractionStart = p + 1;
-    let fraction = -1;
-    if (seconds >= 0 && p < end && bytes[p] === DOT) for (fraction = 0, p++; p < end && isDigit(bytes[p]!); p++) fraction = fraction * 10 + (bytes[p]! - ZERO);
-    const fractionDigits = p - fractionStart;
-    if (fraction < 0 || fractionDigits === 0 || fractionDigits > MICROS_DIGITS || bytes[p] !== COLON || tid > MAX_TID) {
-      throw this.error(line, `bad line prefix in '${shown(lineText(bytes, lineStart, end))}'; expected TID@SECONDS.MICROSECONDS: as -msg timestamp=on writes`);
+  /**
+   * `TID@SECONDS.MICROSECONDS:` at `p` → tid and time; returns the position
+   * past the colon. Lines come in runs from one thread in one second: when
+   * the line starts as the last full prefix did, up to its ".", only the
+   * fraction is read.
+   */
+  private parsePrefix(p: number): number {
+    const bytes = this.bytes;
+    const last = this.lastPrefix;
+    if (last.length > 0 && last.matchesAt(this.view, bytes, p, this.end)) {
+      this.tid = this.lastPrefixTid;
+      return this.parseFraction(p + last.length, this.lastPrefixSeconds);
     }
-    this.prefixTid = tid;
-    this.prefixTime = seconds * MICROS_PER_SECOND + fraction * MICROS_SCALE[fractionDigits]!;
-    if (this.firstTime === NO_TIME) this.firstTime = this.prefixTime;
-    this.hasThreadIds = true;
+    const start = p;
+    let tid = 0;
+    let d: number;
+    // No `p < end` in these loops: the byte at `end` is the line's "\n" or past the buffer (undefined), and neither is a digit.
+    for (; (d = DIGIT_VALUE[bytes[p]!]!) >= 0; p++) tid = tid * 10 + d;
+    if (bytes[p] !== AT) throw this.badPrefix();
+    let seconds = 0;
+    for (p++; (d = DIGIT_VALUE[bytes[p]!]!) >= 0; p++) seconds = seconds * 10 + d;
+    if (bytes[p] !== DOT || tid > MAX_TID) throw this.badPrefix();
+    p++;
+    if (p - start <= MAX_PREFIX_BYTES) {
+      this.lastPrefix.copyOf(bytes, start, p - start);
+      this.lastPrefixTid = tid;
+      this.lastPrefixSeconds = seconds;
+    }
+    this.tid = tid;
+    p = this.parseFraction(p, seconds);
+    if (this.firstTime === NO_TIME) {
+      this.firstTime = this.time;
+      this.hasThreadIds = true;
+    }
+    return p;
+  }
+
+  /** `MICROSECONDS:` at `p`, in the second `seconds` → time; returns the position past the colon. */
+  private parseFraction(p: number, seconds: number): number {
+    const bytes = this.bytes;
+    const start = p;
+    let fraction = 0;
+    let d: number;
+    for (; (d = DIGIT_VALUE[bytes[p]!]!) >= 0; p++) fraction = fraction * 10 + d;
+    const digits = p - start;
+    if (digits === 0 || digits > MICROS_DIGITS || p === this.end || bytes[p] !== COLON) throw this.badPrefix();
+    this.time = seconds * MICROS_PER_SECOND + fraction * MICROS_SCALE[digits]!;
     return p + 1;
   }
 
-  /** `qemu_aio_coroutine_enter ctx C from F to T opaque O`, from after the name. */
-  private parseEnter(bytes: Buffer, p: number, end: number, line: number, tid: number, time: number, lineStart: number): number {
-    p = this.address(bytes, p, end, CTX, line, lineStart);
-    const thread = tid >= 0 ? this.threadOfTid(tid) : this.threadOfCtx(this.hi, this.lo);
-    if (!matchesAt(bytes, p, end, FROM)) throw this.badEvent(ENTER, bytes, lineStart, end, line, FROM);
-    for (p += FROM.length; p < end && bytes[p] !== SPACE && bytes[p] !== NEWLINE; p++);
-    p = this.address(bytes, p, end, TO, line, lineStart);
+  /** `qemu_aio_coroutine_enter ctx C from F to T opaque O`, from after the name; the opaque is not read. */
+  private parseEnter(p: number): void {
+    p = this.address(p, CTX);
+    const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.threadOfCtx(this.hi, this.lo);
+    const bytes = this.bytes;
+    if (!FROM.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(FROM);
+    for (p += FROM.length; p < this.end && bytes[p] !== SPACE; p++);
+    this.address(p, TO);
     this.counts.enters++;
     let co = this.live.get(this.hi, this.lo);
     if (co !== -1) {
@@ -146,31 +197,33 @@ export class QemuLogDecoder {
       co = this.ids.take();
       this.live.add(this.hi, this.lo, co);
       if (co >= this.lastThread.length) this.lastThread = grown(this.lastThread, co);
-      this.sink.create(thread, co, line, time);
+      this.sink.create(thread, co, this.line, this.time);
     }
     this.lastThread[co] = thread;
-    return p;
   }
 
   /** `qemu_coroutine_terminate self T`, from after the name. */
-  private parseTerminate(bytes: Buffer, p: number, end: number, line: number, tid: number, time: number, lineStart: number): number {
-    p = this.address(bytes, p, end, SELF, line, lineStart);
+  private parseTerminate(p: number): void {
+    this.address(p, SELF);
     this.counts.terminates++;
     const co = this.live.remove(this.hi, this.lo);
     if (co === -1) {
       // Entered before the log started: nothing of it is known.
       this.counts.unmatchedTerminates++;
-      return p;
+      return;
     }
     this.ids.give(co);
-    const thread = tid >= 0 ? this.threadOfTid(tid) : this.lastThread[co]!;
-    this.sink.terminate(thread, co, line, time);
-    return p;
+    const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.lastThread[co]!;
+    this.sink.terminate(thread, co, this.line, this.time);
   }
 
+  /** Lines come in runs from one thread: the last thread id's index is kept at hand. */
   private threadOfTid(tid: number): number {
+    if (tid === this.lastTid) return this.lastTidThread;
     const known = this.tidThreads.get(0, tid);
-    return known !== -1 ? known : this.newThread(this.tidThreads, 0, tid, `tid ${tid}`);
+    this.lastTid = tid;
+    this.lastTidThread = known !== -1 ? known : this.newThread(this.tidThreads, 0, tid, `tid ${tid}`);
+    return this.lastTidThread;
   }
 
   private threadOfCtx(hi: number, lo: number): number {
@@ -189,47 +242,63 @@ export class QemuLogDecoder {
     return index;
   }
 
-  /** `NAME 0xHEX` (up to 64 bits) at `p`: the address goes to hi and lo; returns the position past it. */
-  private address(bytes: Buffer, p: number, end: number, name: Uint8Array, line: number, lineStart: number): number {
-    const event = name === SELF ? TERMINATE : ENTER;
-    if (!matchesAt(bytes, p, end, name) || bytes[p + name.length] !== ZERO || bytes[p + name.length + 1] !== X) {
-      throw this.badEvent(event, bytes, lineStart, end, line, name);
-    }
-    p += name.length + 2;
+  /** `LABEL 0xHEX` (up to 64 bits) at `p`: the address goes to hi and lo; returns the position past it. */
+  private address(p: number, label: ByteRun): number {
+    const bytes = this.bytes;
+    if (!label.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(label);
+    p += label.length;
     const first = p;
     let hi = 0;
     let lo = 0;
-    for (; p < end; p++) {
-      const d = hexDigit(bytes[p]!);
-      if (d < 0) break;
+    let d: number;
+    // The byte at `end` ("\n" or past the buffer) is no hex digit: see parsePrefix.
+    for (; (d = HEX_VALUE[bytes[p]!]!) >= 0; p++) {
       hi = (hi << 4) | (lo >>> 28);
       lo = (lo << 4) | d;
     }
     const digits = p - first;
-    const next = p < end ? bytes[p]! : NEWLINE;
-    if (digits === 0 || digits > MAX_HEX_DIGITS || !(next === SPACE || next === NEWLINE || next === CR)) throw this.badEvent(event, bytes, lineStart, end, line, name);
+    if (digits === 0 || digits > MAX_HEX_DIGITS || !(p === this.end || bytes[p] === SPACE || bytes[p] === CR)) throw this.badEvent(label);
     this.hi = hi;
     this.lo = lo;
     return p;
   }
 
-  private badEvent(event: string, bytes: Buffer, lineStart: number, end: number, line: number, field: Uint8Array): InputError {
-    return this.error(line, `malformed ${event.trim()}: no '${fieldName(field)} 0xADDRESS' where expected in '${shown(lineText(bytes, lineStart, end))}'`);
+  private badPrefix(): InputError {
+    return this.error(`bad line prefix in '${this.shownLine()}'; expected TID@SECONDS.MICROSECONDS: as -msg timestamp=on writes`);
   }
 
-  private error(line: number, message: string): InputError {
-    return new InputError("ERR_TRACE", `${this.source}:${line}: ${message}`);
+  private badEvent(label: ByteRun): InputError {
+    const event = label === SELF ? TERMINATE : ENTER;
+    return this.error(`malformed ${event.text.trim()}: no '${fieldName(label)} 0xADDRESS' where expected in '${this.shownLine()}'`);
+  }
+
+  /** The line being parsed, as text for a message. */
+  private shownLine(): string {
+    return shown(this.bytes.toString("utf8", this.start, this.end).replace(/\r$/, ""));
+  }
+
+  private error(message: string): InputError {
+    return new InputError("ERR_TRACE", `${this.source}:${this.line}: ${message}`);
   }
 }
 
-const ENTER = "qemu_aio_coroutine_enter ";
-const TERMINATE = "qemu_coroutine_terminate ";
-const ENTER_BYTES = Buffer.from(ENTER, "latin1");
-const TERMINATE_BYTES = Buffer.from(TERMINATE, "latin1");
-const CTX = Buffer.from("ctx ", "latin1");
-const FROM = Buffer.from(" from ", "latin1");
-const TO = Buffer.from(" to ", "latin1");
-const SELF = Buffer.from("self ", "latin1");
+/**
+ * The byte tables, bound here: V8 reads an imported binding through a
+ * checked cell at every use, a module's own constant without one, and the
+ * parser reads these tables at nearly every byte (15% of its time), and the
+ * two time constants at every line.
+ */
+const DIGIT_VALUE = DIGIT_VALUES;
+const HEX_VALUE = HEX_VALUES;
+const NO_TIME = NONE;
+const MICROS_PER_SECOND = MICROS_A_SECOND;
+const ENTER = ByteRun.of("qemu_aio_coroutine_enter ");
+const TERMINATE = ByteRun.of("qemu_coroutine_terminate ");
+/** The fields' labels, each with the "0x" its address starts with; `from` is skipped, not read (and not held to 0x). */
+const CTX = ByteRun.of("ctx 0x");
+const FROM = ByteRun.of(" from ");
+const TO = ByteRun.of(" to 0x");
+const SELF = ByteRun.of("self 0x");
 /** Where the two known events' names first differ: qemu_[a]io_... and qemu_[c]oroutine_... */
 const EVENT_KIND_AT = 5;
 const ENTER_KIND = 0x61;
@@ -241,9 +310,10 @@ const MAX_HEX_DIGITS = 16;
 /** Linux thread ids are below 2^22 (PID_MAX_LIMIT); anything in an int32 is taken. */
 const MAX_TID = 0x7fffffff;
 const MICROS_DIGITS = 6;
+/** A prefix up to its "." longer than this (no real one is: 10 digits of tid, 10 of seconds) is not kept for the next line. */
+const MAX_PREFIX_BYTES = 32;
 const CR = 0x0d;
 const NEWLINE = 0x0a;
-const X = 0x78;
 const SPACE = 0x20;
 const AT = 0x40;
 const DOT = 0x2e;
@@ -252,33 +322,16 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const UNDERSCORE = 0x5f;
 
-/** Whether bytes[at, end) starts with `word`. */
-function matchesAt(bytes: Uint8Array, at: number, end: number, word: Uint8Array): boolean {
-  if (at + word.length > end) return false;
-  for (let i = 0; i < word.length; i++) if (bytes[at + i] !== word[i]) return false;
-  return true;
-}
 
-/** The line at `start` (to its newline or `end`) as text, for messages. */
-function lineText(bytes: Buffer, start: number, end: number): string {
-  const nl = bytes.indexOf(NEWLINE, start);
-  const lineEnd = nl === -1 || nl > end ? end : nl;
-  return bytes.toString("utf8", start, lineEnd).replace(/\r$/, "");
-}
-
-function fieldName(word: Uint8Array): string {
-  return Buffer.from(word).toString("latin1").trim();
+/** A label's field name for messages: "ctx" of "ctx 0x". */
+function fieldName(label: ByteRun): string {
+  return label.text.replace("0x", "").trim();
 }
 
 function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;
 }
 
-function hexDigit(c: number): number {
-  if (c >= ZERO && c <= NINE) return c - ZERO;
-  const lower = c | 0x20;
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
-}
 
 /**
  * A trace event's name, as QEMU's trace-events files spell them: lower-case
