@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../src/errors.js";
 import { isPolicyName } from "../src/pools/index.js";
 import { importQemuLog } from "../src/replay/import.js";
+import { decodeInput } from "../src/replay/input-format.js";
 import { parseVirtioBlkSpec, poolIncreaseFor } from "../src/replay/pool-increase.js";
 import { replayTrace, type ReplayResult } from "../src/replay/replay.js";
 import { replayLog, type LogReplayOptions } from "../src/replay/replay-log.js";
@@ -113,6 +114,66 @@ describe("the QEMU log parser", () => {
     const fromLines = await replayLog({ lines: text.trimEnd().split("\n") }, o);
     for (const r of [fromPlain, fromText, fromLines]) expect(r.outcomes[0]!.result).toEqual(fromGzip.outcomes[0]!.result);
     expect(fromGzip.input.lines).toBe(95877);
+  });
+
+  it("lines read by its shortcuts (a prefix or enter fields as the line before) decode as a plain reading of each line does", async () => {
+    // Seeded: runs of one thread, one second and one ctx/from, broken at random, with and without prefixes.
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const lines: string[] = [];
+    const live: string[] = [];
+    let tid = 7;
+    let second = 100;
+    let ctx = "0xa0";
+    let from = "0x7f00";
+    for (let i = 0; i < 4000; i++) {
+      if (rand(10) === 0) tid = [7, 70, 700, 7000][rand(4)]!;
+      if (rand(20) === 0) second += 1 + rand(3);
+      if (rand(15) === 0) ctx = ["0xa0", "0xa00", "0xb0"][rand(3)]!;
+      if (rand(15) === 0) from = ["0x7f00", "0x7f0000", "0x7e00"][rand(3)]!;
+      const prefix = rand(50) === 0 ? "" : `${tid}@${second}.${String(rand(1_000_000)).padStart(6, "0").slice(0, 1 + rand(6))}:`;
+      const address = live.length > 0 && rand(2) === 0 ? live.splice(rand(live.length), 1)[0]! : null;
+      if (address !== null) lines.push(`${prefix}${term(address)}`);
+      else {
+        const to = `0x${(0x1000 + rand(64)).toString(16)}`;
+        if (!live.includes(to)) live.push(to);
+        lines.push(`${prefix}qemu_aio_coroutine_enter ctx ${ctx} from ${from} to ${to} opaque 0x1`);
+      }
+    }
+    const seen: string[] = [];
+    const record = (kind: string) => (thread: number, co: number, line: number, time: number) => seen.push(`${kind} T${thread} ${line} ${time}`);
+    const sink = { threadsSeen: () => {}, inc: () => {}, dec: () => {}, exit: () => {}, create: record("create"), terminate: record("terminate") };
+    const decoded = await decodeInput({ text: lines.join("\n") }, sink, { source: "text", poolIncrease: 0 });
+
+    // Each line read on its own, with regular expressions.
+    const expected: string[] = [];
+    const threads: string[] = [];
+    const liveOn = new Map<string, string>();
+    const threadOf = (label: string) => (threads.includes(label) ? threads.indexOf(label) : threads.push(label) - 1);
+    lines.forEach((text, i) => {
+      const m = /^(?:(\d+)@(\d+)\.(\d+):)?(\w+) (.*)$/.exec(text)!;
+      const time = m[1] === undefined ? -1 : Number(m[2]) * 1e6 + Number(m[3]!.padEnd(6, "0"));
+      const byTid = m[1] === undefined ? null : `tid ${m[1]}`;
+      if (m[4] === "qemu_aio_coroutine_enter") {
+        const [, c, to] = /^ctx (\S+) from \S+ to (\S+) /.exec(m[5]!)!;
+        const thread = threadOf(byTid ?? `ctx ${c}`);
+        if (!liveOn.has(to!)) expected.push(`create T${thread} ${i + 1} ${time}`);
+        liveOn.set(to!, byTid ?? `ctx ${c}`);
+      } else {
+        const self = m[5]!.split(" ")[1]!;
+        expected.push(`terminate T${threadOf(byTid ?? liveOn.get(self)!)} ${i + 1} ${time}`);
+        liveOn.delete(self);
+      }
+    });
+    expect(seen).toEqual(expected);
+    expect(decoded.qemu!.threads).toEqual(threads);
+  });
+
+  it("a line that starts as the one before but goes wrong later is still refused, with its line number", async () => {
+    const good = `11@5.000001:${enter("0xa0", "0x100")}`;
+    await expect(replayLog({ text: `${good}\n11@5.1234567:${term("0x100")}\n` }, opts())).rejects.toThrow(/^text:2: bad line prefix/);
+    await expect(replayLog({ text: `${good}\n11@5.000002:${enter("0xa0", "0xZZ")}\n` }, opts())).rejects.toThrow(/^text:2: malformed qemu_aio_coroutine_enter: no 'to 0xADDRESS'/);
+    await expect(replayLog({ text: `${good}\n11@5.000002:${enter("0xa0", "0x" + "1".repeat(17))}\n` }, opts())).rejects.toThrow(/^text:2: malformed/);
   });
 
   it("memory follows the live coroutines: a million lines through a generator", async () => {

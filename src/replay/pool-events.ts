@@ -25,6 +25,11 @@ export const NO_TIME = -1;
 /** Microseconds in a second: times are kept as integer microseconds, QEMU's resolution. */
 export const MICROS_PER_SECOND = 1_000_000;
 
+/** One sink for all of `sinks`: the sink itself when it is alone (no loop per event), else a FanOutSink. */
+export function sinkForAll(sinks: readonly PoolEventSink[]): PoolEventSink {
+  return sinks.length === 1 ? sinks[0]! : new FanOutSink(sinks);
+}
+
 /** Several sinks fed the same events in lockstep: one pass over the input for every policy. */
 export class FanOutSink implements PoolEventSink {
   constructor(private readonly sinks: readonly PoolEventSink[]) {}

@@ -62,6 +62,9 @@ export class QemuLogDecoder {
   private readonly lastPrefix = new ByteRun(MAX_PREFIX_BYTES);
   private lastPrefixTid = -1;
   private lastPrefixSeconds = 0;
+  /** The last enter's fields up to its target ("ctx 0x… from 0x… to 0x"), and its AioContext's thread. */
+  private readonly lastEnterFields = new ByteRun(MAX_ENTER_FIELDS_BYTES);
+  private lastEnterCtxThread = -1;
   private lastTid = -1;
   private lastTidThread = -1;
   private started = false;
@@ -183,12 +186,7 @@ export class QemuLogDecoder {
 
   /** `qemu_aio_coroutine_enter ctx C from F to T opaque O`, from after the name; the opaque is not read. */
   private parseEnter(p: number): void {
-    p = this.address(p, CTX);
-    const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.threadOfCtx(this.hi, this.lo);
-    const bytes = this.bytes;
-    if (!FROM.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(FROM);
-    for (p += FROM.length; p < this.end && bytes[p] !== SPACE; p++);
-    this.address(p, TO);
+    const thread = this.parseEnterTarget(p);
     this.counts.enters++;
     let co = this.live.get(this.hi, this.lo);
     if (co !== -1) {
@@ -200,6 +198,36 @@ export class QemuLogDecoder {
       this.sink.create(thread, co, this.line, this.time);
     }
     this.lastThread[co] = thread;
+  }
+
+  /**
+   * `ctx C from F to T` at `p`: the target T goes to hi and lo; returns the
+   * entering thread. A thread enters from the same coroutine in the same
+   * AioContext again and again (a real log has a dozen runs of ctx and from
+   * in 64,000 enters): when the fields start as the last enter's did, up to
+   * "to 0x", only the target is read.
+   */
+  private parseEnterTarget(p: number): number {
+    const last = this.lastEnterFields;
+    // Without a thread id the thread is the AioContext's, known only if the last enter had no thread id either.
+    if (last.length > 0 && (this.tid >= 0 || this.lastEnterCtxThread >= 0) && last.matchesAt(this.view, this.bytes, p, this.end)) {
+      this.hexAt(p + last.length, TO);
+      return this.tid >= 0 ? this.threadOfTid(this.tid) : this.lastEnterCtxThread;
+    }
+    const start = p;
+    p = this.address(p, CTX);
+    const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.threadOfCtx(this.hi, this.lo);
+    const bytes = this.bytes;
+    if (!FROM.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(FROM);
+    for (p += FROM.length; p < this.end && bytes[p] !== SPACE; p++);
+    if (!TO.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(TO);
+    p += TO.length;
+    if (p - start <= MAX_ENTER_FIELDS_BYTES) {
+      last.copyOf(bytes, start, p - start);
+      this.lastEnterCtxThread = this.tid < 0 ? thread : -1;
+    }
+    this.hexAt(p, TO);
+    return thread;
   }
 
   /** `qemu_coroutine_terminate self T`, from after the name. */
@@ -244,9 +272,13 @@ export class QemuLogDecoder {
 
   /** `LABEL 0xHEX` (up to 64 bits) at `p`: the address goes to hi and lo; returns the position past it. */
   private address(p: number, label: ByteRun): number {
+    if (!label.matchesAt(this.view, this.bytes, p, this.end)) throw this.badEvent(label);
+    return this.hexAt(p + label.length, label);
+  }
+
+  /** The hex digits of the `label` field's address at `p` → hi and lo; returns the position past them. */
+  private hexAt(p: number, label: ByteRun): number {
     const bytes = this.bytes;
-    if (!label.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(label);
-    p += label.length;
     const first = p;
     let hi = 0;
     let lo = 0;
@@ -312,6 +344,8 @@ const MAX_TID = 0x7fffffff;
 const MICROS_DIGITS = 6;
 /** A prefix up to its "." longer than this (no real one is: 10 digits of tid, 10 of seconds) is not kept for the next line. */
 const MAX_PREFIX_BYTES = 32;
+/** Enter fields up to the target longer than this (a real one is at most 47 bytes) are not kept for the next enter. */
+const MAX_ENTER_FIELDS_BYTES = 64;
 const CR = 0x0d;
 const NEWLINE = 0x0a;
 const SPACE = 0x20;

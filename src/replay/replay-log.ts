@@ -1,7 +1,7 @@
 import type { PolicyName } from "../pools/index.js";
 import { decodeInput, type DecodedInput } from "./input-format.js";
 import { inputName, type LogInput } from "./line-source.js";
-import { FanOutSink } from "./pool-events.js";
+import { sinkForAll } from "./pool-events.js";
 import { PolicyReplay, type ReplayOutcome } from "./replay.js";
 
 /** A policy to replay under; `uncapped` is batched as QEMU runs it on Linux (no hard cap). */
@@ -44,7 +44,7 @@ export async function replayLog(input: LogInput, options: LogReplayOptions): Pro
   const replays = options.policies.map(
     (p) => new PolicyReplay({ policy: p.policy, maxMapCount: options.maxMapCount, baselineVmas: options.baselineVmas, uncapped: p.uncapped === true }),
   );
-  const decoded = await decodeInput(input, new FanOutSink(replays), {
+  const decoded = await decodeInput(input, sinkForAll(replays), {
     source: options.source ?? inputName(input),
     poolIncrease: options.poolIncrease ?? 0,
   });

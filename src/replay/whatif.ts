@@ -3,7 +3,7 @@ import { POLICY_NAMES, policyDefinition, type PolicyName } from "../pools/index.
 import { HARD_CAP_RESERVED_VMAS, poolHardMaxSize } from "../vma/limits.js";
 import { decodeInput, type DecodedInput } from "./input-format.js";
 import { inputName, type LogInput } from "./line-source.js";
-import { FanOutSink, MICROS_PER_SECOND, NO_TIME } from "./pool-events.js";
+import { sinkForAll, MICROS_PER_SECOND, NO_TIME } from "./pool-events.js";
 import { NO_VMA_LIMIT, PolicyReplay } from "./replay.js";
 import type { PolicySpec } from "./replay-log.js";
 import { DEFAULT_SERIES_BUCKETS, MinMaxSeries, type SeriesPoint } from "./series.js";
@@ -119,7 +119,7 @@ export async function whatIf(input: LogInput, options: WhatIfOptions): Promise<W
 }
 
 async function decode(input: LogInput, replays: PolicyReplay[], options: WhatIfOptions): Promise<DecodedInput> {
-  return decodeInput(input, new FanOutSink(replays), { source: options.source ?? inputName(input), poolIncrease: options.poolIncrease ?? 0 });
+  return decodeInput(input, sinkForAll(replays), { source: options.source ?? inputName(input), poolIncrease: options.poolIncrease ?? 0 });
 }
 
 /** A replay with no VMA limit that watches `maxMapCount` and records series. */
