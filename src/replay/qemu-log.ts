@@ -62,8 +62,8 @@ export class QemuLogDecoder {
   private readonly lastPrefix = new ByteRun(MAX_PREFIX_BYTES);
   private lastPrefixTid = -1;
   private lastPrefixSeconds = 0;
-  /** The last enter's fields up to its target ("ctx 0x… from 0x… to 0x"), and its AioContext's thread. */
-  private readonly lastEnterFields = new ByteRun(MAX_ENTER_FIELDS_BYTES);
+  /** The last enter read in full, up to its target ("qemu_aio_coroutine_enter ctx 0x… from 0x… to 0x"), and its AioContext's thread. */
+  private readonly lastEnter = new ByteRun(MAX_ENTER_BYTES);
   private lastEnterCtxThread = -1;
   private lastTid = -1;
   private lastTidThread = -1;
@@ -117,10 +117,15 @@ export class QemuLogDecoder {
     this.time = NO_TIME;
     if (DIGIT_VALUE[bytes[p]!]! >= 0) p = this.parsePrefix(p);
     if (!this.started) this.begin();
-    if (bytes[p + EVENT_KIND_AT] === ENTER_KIND && ENTER.matchesAt(this.view, bytes, p, end)) {
-      this.parseEnter(p + ENTER.length);
-    } else if (bytes[p + EVENT_KIND_AT] === TERMINATE_KIND && TERMINATE.matchesAt(this.view, bytes, p, end)) {
-      this.parseTerminate(p + TERMINATE.length);
+    const kind = bytes[p + EVENT_KIND_AT];
+    if (kind === ENTER_KIND && this.enteredLikeLast(p)) {
+      // Read already.
+    } else if (kind === ENTER_KIND && ENTER.matchesAt(this.view, bytes, p, end)) {
+      this.parseEnter(p);
+    } else if (kind === TERMINATE_KIND && TERMINATE_SELF.matchesAt(this.view, bytes, p, end)) {
+      this.parseTerminate(p + TERMINATE_SELF.length);
+    } else if (kind === TERMINATE_KIND && TERMINATE.matchesAt(this.view, bytes, p, end)) {
+      throw this.badEvent(SELF);
     } else if (isEventName(bytes, p, end)) {
       this.counts.otherEvents++;
     } else {
@@ -184,9 +189,41 @@ export class QemuLogDecoder {
     return p + 1;
   }
 
-  /** `qemu_aio_coroutine_enter ctx C from F to T opaque O`, from after the name; the opaque is not read. */
+  /**
+   * A thread enters from the same coroutine in the same AioContext again and
+   * again (a real log has a dozen runs of ctx and from in 64,000 enters):
+   * when the line at `p` starts as the last enter read in full did, up to
+   * "to 0x", only its target is read. Returns whether it did.
+   */
+  private enteredLikeLast(p: number): boolean {
+    const last = this.lastEnter;
+    // Without a thread id the thread is the AioContext's, known only if the last enter had no thread id either.
+    if (last.length === 0 || (this.tid < 0 && this.lastEnterCtxThread < 0) || !last.matchesAt(this.view, this.bytes, p, this.end)) return false;
+    this.hexAt(p + last.length, TO);
+    this.entered(this.tid >= 0 ? this.threadOfTid(this.tid) : this.lastEnterCtxThread);
+    return true;
+  }
+
+  /** `qemu_aio_coroutine_enter ctx C from F to T opaque O` at `p`, read in full (the opaque is not read), and kept for the next enter. */
   private parseEnter(p: number): void {
-    const thread = this.parseEnterTarget(p);
+    const start = p;
+    p = this.address(p + ENTER.length, CTX);
+    const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.threadOfCtx(this.hi, this.lo);
+    const bytes = this.bytes;
+    if (!FROM.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(FROM);
+    for (p += FROM.length; p < this.end && bytes[p] !== SPACE; p++);
+    if (!TO.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(TO);
+    p += TO.length;
+    if (p - start <= MAX_ENTER_BYTES) {
+      this.lastEnter.copyOf(bytes, start, p - start);
+      this.lastEnterCtxThread = this.tid < 0 ? thread : -1;
+    }
+    this.hexAt(p, TO);
+    this.entered(thread);
+  }
+
+  /** `thread` entered the coroutine at hi and lo: created if it is not live. */
+  private entered(thread: number): void {
     this.counts.enters++;
     let co = this.live.get(this.hi, this.lo);
     if (co !== -1) {
@@ -200,39 +237,9 @@ export class QemuLogDecoder {
     this.lastThread[co] = thread;
   }
 
-  /**
-   * `ctx C from F to T` at `p`: the target T goes to hi and lo; returns the
-   * entering thread. A thread enters from the same coroutine in the same
-   * AioContext again and again (a real log has a dozen runs of ctx and from
-   * in 64,000 enters): when the fields start as the last enter's did, up to
-   * "to 0x", only the target is read.
-   */
-  private parseEnterTarget(p: number): number {
-    const last = this.lastEnterFields;
-    // Without a thread id the thread is the AioContext's, known only if the last enter had no thread id either.
-    if (last.length > 0 && (this.tid >= 0 || this.lastEnterCtxThread >= 0) && last.matchesAt(this.view, this.bytes, p, this.end)) {
-      this.hexAt(p + last.length, TO);
-      return this.tid >= 0 ? this.threadOfTid(this.tid) : this.lastEnterCtxThread;
-    }
-    const start = p;
-    p = this.address(p, CTX);
-    const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.threadOfCtx(this.hi, this.lo);
-    const bytes = this.bytes;
-    if (!FROM.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(FROM);
-    for (p += FROM.length; p < this.end && bytes[p] !== SPACE; p++);
-    if (!TO.matchesAt(this.view, bytes, p, this.end)) throw this.badEvent(TO);
-    p += TO.length;
-    if (p - start <= MAX_ENTER_FIELDS_BYTES) {
-      last.copyOf(bytes, start, p - start);
-      this.lastEnterCtxThread = this.tid < 0 ? thread : -1;
-    }
-    this.hexAt(p, TO);
-    return thread;
-  }
-
-  /** `qemu_coroutine_terminate self T`, from after the name. */
+  /** `qemu_coroutine_terminate self T`, from the address's digits at `p`. */
   private parseTerminate(p: number): void {
-    this.address(p, SELF);
+    this.hexAt(p, SELF);
     this.counts.terminates++;
     const co = this.live.remove(this.hi, this.lo);
     if (co === -1) {
@@ -326,6 +333,8 @@ const NO_TIME = NONE;
 const MICROS_PER_SECOND = MICROS_A_SECOND;
 const ENTER = ByteRun.of("qemu_aio_coroutine_enter ");
 const TERMINATE = ByteRun.of("qemu_coroutine_terminate ");
+/** The name and the label of its only field, compared at once. */
+const TERMINATE_SELF = ByteRun.of("qemu_coroutine_terminate self 0x");
 /** The fields' labels, each with the "0x" its address starts with; `from` is skipped, not read (and not held to 0x). */
 const CTX = ByteRun.of("ctx 0x");
 const FROM = ByteRun.of(" from ");
@@ -344,8 +353,8 @@ const MAX_TID = 0x7fffffff;
 const MICROS_DIGITS = 6;
 /** A prefix up to its "." longer than this (no real one is: 10 digits of tid, 10 of seconds) is not kept for the next line. */
 const MAX_PREFIX_BYTES = 32;
-/** Enter fields up to the target longer than this (a real one is at most 47 bytes) are not kept for the next enter. */
-const MAX_ENTER_FIELDS_BYTES = 64;
+/** An enter up to its target longer than this (a real one is at most 72 bytes) is not kept for the next enter. */
+const MAX_ENTER_BYTES = 96;
 const CR = 0x0d;
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
