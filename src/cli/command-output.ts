@@ -1,7 +1,6 @@
 /** What the commands share for --json and --report. */
 import type { OptionSpec } from "./args.js";
 import type { ResultDocument } from "../report/document.js";
-import { renderReportHtml } from "../report/html.js";
 import { prepareReportPath, writeFileAtomic } from "../report/write.js";
 import type { CommandResult, PendingReport } from "./exit.js";
 
@@ -35,16 +34,16 @@ export function commandOutput(
   const document: ResultDocument = signal?.aborted ? { ...doc, interrupted: true } : doc;
   const stdout = json ? JSON.stringify(document) : text();
   if (reportPath === undefined) return { stdout };
-  return { stdout, report: { path: reportPath, render: () => renderReportHtml(document), announce: !json } };
+  return { stdout, report: { path: reportPath, render: async () => (await import("../report/html.js")).renderReportHtml(document), announce: !json } };
 }
 
 /**
  * Writes a report once the results are out; returns null when written (and
  * announced on `out` unless --json), else the one line saying why not.
  */
-export function writePendingReport(report: PendingReport, out: { write(text: string): unknown }): string | null {
+export async function writePendingReport(report: PendingReport, out: { write(text: string): unknown }): Promise<string | null> {
   try {
-    writeFileAtomic(report.path, report.render());
+    writeFileAtomic(report.path, await report.render());
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return `the results are printed but the report was not written: ${reason}`;

@@ -58,7 +58,8 @@ interrupted); 1 internal error.`;
 export interface PendingReport {
   /** The checked absolute path (written through a symlink, never replacing it). */
   path: string;
-  render: () => string;
+  /** The page; loads the renderer when called, so commands run without it never load it. */
+  render: () => Promise<string>;
   /** Print "report: PATH" after writing it (not with --json: stdout is the document alone). */
   announce: boolean;
 }
