@@ -23,7 +23,7 @@ import { planStress, stressThreadNames } from "../../src/scenarios/stress/plan.j
 import type { BurstIdleScenario, ImbalanceScenario, Scenario, StressScenario } from "../../src/scenarios/types.js";
 import { loadScenarioFile } from "../../src/scenarios/validate.js";
 import { runRealLogTable } from "./elastic-logs.js";
-import { find, markdownTable, measure, ns, ratio, type BenchSettings } from "../measure.js";
+import { markdownTable, measure, ns, ratio, type BenchSettings } from "../measure.js";
 import { policyTasks } from "./micro.js";
 import { runRandreadTable } from "./randread.js";
 
@@ -94,6 +94,22 @@ function coroutines(r: RunResult): number {
   return r.perThread.reduce((a, t) => a + t.gets, 0);
 }
 
+/** Tinybench's figure for one task moves by 10% from one whole run to the next here: the micro table is a median of this many. */
+const MICRO_REPETITIONS = 5;
+
+/** The lifecycle and yield tasks of legacy, batched and elastic, measured `reps` times, each policy first in turn: ns per op by task name, medians. */
+async function microMedians(settings: BenchSettings, reps: number): Promise<Map<string, number>> {
+  const policies = ["legacy", "batched", "elastic"] as const;
+  const samples = new Map<string, number[]>();
+  for (let rep = 0; rep < reps; rep++) {
+    const order = policies.map((_, i) => policies[(i + rep) % policies.length]!);
+    for (const r of await measure(settings, order.flatMap((p) => policyTasks(p).slice(0, 2)))) {
+      samples.set(r.name, [...(samples.get(r.name) ?? []), r.nsPerOp]);
+    }
+  }
+  return new Map([...samples].map(([name, xs]) => [name, median(xs)]));
+}
+
 /** The env var naming the one part of the suite to run. */
 const PART = "ELASTIC_PART";
 
@@ -134,9 +150,9 @@ export async function runElastic(settings: BenchSettings): Promise<{ markdown: s
     ["global-lock acquisitions", ...col(churnRuns, (r) => r.lock.acquisitions)],
   ];
 
-  const micro = await measure(settings, (["legacy", "batched", "elastic"] as const).flatMap((p) => policyTasks(p).slice(0, 2)));
-  const lifecycle = (p: string) => find(micro, `lifecycle ${p}`).nsPerOp;
-  const yieldNs = (p: string) => find(micro, `yield ${p}`).nsPerOp;
+  const micro = await microMedians(settings, settings.quick ? 1 : MICRO_REPETITIONS);
+  const lifecycle = (p: string) => micro.get(`lifecycle ${p}`)!;
+  const yieldNs = (p: string) => micro.get(`yield ${p}`)!;
   const microRows = [
     ["lifecycle", ns(lifecycle("legacy")), ns(lifecycle("batched")), ns(lifecycle("elastic")), ratio(lifecycle("elastic"), lifecycle("batched")), ratio(lifecycle("elastic"), lifecycle("legacy"))],
     ["yield", ns(yieldNs("legacy")), ns(yieldNs("batched")), ns(yieldNs("elastic")), ratio(yieldNs("elastic"), yieldNs("batched")), ratio(yieldNs("elastic"), yieldNs("legacy"))],
@@ -166,7 +182,7 @@ export async function runElastic(settings: BenchSettings): Promise<{ markdown: s
     "",
     markdownTable(["", ...CONFIGS.map((c) => c.label)], rows),
     "",
-    "Micro (tinybench, one process, per operation):",
+    `Micro (tinybench, one process, per operation; medians of ${settings.quick ? 1 : MICRO_REPETITIONS} repetitions, the policies' order rotated each time):`,
     "",
     markdownTable(["", "legacy", "batched", "elastic", "elastic/batched", "elastic/legacy"], microRows),
     "",

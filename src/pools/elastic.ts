@@ -25,8 +25,8 @@ const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
 const { LOCAL_HEAD_0, LOCAL_SIZE_0, LOCAL_HEAD_1, LOCAL_SIZE_1, CLEANUP_REGISTERED } = layout.Thread;
 const { STAT_GETS, STAT_POOL_HITS, STAT_PUTS } = layout.Thread;
 const { GLOBAL_POOL_HEAD, GLOBAL_POOL_SIZE, DONATED_HEAD, DONATED_SIZE, LOW_WATER, TRIM_DUE } = Header;
-const { NEXT, BATCH_SIZE, BATCH_NEXT } = layout.Slot;
-const { GLOBAL_POOL } = layout.SlotState;
+const { NEXT, STATE, OWNER, BATCH_SIZE, BATCH_NEXT } = layout.Slot;
+const { GLOBAL_POOL, LOCAL_POOL, LIVE } = layout.SlotState;
 const { popSlot, pushSlot, listLength } = slotList;
 
 /**
@@ -87,11 +87,35 @@ export class ElasticPolicy extends BatchedPolicy {
     this.hardMaxSize = elasticPoolCap(region.readU32(Header.HARD_MAX_SIZE), region.readU32(Vma.LIMIT), region.threadCapacity);
   }
 
-  /** The local pool, then a global batch, then one donated stack; NO_SLOT means map a new one. */
+  /**
+   * The local pool, then a global batch, then one donated stack; NO_SLOT
+   * means map a new one. The common case, a stack from the first local
+   * batch, is written out here in full: no call, nothing but the words it
+   * must touch.
+   */
   override get(thread: number): number {
     const t = threadBase(thread);
     const i32 = this.i32;
     i32[t + STAT_GETS]!++;
+    const size = i32[t + LOCAL_SIZE_0]!;
+    if (size > 0) {
+      const slot = i32[t + LOCAL_HEAD_0]!;
+      const s = this.slotsBase + slot * SLOT_WORDS;
+      i32[t + LOCAL_HEAD_0] = i32[s + NEXT]!;
+      i32[t + LOCAL_SIZE_0] = size - 1;
+      // The first batch gave its last stack: the second (if any) moves up; with none, nothing churns.
+      if (size === 1 && i32[t + LOCAL_SIZE_1] !== 0) super.dropEmptyFirstBatch(t);
+      // markLive, less the owner: a stack in this thread's local pool is already labelled with it.
+      i32[s + STATE] = LIVE;
+      i32[t + STAT_POOL_HITS]!++;
+      return slot;
+    }
+    return this.getSlowly(thread, t);
+  }
+
+  /** get when the first local batch is empty. */
+  private getSlowly(thread: number, t: number): number {
+    const i32 = this.i32;
     if (i32[t + LOCAL_SIZE_0] === 0 && Atomics.load(i32, GLOBAL_POOL_SIZE) !== 0) this.refillLocal(thread);
     const slot = this.getLocal(thread);
     if (slot !== NO_SLOT) {
@@ -101,15 +125,27 @@ export class ElasticPolicy extends BatchedPolicy {
     return this.takeDonated(thread);
   }
 
-  /** batched's put; the exit cleanup is registered on the thread's first put only. */
+  /**
+   * batched's put; the exit cleanup is registered on the thread's first put
+   * only. Onto a first batch with room, written out in full, as in get.
+   */
   override put(thread: number, slot: number): void {
     const t = threadBase(thread);
     const i32 = this.i32;
     i32[t + STAT_PUTS]!++;
-    const size = i32[t + LOCAL_SIZE_0]!;
-    if (size === BATCH_MAX_SIZE) this.retireFirstBatch(thread);
-    else if (size === 0 && i32[t + CLEANUP_REGISTERED] === 0) this.registerCleanup(thread);
-    this.pushLocal(thread, slot);
+    let size = i32[t + LOCAL_SIZE_0]!;
+    if (size === BATCH_MAX_SIZE) {
+      this.retireFirstBatch(thread);
+      size = 0;
+    } else if (size === 0 && i32[t + CLEANUP_REGISTERED] === 0) {
+      this.registerCleanup(thread);
+    }
+    const s = this.slotsBase + slot * SLOT_WORDS;
+    i32[s + NEXT] = i32[t + LOCAL_HEAD_0]!;
+    i32[s + STATE] = LOCAL_POOL;
+    i32[s + OWNER] = thread;
+    i32[t + LOCAL_HEAD_0] = slot;
+    i32[t + LOCAL_SIZE_0] = size + 1;
   }
 
   /** The exit cleanup gives the local stacks to the global pool while it has room; the rest are freed. */
