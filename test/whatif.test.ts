@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { replayTrace } from "../src/replay/replay.js";
+import type { PolicyName } from "../src/pools/index.js";
+import { INITIAL_THREAD_CAPACITY, replayTrace } from "../src/replay/replay.js";
 import { parseTrace } from "../src/replay/trace.js";
 import { whatIf } from "../src/replay/whatif.js";
 import { MinMaxSeries } from "../src/replay/series.js";
@@ -14,10 +15,11 @@ const SAMPLES = join(import.meta.dirname, "fixtures", "qemu-real");
  * turn. Below baseline + 2 no stack can be mapped at all (its two VMAs would
  * pass M), so a trace that creates any coroutine starts there.
  */
-function leastCompletingLimit(text: string, policy: "legacy" | "batched" | "none", baselineVmas: number, upTo: number): number {
+function leastCompletingLimit(text: string, policy: PolicyName, baselineVmas: number, upTo: number): number {
   const trace = parseTrace(text);
   for (let m = trace.creates > 0 ? baselineVmas + 2 : 1; m <= upTo; m++) {
-    if (replayTrace(trace, { policy, maxMapCount: m, baselineVmas }).result.failure === null) return m;
+    // With the thread slots a streamed replay has: elastic's cap counts them.
+    if (replayTrace(trace, { policy, maxMapCount: m, baselineVmas }, INITIAL_THREAD_CAPACITY).result.failure === null) return m;
   }
   throw new Error(`no limit up to ${upTo} completes`);
 }
@@ -48,12 +50,33 @@ describe("what-if: the smallest safe max_map_count is exact", () => {
         const answer = await whatIf({ text }, { maxMapCount: 65530, baselineVmas, policies: [{ policy: "batched" }, { policy: "legacy" }, { policy: "none" }] });
         for (const row of answer.rows) {
           const upTo = baselineVmas + 2 * row.peakStacks + 2 * 1024;
-          expect(row.smallestSafeMaxMapCount, row.label).toBe(leastCompletingLimit(text, row.policy as "legacy", baselineVmas, upTo));
+          expect(row.smallestSafeMaxMapCount, row.label).toBe(leastCompletingLimit(text, row.policy, baselineVmas, upTo));
         }
       }),
       { numRuns: 8 },
     );
   }, 120_000);
+
+  it("for elastic too, whose cap is batched's less every thread's local batches and one more, when no thread exits", async () => {
+    // elastic's cap is 0 up to 5000 + 2 × (8 slots × 256 + 127) = 9350 VMAs: a baseline near that puts the answers where it changes with M.
+    const baselineVmas = 8900;
+    await fc.assert(
+      fc.asyncProperty(workload, async (steps) => {
+        const text = traceOf(steps);
+        const [row] = (await whatIf({ text }, { maxMapCount: 65530, baselineVmas, policies: [{ policy: "elastic" }] })).rows;
+        expect(row!.smallestSafeMaxMapCount).toBe(leastCompletingLimit(text, "elastic", baselineVmas, baselineVmas + 2 * row!.peakStacks + 2 * 1024));
+      }),
+      { numRuns: 8 },
+    );
+  }, 120_000);
+
+  it("none for elastic where a thread exits: its donation meets the cap stack by stack", async () => {
+    const b = new TraceBuilder(2);
+    b.terminate(0, b.create(0, 300));
+    const text = b.exit(0).burst(1, 200).text();
+    const [row] = (await whatIf({ text }, { maxMapCount: 65530, baselineVmas: 1000, policies: [{ policy: "elastic" }] })).rows;
+    expect(row!.smallestSafeMaxMapCount).toBeNull();
+  });
 
   it("where it aborts at the given limit is where the limited replay aborts", async () => {
     const text = traceOf([{ from: 0, to: 1, n: 400 }, { from: 1, to: 2, n: 300 }, { from: 2, to: 0, n: 380 }]);
@@ -72,9 +95,7 @@ describe("what-if: the smallest safe max_map_count is exact", () => {
     expect(answer.rows.map((r) => r.label)).toEqual(["legacy", "batched (uncapped)", "batched", "none", "elastic"]);
     for (const row of answer.rows) {
       expect(row.abort).not.toBeNull();
-      // elastic's cap follows the limit in no fixed step: no exact answer, so none is given.
-      if (row.policy === "elastic") expect(row.smallestSafeMaxMapCount).toBeNull();
-      else expect(row.smallestSafeMaxMapCount).toBeGreaterThan(2000);
+      expect(row.smallestSafeMaxMapCount).toBeGreaterThan(2000);
       expect(row.series.mapped.length).toBeGreaterThan(10);
       expect(row.series.mapped.length).toBeLessThanOrEqual(4000);
       expect(Math.max(...row.series.mapped.map((p) => p[2]))).toBe(row.peakStacks);

@@ -416,6 +416,9 @@ export const ELASTIC: PolicyDefinition<"elastic"> = {
   initialPoolMaxSize: BATCHED_INITIAL_POOL_MAX_SIZE,
   usesHardCap: true,
   globalPoolCap: elasticPoolCap,
+  // The cap meets the global pool in batched's comparison (whole batches) and, when a thread exits, in the donation's room (single stacks).
+  hardCapStep: BATCH_MAX_SIZE,
+  hardCapStepNeedsNoExits: true,
   usesGlobalLock: true,
   open: (region, stacks) => new ElasticPolicy(region, stacks),
 };

@@ -129,6 +129,11 @@ export interface PolicyDefinition<Name extends string = string> {
    */
   readonly hardCapStep?: number;
   /**
+   * Whether that holds only while no thread exits (elastic: an exiting
+   * thread's donation fills the global pool to the stack, not the batch).
+   */
+  readonly hardCapStepNeedsNoExits?: boolean;
+  /**
    * Whether `--uncapped` lifts the cap entirely (batched: what QEMU does on
    * Linux, where its parser rejects /proc's trailing newline). A policy whose
    * cap falls back on the VMA limit itself (elastic) is never without one.

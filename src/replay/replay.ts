@@ -91,16 +91,19 @@ export const NO_VMA_LIMIT = 0x7fffffff;
 
 /** Slots a streamed replay starts with when it cannot know how many it needs. */
 const INITIAL_STACK_CAPACITY = 1024;
-const INITIAL_THREAD_CAPACITY = 8;
+/** Thread slots a streamed replay starts with (elastic's cap counts them: see ElasticPolicy). */
+export const INITIAL_THREAD_CAPACITY = 8;
 const INITIAL_COROUTINE_IDS = 1024;
 
 /**
  * Replays a checked trace in this one thread, the named threads' local state
  * simulated in a private shared region, through the very policy code the
  * workers run. A VMA-exhaustion failure ends the replay like QEMU's abort().
+ * `threadSlots`: the region's thread slots, the trace's threads by default
+ * (a streamed replay starts with INITIAL_THREAD_CAPACITY).
  */
-export function replayTrace(trace: Trace, options: ReplayOptions): ReplayOutcome {
-  const replay = new PolicyReplay(options, trace.creates, trace.threads);
+export function replayTrace(trace: Trace, options: ReplayOptions, threadSlots = trace.threads): ReplayOutcome {
+  const replay = new PolicyReplay(options, trace.creates, threadSlots);
   replay.threadsSeen(trace.threads);
   const live = new LiveCoroutines<string>();
   for (const event of trace.events) {
@@ -150,6 +153,8 @@ export class PolicyReplay implements PoolEventSink {
   private slotOf: Int32Array = new Int32Array(INITIAL_COROUTINE_IDS);
   private readonly maxStackCapacity: number;
   events = 0;
+  /** Thread exits replayed. */
+  exits = 0;
   live = 0;
   failure: ReplayResult["failure"] = null;
   private peakVmas: number;
@@ -176,6 +181,7 @@ export class PolicyReplay implements PoolEventSink {
       initialPoolMaxSize: initialPoolMaxSize(options.policy),
       hardMaxSize: this.hardMaxSize,
     });
+    this.initialThreadCapacity = this.region.threadCapacity;
     this.stacks = new StackAllocator(this.region);
     this.policy = openPolicy(this.region, this.stacks);
     this.peakVmas = options.baselineVmas;
@@ -245,6 +251,7 @@ export class PolicyReplay implements PoolEventSink {
   exit(thread: number, line: number, time: number): void {
     if (this.failure !== null) return;
     this.events++;
+    this.exits++;
     this.threadStacks[thread]!.exit();
     this.tick(time);
     if (this.observer !== null) this.observer(this, thread, line, time);
@@ -276,6 +283,9 @@ export class PolicyReplay implements PoolEventSink {
   get threads(): number {
     return this.threadCount;
   }
+
+  /** Thread slots the region had when the replay began: a policy's cap may count them (elastic's does). */
+  readonly initialThreadCapacity: number;
 
   /** The state at the end, or at the abort. `firstTime`: the input's first time, the origin of peak.seconds. */
   outcome(view: { showPeak: boolean; firstTime: number }): ReplayOutcome {

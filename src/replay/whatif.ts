@@ -1,6 +1,6 @@
 import type { VmaFailureMessage } from "../errors.js";
 import { POLICY_NAMES, policyDefinition, type PolicyName } from "../pools/index.js";
-import { HARD_CAP_RESERVED_VMAS, poolHardMaxSize } from "../vma/limits.js";
+import { batchedHardMaxSize, poolHardMaxSize } from "../vma/limits.js";
 import { decodeInput, type DecodedInput } from "./input-format.js";
 import { inputName, type LogInput } from "./line-source.js";
 import { sinkForAll, MICROS_PER_SECOND, NO_TIME } from "./pool-events.js";
@@ -232,7 +232,12 @@ async function smallestSafeMaxMapCount(
   const definition = policyDefinition(policy);
   if (!definition.usesHardCap || (run.spec.uncapped && definition.liftableCap)) return safeLimitOf(run.replay);
   if (definition.hardCapStep === undefined || uncapped === undefined) return null;
-  return smallestSafeCapped(policy, definition.hardCapStep, uncapped, decoded, input, options);
+  if (definition.hardCapStepNeedsNoExits && uncapped.replay.exits > 0) return null;
+  // A cap that counts the region's thread slots changes where the slots grow: one cap per replay is what the search below needs.
+  const threads = uncapped.replay.region.threadCapacity;
+  if (threads !== uncapped.replay.initialThreadCapacity) return null;
+  const capOf = (maxMapCount: number) => definition.globalPoolCap!(batchedHardMaxSize(maxMapCount), maxMapCount, threads);
+  return smallestSafeCapped(policy, new CapClasses(capOf, definition.hardCapStep), uncapped, decoded, input, options);
 }
 
 function safeLimitOf(replay: PolicyReplay): number {
@@ -241,20 +246,23 @@ function safeLimitOf(replay: PolicyReplay): number {
 }
 
 /**
- * A policy with its hard cap H(M) = (M − 5000) / 2 (0 at or below 5001),
- * which depends on M, compared only with a pool size that is a multiple of
- * its step S (batched: 128, whole batches). Why the search below is exact
- * (said for batched, S = 128):
+ * A policy whose global pool obeys a cap C(M) that grows with M (batched:
+ * its hard cap H(M) = (M − 5000) / 2, 0 at or below 5001; elastic: H(M) less
+ * the threads' local batches and one batch), compared only with a pool size
+ * that is a multiple of its step S (whole batches of 128). Why the search
+ * below is exact (said for S = 128):
  *
- * 1. H enters the policy in one comparison only, when a full batch is handed
- *    over: it joins the global pool iff G < min(global_pool_max_size, H),
- *    where G, the global pool's size, is always a multiple of BATCH_MAX_SIZE
- *    (128): only full batches go in and whole batches come out. For G = 128j,
- *    G < H iff j < ceil(H / 128). So the replay depends on M only through
- *    k = ceil(H(M) / 128), and every M with the same k gives the same replay.
- * 2. The M with a given k form one range: k = 0 is M ≤ 5001; k ≥ 1 is
- *    5002 + 256(k − 1) ≤ M ≤ 5001 + 256k. The ranges ascend with k.
- * 3. Within range k the replay is fixed, so (as for the other policies) it
+ * 1. C enters the policy in one comparison only, when a full batch is handed
+ *    over: it joins the global pool iff G < min(global_pool_max_size, C),
+ *    where G, the global pool's size, is always a multiple of 128: only full
+ *    batches go in and whole batches come out. For G = 128j, G < C iff
+ *    j < ceil(C / 128). So the replay depends on M only through the class
+ *    k = ceil(C(M) / 128), and every M of one class gives the same replay.
+ *    (elastic also compares C with single stacks when a thread exits and
+ *    donates: the search is made only for an input where none does.)
+ * 2. C never falls as M grows, so the M of one class form one range, and
+ *    the ranges ascend with k (CapClasses finds them).
+ * 3. Within class k the replay is fixed, so (as for the other policies) it
  *    completes iff M ≥ P(k), its peak VMA count with no limit: the least
  *    safe M in the range is max(low, P(k)) if that is ≤ high.
  * 4. So the answer is that value for the first k that has one. No k needs
@@ -262,39 +270,70 @@ function safeLimitOf(replay: PolicyReplay): number {
  *    live at once): every live coroutine holds a mapped stack, so P(k) is at
  *    least that for every k.
  * 5. Once 128k exceeds the most the global pool ever held in the uncapped
- *    replay, G < H holds at every hand-over of that replay, so replay k is
+ *    replay, G < C holds at every hand-over of that replay, so replay k is
  *    the uncapped one: every k from there on is that one replay, its range
  *    unbounded above, and it always has an answer. The search stops there.
  */
 async function smallestSafeCapped(
   policy: PolicyName,
-  step: number,
+  classes: CapClasses,
   uncapped: ObservedRun,
   decoded: DecodedInput,
   input: LogInput,
   options: WhatIfOptions,
 ): Promise<number> {
-  const lastK = Math.floor(uncapped.maxGlobalPooled / step) + 1;
+  const lastK = Math.min(Math.floor(uncapped.maxGlobalPooled / classes.step) + 1, classes.highest());
   const mustHold = decoded.maxLive === 0 ? 1 : options.baselineVmas + 2 * decoded.maxLive;
   let k = 0;
-  while (k < lastK && capRange(k, step).high < mustHold) k++;
+  while (k < lastK && classes.range(k).high < mustHold) k++;
   while (k < lastK) {
     const ks = Array.from({ length: Math.min(CAPS_PER_PASS, lastK - k) }, (_, i) => k + i);
-    const replays = ks.map((kk) => new PolicyReplay({ policy, maxMapCount: NO_VMA_LIMIT, baselineVmas: options.baselineVmas, hardMaxSize: kk * step }));
+    // Any M of class k gives its replay: its least, with no VMA limit (the watch above says where M aborts).
+    const replays = ks.map((kk) => new PolicyReplay({ policy, maxMapCount: NO_VMA_LIMIT, baselineVmas: options.baselineVmas, hardMaxSize: batchedHardMaxSize(classes.range(kk).low) }));
     await decode(input, replays, options);
     for (let i = 0; i < ks.length; i++) {
-      const { low, high } = capRange(ks[i]!, step);
+      const { low, high } = classes.range(ks[i]!);
       const safe = Math.max(low, safeLimitOf(replays[i]!));
       if (safe <= high) return safe;
     }
     k += ks.length;
   }
-  return Math.max(capRange(lastK, step).low, safeLimitOf(uncapped.replay));
+  return Math.max(classes.range(lastK).low, safeLimitOf(uncapped.replay));
 }
 
-/** The max_map_count values whose hard cap H has ceil(H / step) = k. */
-function capRange(k: number, step: number): { low: number; high: number } {
-  if (k === 0) return { low: 1, high: HARD_CAP_RESERVED_VMAS + 1 };
-  const perBatch = 2 * step;
-  return { low: HARD_CAP_RESERVED_VMAS + 2 + perBatch * (k - 1), high: HARD_CAP_RESERVED_VMAS + 1 + perBatch * k };
+/** The max_map_count values M by the class ceil(C(M) / step) of the cap C they give. */
+class CapClasses {
+  constructor(
+    private readonly capOf: (maxMapCount: number) => number,
+    readonly step: number,
+  ) {}
+
+  /** The M whose class is k ≤ highest(): [low, high] (high is NO_VMA_LIMIT for the top class). */
+  range(k: number): { low: number; high: number } {
+    const low = k === 0 ? 1 : this.leastWithClassAtLeast(k)!;
+    const next = this.leastWithClassAtLeast(k + 1);
+    return { low, high: next === null ? NO_VMA_LIMIT : next - 1 };
+  }
+
+  /** The class of the largest M there is: no search goes past it. */
+  highest(): number {
+    return this.classOf(NO_VMA_LIMIT);
+  }
+
+  private classOf(maxMapCount: number): number {
+    return Math.ceil(this.capOf(maxMapCount) / this.step);
+  }
+
+  /** The least M whose class is at least k (the class never falls as M grows), or null if none is. */
+  private leastWithClassAtLeast(k: number): number | null {
+    if (this.classOf(NO_VMA_LIMIT) < k) return null;
+    let lo = 1;
+    let hi = NO_VMA_LIMIT;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (this.classOf(mid) >= k) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
 }
