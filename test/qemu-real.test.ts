@@ -210,6 +210,56 @@ describe("times in coropool traces, and the streaming replay", () => {
     expect(JSON.stringify(outcomes[0]!.result)).toBe(readFileSync(join(ORACLE, expected), "utf8").trim());
   });
 
+  it("a streamed trace's quick reading of create and terminate lines gives the events reading every line as text does", async () => {
+    // Seeded: the quick form and the forms it leaves to the text reading (odd spacing, CR, comments, T01, UTF-8 names).
+    let seed = 99;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const lines = ["# a trace", "threads 3", "inc 256"];
+    const live: string[] = [];
+    const names = ["a", "b", "c-d", "é1", "x_y", "Q"];
+    for (let i = 0; i < 3000; i++) {
+      const time = [``, `@${10 + (i >> 4)} `, `@${10 + (i >> 4)}.${String(i % 1000).padStart(3, "0")} `, `@${10 + (i >> 4)}.000001 `][rand(4)]!;
+      const thread = ["T0", "T1", "T2", "T01"][rand(4)]!;
+      const gap = rand(20) === 0 ? "  " : " ";
+      const tail = ["", "", "", "\r", " # note"][rand(5)]!;
+      const name = live.length > 0 && rand(2) === 0 ? live.splice(rand(live.length), 1)[0]! : null;
+      if (name !== null) lines.push(`${time}terminate${gap}${thread} ${name}${tail}`);
+      else {
+        const fresh = `${names[rand(names.length)]!}${i}`;
+        live.push(fresh);
+        lines.push(`${time}create ${thread}${gap}${fresh}${tail}`);
+      }
+      if (rand(40) === 0) lines.push(["", "dec 1", "exit T2", "   "][rand(4)]!);
+    }
+    const text = lines.join("\n") + "\n";
+    const seen: string[] = [];
+    const record = (kind: string) => (thread: number, co: number, line: number, time: number) => seen.push(`${kind} T${thread} ${co} ${line} ${time}`);
+    const sink = { threadsSeen: () => {}, inc: () => {}, dec: () => {}, exit: (t: number, line: number) => seen.push(`exit T${t} ${line}`), create: record("create"), terminate: record("terminate") };
+    await decodeInput({ text }, sink, { source: "text", poolIncrease: 0 });
+    const expected: string[] = [];
+    const ids = new Map<string, number>();
+    let next = 0;
+    const free: number[] = [];
+    for (const e of parseTrace(text).events) {
+      const time = e.time ?? -1;
+      if (e.kind === "create") {
+        const id = free.length > 0 ? free.pop()! : next++;
+        ids.set(e.name, id);
+        expected.push(`create T${e.thread} ${id} ${e.line} ${time}`);
+      } else if (e.kind === "terminate") {
+        const id = ids.get(e.name)!;
+        ids.delete(e.name);
+        free.push(id);
+        expected.push(`terminate T${e.thread} ${id} ${e.line} ${time}`);
+      } else if (e.kind === "exit") expected.push(`exit T${e.thread} ${e.line}`);
+    }
+    expect(seen).toEqual(expected);
+    expect(seen.length).toBeGreaterThan(3000);
+    await expect(replayLog({ text: "threads 2\n@1.5 create T0 a\n@7.1234567 create T0 b\n" }, { ...LIMITS, policies: [{ policy: "legacy" }] })).rejects.toThrow(/^text:3: bad time/);
+    await expect(replayLog({ text: "threads 2\ncreate T0 a\ncreate T2 b\n" }, { ...LIMITS, policies: [{ policy: "legacy" }] })).rejects.toThrow(/^text:3: bad thread 'T2'; allowed: T0 to T1/);
+    await expect(replayLog({ text: "threads 2\ncreate T0 a\ncreate T1 a\n" }, { ...LIMITS, policies: [{ policy: "legacy" }] })).rejects.toThrow(/^text:3: create of 'a', which is already live/);
+  });
+
   it("a time per line is optional; with times the result shows the peak and when", async () => {
     const text = "threads 1\n@10 create T0 a\n@10.5 create T0 b\nterminate T0 a\n@12.000001 terminate T0 b\n";
     const trace = parseTrace(text);

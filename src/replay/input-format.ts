@@ -1,5 +1,5 @@
 import { isEventName, QemuLogDecoder } from "./qemu-log.js";
-import { byteChunks, eachLine, LineSplitter, type BlockHandler, type LineHandler, type LogInput } from "./line-source.js";
+import { byteChunks, LineSplitter, type BlockHandler, type LogInput } from "./line-source.js";
 import { NO_TIME, type PoolEventSink } from "./pool-events.js";
 import { TraceDecoder } from "./trace.js";
 
@@ -69,7 +69,7 @@ export async function decodeInput(input: LogInput, sink: PoolEventSink, options:
       const lineEnd = nl === -1 || nl >= end ? end : nl;
       const format = formatOfLine(bytes, p, lineEnd);
       if (format !== null) {
-        const handler = format === "qemu-log" ? (qemu = new QemuLogDecoder(options.source, sink, options.poolIncrease)).parseBlock : traceBlocks((trace = new TraceDecoder(options.source, sink)));
+        const handler = format === "qemu-log" ? (qemu = new QemuLogDecoder(options.source, sink, options.poolIncrease)).parseBlock : (trace = new TraceDecoder(options.source, sink)).parseBlock;
         splitter.handOver(handler);
         return line - firstLine + handler(bytes, p, end, line);
       }
@@ -86,12 +86,6 @@ export async function decodeInput(input: LogInput, sink: PoolEventSink, options:
   const decoder = (trace as TraceDecoder | null) ?? new TraceDecoder(options.source, sink);
   decoder.finish(Math.max(1, lines));
   return { format: "coropool-trace", lines, hasTimes: decoder.hasTimes, firstTime: decoder.firstTime, maxLive: decoder.maxLive, creates: decoder.creates, qemu: null };
-}
-
-/** A trace decoder takes a line of text at a time. */
-function traceBlocks(decoder: TraceDecoder): BlockHandler {
-  const parse: LineHandler = (bytes, start, end, line) => decoder.parseLine(bytes.toString("utf8", start, end), line);
-  return (bytes, start, end, firstLine) => eachLine(bytes, start, end, firstLine, parse);
 }
 
 function qemuFacts(decoder: QemuLogDecoder, lines: number): DecodedInput {

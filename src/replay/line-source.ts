@@ -84,9 +84,6 @@ function readError(path: string, err: unknown, gzip: boolean): InputError {
   return new InputError("ERR_TRACE", `cannot read trace '${path}': ${code}; give the path of a readable trace file`);
 }
 
-/** Receives each line of an input: the bytes, where the line starts and ends in them, and its number. */
-export type LineHandler = (bytes: Buffer, start: number, end: number, line: number) => void;
-
 /**
  * Receives whole lines in a block: bytes[start, end) holds complete lines,
  * each ended by "\n" except perhaps the last (the end of the input), the
@@ -155,16 +152,4 @@ export class LineSplitter {
   private refuseLongLine(): never {
     throw new InputError("ERR_TRACE", `${this.source}:${this.lines + 1}: a line longer than ${MAX_LINE_BYTES} bytes; a trace or log has short lines`);
   }
-}
-
-/** A block's lines one by one, for parsers that take a line at a time; returns the count. */
-export function eachLine(bytes: Buffer, start: number, end: number, firstLine: number, handler: LineHandler): number {
-  let line = firstLine;
-  for (let p = start; p < end; line++) {
-    const nl = bytes.indexOf(NEWLINE, p);
-    const lineEnd = nl === -1 || nl >= end ? end : nl;
-    handler(bytes, p, lineEnd, line);
-    p = lineEnd + 1;
-  }
-  return line - firstLine;
 }
