@@ -27,9 +27,13 @@ import { MAX_TRACE_THREADS } from "./trace.js";
  * Every other trace event is counted and skipped. A line that is not a trace
  * event at all is an input error with its line number.
  *
- * Parsed in place, character by character: no regular expression, no split,
- * no string and no number boxed per line (addresses are kept as two 32-bit
- * halves, see AddressTable).
+ * Parsed in place, from the bytes: no regular expression, no split, no
+ * string and no number boxed per line (addresses are kept as two 32-bit
+ * halves, see AddressTable). A log is a few threads writing the same fields
+ * again and again, so the parser compares four bytes at a time (ByteRun) and
+ * skips what repeats: a prefix that starts as the last one did up to its
+ * "." has only its fraction read, and an enter that starts as the last one
+ * read in full did, up to "to 0x", only its target.
  */
 export class QemuLogDecoder {
   /** Live coroutines: address → id. */
@@ -118,15 +122,9 @@ export class QemuLogDecoder {
     if (DIGIT_VALUE[bytes[p]!]! >= 0) p = this.parsePrefix(p);
     if (!this.started) this.begin();
     const kind = bytes[p + EVENT_KIND_AT];
-    if (kind === ENTER_KIND && this.enteredLikeLast(p)) {
-      // Read already.
-    } else if (kind === ENTER_KIND && ENTER.matchesAt(this.view, bytes, p, end)) {
-      this.parseEnter(p);
-    } else if (kind === TERMINATE_KIND && TERMINATE_SELF.matchesAt(this.view, bytes, p, end)) {
-      this.parseTerminate(p + TERMINATE_SELF.length);
-    } else if (kind === TERMINATE_KIND && TERMINATE.matchesAt(this.view, bytes, p, end)) {
-      throw this.badEvent(SELF);
-    } else if (isEventName(bytes, p, end)) {
+    if (kind === ENTER_KIND && (this.enteredLikeLast(p) || this.parseEnter(p))) return;
+    if (kind === TERMINATE_KIND && this.parseTerminate(p)) return;
+    if (isEventName(bytes, p, end)) {
       this.counts.otherEvents++;
     } else {
       throw this.error(`not a QEMU trace event: '${this.shownLine()}'; expected [TID@SECONDS.MICROSECONDS:]EVENT_NAME ARGS..., as QEMU's log trace backend writes`);
@@ -204,8 +202,13 @@ export class QemuLogDecoder {
     return true;
   }
 
-  /** `qemu_aio_coroutine_enter ctx C from F to T opaque O` at `p`, read in full (the opaque is not read), and kept for the next enter. */
-  private parseEnter(p: number): void {
+  /**
+   * `qemu_aio_coroutine_enter ctx C from F to T opaque O` at `p`, read in
+   * full (the opaque is not read) and kept for the next enter; false when
+   * the line is another event.
+   */
+  private parseEnter(p: number): boolean {
+    if (!ENTER.matchesAt(this.view, this.bytes, p, this.end)) return false;
     const start = p;
     p = this.address(p + ENTER.length, CTX);
     const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.threadOfCtx(this.hi, this.lo);
@@ -220,6 +223,7 @@ export class QemuLogDecoder {
     }
     this.hexAt(p, TO);
     this.entered(thread);
+    return true;
   }
 
   /** `thread` entered the coroutine at hi and lo: created if it is not live. */
@@ -237,19 +241,24 @@ export class QemuLogDecoder {
     this.lastThread[co] = thread;
   }
 
-  /** `qemu_coroutine_terminate self T`, from the address's digits at `p`. */
-  private parseTerminate(p: number): void {
-    this.hexAt(p, SELF);
+  /** `qemu_coroutine_terminate self T` at `p` (its name and label compared at once); false when the line is another event. */
+  private parseTerminate(p: number): boolean {
+    if (!TERMINATE_SELF.matchesAt(this.view, this.bytes, p, this.end)) {
+      if (TERMINATE.matchesAt(this.view, this.bytes, p, this.end)) throw this.badEvent(SELF);
+      return false;
+    }
+    this.hexAt(p + TERMINATE_SELF.length, SELF);
     this.counts.terminates++;
     const co = this.live.remove(this.hi, this.lo);
     if (co === -1) {
       // Entered before the log started: nothing of it is known.
       this.counts.unmatchedTerminates++;
-      return;
+      return true;
     }
     this.ids.give(co);
     const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : this.lastThread[co]!;
     this.sink.terminate(thread, co, this.line, this.time);
+    return true;
   }
 
   /** Lines come in runs from one thread: the last thread id's index is kept at hand. */

@@ -19,11 +19,3 @@ export {
   formatChange,
 } from "./text.js";
 
-import type { ResultDocument } from "./document.js";
-import { renderReportHtml } from "./html.js";
-import { writeFileAtomic } from "./write.js";
-
-/** Renders `doc` and writes it to `path` (already checked by prepareReportPath) atomically. */
-export function writeHtmlReport(path: string, doc: ResultDocument, flag = "--report"): void {
-  writeFileAtomic(path, renderReportHtml(doc), flag);
-}
