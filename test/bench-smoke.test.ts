@@ -32,7 +32,7 @@ describe("bench smoke test (--quick, nothing written)", () => {
   it("runs every suite and exits 0", () => {
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
-    for (const s of ["micro", "pool", "mutex", "stacks", "randread", "figures", "elastic"]) expect(r.stderr).toContain(`bench: ${s}...`);
+    for (const s of ["micro", "pool", "mutex", "stacks", "randread", "figures", "import", "elastic"]) expect(r.stderr).toContain(`bench: ${s}...`);
   });
 
   it("prints the micro table with a finite figure per policy", () => {
@@ -76,6 +76,20 @@ describe("bench smoke test (--quick, nothing written)", () => {
     expect(header.split("|").map((c) => c.trim()).filter((c) => c !== "")).toEqual(["legacy", "batched", "batched --uncapped", "elastic"]);
     for (const scenario of ["bug-report stress at 65530", "imbalance", "burst-idle", "thread-churn soak"]) expect(section).toContain(`**${scenario}**`);
     expect(section.split("\n").filter((l) => /: (met|MISSED)/.test(l)).length).toBe(8);
+  });
+
+  it("prints the replay speeds: every input with a rate, and the log target's verdict from its own figure", () => {
+    const rows = tableAfter(r.stdout, "## Replay speed");
+    expect(rows).toHaveLength(6);
+    for (const row of rows) expect(row[4]).toMatch(/^\d+\.\d\d M\/s$/);
+    const rate = Number(rows[0]![4]!.split(" ")[0]);
+    expect(r.stdout).toContain(`lines a second end to end (gzip, read, inflate, parse, replay legacy): **${rate >= 5 ? "met" : "not met"}**, ${rows[0]![4]} warm.`);
+  });
+
+  it("prints the stress's bursts replayed in fixed orders, a peak per configuration", () => {
+    const fixed = tableAfter(r.stdout, "## Beyond 9.0").filter((row) => row[0]!.startsWith("peak VMAs, the same bursts replayed"));
+    expect(fixed).toHaveLength(2);
+    for (const row of fixed) expect(row.slice(1)).toEqual([expect.stringMatching(/^\d+ \(aborts\)$/), expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)]);
   });
 
   it("prints the real QEMU logs under every configuration: peak / stacks at the end, none aborted", () => {
