@@ -113,10 +113,10 @@ export class ElasticPolicy extends BatchedPolicy {
     return this.getSlowly(thread, t);
   }
 
-  /** get when the first local batch is empty. */
+  /** get when the first local batch is empty: a global batch if the pool's size says there is one (no lock to find none). */
   private getSlowly(thread: number, t: number): number {
     const i32 = this.i32;
-    if (i32[t + LOCAL_SIZE_0] === 0 && Atomics.load(i32, GLOBAL_POOL_SIZE) !== 0) this.refillLocal(thread);
+    if (Atomics.load(i32, GLOBAL_POOL_SIZE) !== 0) this.refillLocal(thread);
     const slot = this.getLocal(thread);
     if (slot !== NO_SLOT) {
       i32[t + STAT_POOL_HITS]!++;
