@@ -5,9 +5,14 @@
  */
 
 /** Each byte's value as a hex digit, or -1: one load instead of three range tests. */
-export const HEX_VALUES = byteTable((c) => (c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x61 + 10 : -1));
+export const HEX_VALUES = byteTable((c) => (isDigit(c) ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x61 + 10 : -1));
 /** Each byte's value as a decimal digit, or -1. */
-export const DIGIT_VALUES = byteTable((c) => (c >= 0x30 && c <= 0x39 ? c - 0x30 : -1));
+export const DIGIT_VALUES = byteTable((c) => (isDigit(c) ? c - 0x30 : -1));
+
+/** Whether the byte is an ASCII decimal digit. */
+export function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
 
 function byteTable(valueOf: (byte: number) => number): Int8Array {
   const table = new Int8Array(256);

@@ -1,3 +1,4 @@
+import { isDigit } from "./byte-scan.js";
 import { isEventName, QemuLogDecoder } from "./qemu-log.js";
 import { byteChunks, LineSplitter, type BlockHandler, type LogInput } from "./line-source.js";
 import { NO_TIME, type PoolEventSink } from "./pool-events.js";
@@ -121,8 +122,8 @@ export function formatOfLine(bytes: Uint8Array, start: number, end: number): Inp
   while (p < end && isBlank(bytes[p]!)) p++;
   if (p === end || bytes[p]! === HASH) return null;
   let digits = p;
-  while (digits < end && bytes[digits]! >= ZERO && bytes[digits]! <= NINE) digits++;
-  if (digits > p && bytes[digits]! === AT && digits + 1 < end && bytes[digits + 1]! >= ZERO && bytes[digits + 1]! <= NINE) {
+  while (digits < end && isDigit(bytes[digits]!)) digits++;
+  if (digits > p && bytes[digits]! === AT && digits + 1 < end && isDigit(bytes[digits + 1]!)) {
     return "qemu-log";
   }
   return isEventName(bytes, p, end) ? "qemu-log" : "coropool-trace";
@@ -131,8 +132,6 @@ export function formatOfLine(bytes: Uint8Array, start: number, end: number): Inp
 const HASH = 0x23;
 const NEWLINE = 0x0a;
 const AT = 0x40;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 function isBlank(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);

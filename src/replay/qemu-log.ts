@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { shownText } from "../message-text.js";
 import { AddressTable } from "./address-table.js";
-import { ByteRun, DIGIT_VALUES, HEX_VALUES, wordView } from "./byte-scan.js";
+import { ByteRun, DIGIT_VALUES, HEX_VALUES, isDigit, wordView } from "./byte-scan.js";
 import { CoroutineIds } from "./live-coroutines.js";
 import { MICROS_PER_SECOND as MICROS_A_SECOND, NO_TIME as NONE, type PoolEventSink } from "./pool-events.js";
 import { MAX_TRACE_THREADS } from "./trace.js";
@@ -370,8 +370,6 @@ const SPACE = 0x20;
 const AT = 0x40;
 const DOT = 0x2e;
 const COLON = 0x3a;
-const ZERO = 0x30;
-const NINE = 0x39;
 const UNDERSCORE = 0x5f;
 
 
@@ -380,9 +378,6 @@ function fieldName(label: ByteRun): string {
   return label.text.replace("0x", "").trim();
 }
 
-function isDigit(c: number): boolean {
-  return c >= ZERO && c <= NINE;
-}
 
 
 /**

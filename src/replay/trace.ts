@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { shownText } from "../message-text.js";
-import { ByteRun, wordView } from "./byte-scan.js";
+import { ByteRun, isDigit, wordView } from "./byte-scan.js";
 import { LiveCoroutines } from "./live-coroutines.js";
 import { MICROS_PER_SECOND, NO_TIME, type PoolEventSink } from "./pool-events.js";
 
@@ -122,7 +122,7 @@ export class TraceDecoder {
     }
     const digitsStart = p;
     let thread = 0;
-    for (; p < end && isDigitByte(bytes[p]!); p++) thread = thread * 10 + (bytes[p]! - ZERO);
+    for (; p < end && isDigit(bytes[p]!); p++) thread = thread * 10 + (bytes[p]! - ZERO);
     if (p === digitsStart || p - digitsStart > MAX_QUICK_DIGITS || thread >= this.threads || bytes[p] !== SPACE) return false;
     const nameStart = ++p;
     for (; p < end; p++) if (!isQuickNameByte(bytes[p]!)) return false;
@@ -136,13 +136,13 @@ export class TraceDecoder {
   private readTime(bytes: Buffer, p: number, end: number): number {
     const secondsStart = p;
     let seconds = 0;
-    for (; p < end && isDigitByte(bytes[p]!); p++) seconds = seconds * 10 + (bytes[p]! - ZERO);
+    for (; p < end && isDigit(bytes[p]!); p++) seconds = seconds * 10 + (bytes[p]! - ZERO);
     if (p === secondsStart || p - secondsStart > MAX_SECONDS_DIGITS) return -1;
     let fraction = 0;
     let fractionDigits = 0;
     if (bytes[p] === DOT) {
       const fractionStart = ++p;
-      for (; p < end && isDigitByte(bytes[p]!); p++) fraction = fraction * 10 + (bytes[p]! - ZERO);
+      for (; p < end && isDigit(bytes[p]!); p++) fraction = fraction * 10 + (bytes[p]! - ZERO);
       fractionDigits = p - fractionStart;
       if (fractionDigits === 0 || fractionDigits > MAX_TIME_FRACTION_DIGITS) return -1;
     }
@@ -307,9 +307,6 @@ const MAX_SECONDS_DIGITS = 12;
 /** A thread's digits the quick reading takes (T0 to T4095, with a few leading zeros). */
 const MAX_QUICK_DIGITS = 6;
 
-function isDigitByte(c: number): boolean {
-  return c >= ZERO && c <= ZERO + 9;
-}
 
 /** A name byte the quick reading takes: printable ASCII, not "#" (a comment) nor a space. */
 function isQuickNameByte(c: number): boolean {
