@@ -35,6 +35,13 @@ export async function measure(settings: BenchSettings, tasks: { name: string; fn
   });
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function find(results: PerOp[], name: string): PerOp {
   const r = results.find((x) => x.name === name);
   if (!r) throw new Error(`no result named '${name}'`);

@@ -23,7 +23,7 @@ import { planStress, stressThreadNames } from "../../src/scenarios/stress/plan.j
 import type { BurstIdleScenario, ImbalanceScenario, Scenario, StressScenario } from "../../src/scenarios/types.js";
 import { loadScenarioFile } from "../../src/scenarios/validate.js";
 import { runRealLogTable } from "./elastic-logs.js";
-import { markdownTable, measure, ns, ratio, type BenchSettings } from "../measure.js";
+import { markdownTable, measure, median, ns, ratio, type BenchSettings } from "../measure.js";
 import { policyTasks } from "./micro.js";
 import { replayStressSerialized, SERIALIZATIONS } from "./elastic-serialized.js";
 import { runRandreadTable } from "./randread.js";
@@ -55,12 +55,6 @@ const CHURN: Omit<SoakPart, "lifecyclesPerPhase"> & { workers: number; lifecycle
 
 function scenario<S extends Scenario>(name: string): S {
   return loadScenarioFile(join(projectRoot(), "scenarios", `${name}.json`)) as S;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** "median (min–max)" of the repetitions, or the one value. */

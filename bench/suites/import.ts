@@ -8,7 +8,7 @@ import { importQemuLog } from "../../src/replay/import.js";
 import { replayTrace } from "../../src/replay/replay.js";
 import { replayLog } from "../../src/replay/replay-log.js";
 import { parseTrace } from "../../src/replay/trace.js";
-import { markdownTable, type BenchSettings } from "../measure.js";
+import { markdownTable, median, type BenchSettings } from "../measure.js";
 
 /** The real QEMU 10.0 log (timestamped, 96k lines), repeated to make a long one. */
 const SAMPLE = join(projectRoot(), "test", "fixtures", "qemu-real", "qemu10-virtio-p.trace.log.gz");
@@ -43,11 +43,6 @@ async function interleaved(rounds: number, tasks: { name: string; run: () => Pro
     }
   }
   return tasks.map((t, i) => ({ name: t.name, wallMs: median(samples[i]!.wall), cpuMs: median(samples[i]!.cpu), units: samples[i]!.units }));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const millionsPerSecond = (units: number, ms: number) => (units / ms) * 1e3 / 1e6;

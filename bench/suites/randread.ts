@@ -7,7 +7,7 @@ import { formatBlockSize, planRandread, randreadCases, randreadFigures } from ".
 import type { RandreadScenario } from "../../src/scenarios/types.js";
 import { loadScenarioFile } from "../../src/scenarios/validate.js";
 import { formatTable } from "../../src/text-table.js";
-import type { BenchSettings } from "../measure.js";
+import { median, type BenchSettings } from "../measure.js";
 
 /** OLD = legacy, NEW = batched, as in the seed's table. */
 const SEED_POLICIES: [PolicyName, PolicyName] = ["legacy", "batched"];
@@ -21,12 +21,6 @@ export interface RandreadRow {
 
 function missed(fourK: number[], big: number[]): boolean {
   return !fourK.every((x) => x >= 0.99) || !big.every((x) => Math.abs(x - 1) <= 0.01);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** (max - min) / median, in percent: how much the repetitions disagree. */
