@@ -5,6 +5,9 @@
  * message stays readable.
  */
 
+/** How much of a user's value a one-line message shows: a path or a flag's value, not a page of text. */
+export const MAX_SHOWN_CHARS = 80;
+
 /** C0 and C1 controls, DEL and the Unicode line separators. */
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 const NAMED_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };

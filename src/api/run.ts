@@ -3,10 +3,13 @@
  * the same experiments, the same versioned result document `--json` prints.
  */
 import { fileURLToPath } from "node:url";
-import { InputError } from "../errors.js";
 import { BUNDLED_SCENARIOS, bundledOrPath } from "../experiments/bundled.js";
 import type { ThreadedExperimentOptions } from "../experiments/options.js";
 import { runScenario } from "../experiments/run-scenario.js";
+import { apiDoor } from "../options/door.js";
+import { resolveRunOptions } from "../options/doors.js";
+import { badArgument } from "../options/resolve.js";
+import { checkOptionsFitScenario } from "../options/scenario-fit.js";
 import { toDocument, type CustomDocument, type ImbalanceDocument, type RandreadDocument, type StressDocument } from "../report/document.js";
 import type { ScenarioKind } from "../scenarios/types.js";
 import { checkScenarioValue, loadScenarioFile } from "../scenarios/validate.js";
@@ -43,8 +46,11 @@ const OBJECT_SOURCE = "(scenario object)";
  * message, as the CLI prints them) thrown before anything runs.
  */
 export async function run(scenario: string | ScenarioObject, options: RunOptions = {}): Promise<ScenarioDocument> {
+  const door = apiDoor("run");
+  const resolved = resolveRunOptions(door, options);
   const { value, file } = typeof scenario === "string" ? fromFile(scenario) : fromObject(scenario);
-  const report = await runScenario(value, file, options);
+  checkOptionsFitScenario(door, value, resolved);
+  const report = await runScenario(value, file, resolved);
   return toDocument(report) as ScenarioDocument;
 }
 
@@ -54,8 +60,8 @@ function fromFile(reference: string) {
 }
 
 function fromObject(scenario: ScenarioObject) {
-  if (typeof scenario !== "object" || scenario === null) {
-    throw new InputError("ERR_USAGE", `run: the scenario must be a name, a path or an object, got ${scenario === null ? "null" : typeof scenario}`);
+  if (typeof scenario !== "object" || scenario === null || Array.isArray(scenario)) {
+    throw badArgument(apiDoor("run"), "scenario", scenario, "a bundled scenario's name, a scenario file's path, or a scenario object ({ kind, … })");
   }
   const module = scenario.module instanceof URL ? fileURLToPath(scenario.module) : scenario.module;
   const plain = module === undefined ? { ...scenario } : { ...scenario, module };

@@ -5,13 +5,15 @@
  * do to the pools.
  */
 import { fileURLToPath } from "node:url";
-import { InputError } from "../errors.js";
-import { isPolicyName, POLICY_NAMES, type PolicyName } from "../pools/index.js";
+import { apiDoor } from "../options/door.js";
+import { resolveStartOptions, resolveWorkloadOptions } from "../options/doors.js";
+import { badArgument } from "../options/resolve.js";
+import { checkKernelBackend } from "../options/scenario-fit.js";
+import type { PolicyName } from "../pools/index.js";
 import { HostedRuntime, type ClosedStats, type HostedRunOutcome, type LiveStats } from "../runtime/hosted.js";
 import type { BackendName } from "../runtime/runtime.js";
 import { setupFailure, type CustomPart, type CustomPartResult } from "../scenarios/custom/part.js";
 import { loadWorkload } from "../scenarios/custom/workload.js";
-import { MAX_THREADS } from "../scenarios/validate.js";
 
 export interface StartRuntimeOptions {
   /** Worker threads (each one of QEMU's IOThreads), 1 to 64. */
@@ -25,9 +27,13 @@ export interface StartRuntimeOptions {
   uncapped?: boolean;
   /** simulated (default): VMA accounting only; kernel: every stack a real mmap + mprotect. */
   backend?: BackendName;
-  /** Kernel backend: bytes per stack (default 1 MiB). */
-  stackSize?: number;
+  /** Kernel backend: bytes per stack (default 1 MiB); a number of bytes or text like "64k". */
+  stackSize?: number | string;
+  /** Stacks the shared stack table holds; default: what the VMA limit allows. */
+  stackSlots?: number;
   /** Raise the pool size as devices would (QEMU's qemu_coroutine_inc_pool_size). */
+  poolIncrease?: number;
+  /** @deprecated the old name of poolIncrease; goes in 0.3.0. */
   poolSizeIncrease?: number;
 }
 
@@ -70,22 +76,25 @@ export type { ClosedStats, LiveStats } from "../runtime/hosted.js";
 
 /** Starts `threads` worker threads on one shared region under `policy`. */
 export async function startRuntime(options: StartRuntimeOptions): Promise<RuntimeHandle> {
-  checkStartOptions(options);
+  const door = apiDoor("startRuntime");
+  const request = resolveStartOptions(door, options);
+  if (request.backend === "kernel") checkKernelBackend(door, request.maxMapCount ?? null);
   const hosted = new HostedRuntime(
     {
-      threads: options.threads,
-      policy: options.policy,
-      maxMapCount: options.maxMapCount,
-      baselineVmas: options.baselineVmas,
-      uncapped: options.uncapped === true,
-      backend: options.backend,
-      stackBytes: options.stackSize,
+      threads: request.threads,
+      policy: request.policy,
+      maxMapCount: request.maxMapCount,
+      baselineVmas: request.baselineVmas,
+      uncapped: request.uncapped,
+      backend: request.backend,
+      stackBytes: request.stackSize,
+      stackCapacity: request.stackSlots,
     },
-    options.poolSizeIncrease ?? 0,
+    request.poolIncrease,
   );
   return {
-    threads: options.threads,
-    policy: options.policy,
+    threads: request.threads,
+    policy: request.policy,
     get closed() {
       return hosted.closed;
     },
@@ -95,11 +104,13 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
   };
 }
 
-async function runWorkload(hosted: HostedRuntime, workload: string | URL, options: WorkloadRunOptions): Promise<WorkloadRun> {
+async function runWorkload(hosted: HostedRuntime, workload: string | URL, given: WorkloadRunOptions): Promise<WorkloadRun> {
   hosted.refuseIfClosed("run");
-  const modulePath = workload instanceof URL ? fileURLToPath(workload) : workload;
+  const door = apiDoor("runtime.run");
+  const options = resolveWorkloadOptions(door, given);
+  const modulePath = workloadPath(workload);
   await loadWorkload(modulePath); // a bad module is refused here, before any thread runs it
-  const part: CustomPart = { kind: "custom", modulePath, options: options.options ?? {}, seed: options.seed ?? 1 };
+  const part: CustomPart = { kind: "custom", modulePath, options: options.options, seed: options.seed };
   const { parts, ...outcome } = await hosted.run(
     Array.from({ length: hosted.threads }, () => part),
     { timeoutMs: options.timeoutMs, signal: options.signal },
@@ -118,12 +129,9 @@ async function runWorkload(hosted: HostedRuntime, workload: string | URL, option
   };
 }
 
-function checkStartOptions(options: StartRuntimeOptions): void {
-  const { threads, policy } = options;
-  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
-    throw new InputError("ERR_USAGE", `startRuntime: bad value for threads: ${String(threads)}; allowed: an integer from 1 to ${MAX_THREADS}`);
-  }
-  if (typeof policy !== "string" || !isPolicyName(policy)) {
-    throw new InputError("ERR_USAGE", `startRuntime: bad value for policy: ${String(policy)}; allowed: ${POLICY_NAMES.join(", ")}`);
-  }
+/** A workload module's path: a path, or a file: URL. */
+function workloadPath(workload: unknown): string {
+  if (typeof workload === "string" && workload !== "") return workload;
+  if (workload instanceof URL && workload.protocol === "file:") return fileURLToPath(workload);
+  throw badArgument(apiDoor("runtime.run"), "workload", workload instanceof URL ? workload.href : workload, "a workload module's path or file: URL");
 }

@@ -4,15 +4,15 @@
  * max_map_count that keeps it alive. The result is the document `coropool
  * whatif --json` prints; renderReport draws its page.
  */
-import { InputError } from "../errors.js";
-import { isPolicyName, type PolicyName } from "../pools/index.js";
+import { apiDoor, type Door } from "../options/door.js";
+import { resolveWhatIfOptions } from "../options/doors.js";
+import type { PolicyName } from "../pools/index.js";
 import type { LogInput } from "../replay/line-source.js";
 import type { PolicySpec } from "../replay/replay-log.js";
 import { whatIf as whatIfOfLog } from "../replay/whatif.js";
 import { toDocument, type WhatIfDocument } from "../report/document.js";
 import { whatIfReport } from "../report/whatif-document.js";
-import { defaultBaselineVmas, readMaxMapCount } from "../vma/limits.js";
-import { logInputOf, poolIncreaseOf, type PoolIncreaseOptions, type TraceInput } from "./replay.js";
+import { logInputOf, type PoolIncreaseOptions, type TraceInput } from "./replay.js";
 
 export interface WhatIfOptions extends PoolIncreaseOptions {
   /**
@@ -25,8 +25,10 @@ export interface WhatIfOptions extends PoolIncreaseOptions {
   uncapped?: boolean;
   /** The limit asked about; default: this host's vm.max_map_count (65530 if unreadable). */
   maxMapCount?: number;
-  /** VMAs the process has besides coroutine stacks; default: this process's /proc/self/maps. */
+  /** VMAs the process has besides coroutine stacks; default: REPLAY_BASELINE_VMAS (what an idle QEMU maps). */
   baselineVmas?: number;
+  /** Stops the what-if when it fires: the rows so far come back, the document marked interrupted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -42,22 +44,22 @@ const DOCUMENT_SERIES_BUCKETS = 400;
  * kept in memory for that; a path is streamed each time.
  */
 export async function whatIf(log: TraceInput, options: WhatIfOptions = {}): Promise<WhatIfDocument> {
-  const { input, source } = logInputOf(log);
+  return whatIfAt(apiDoor("whatIf"), log, options);
+}
+
+/** The what-if as `door` asks it (the CLI's whatif and the API's whatIf are one code). */
+export async function whatIfAt(door: Door, log: TraceInput, options: unknown): Promise<WhatIfDocument> {
+  const request = resolveWhatIfOptions(door, options);
+  const { input, source } = logInputOf(door, log);
   const result = await whatIfOfLog(await rereadable(input), {
-    policies: options.policies?.map((p) => policySpec(p, options.uncapped === true)),
-    maxMapCount: options.maxMapCount ?? readMaxMapCount().value,
-    baselineVmas: options.baselineVmas ?? defaultBaselineVmas().value,
-    poolIncrease: poolIncreaseOf(options),
+    policies: request.policies,
+    maxMapCount: request.maxMapCount,
+    baselineVmas: request.baselineVmas,
+    poolIncrease: request.poolIncrease,
     source,
     seriesBuckets: DOCUMENT_SERIES_BUCKETS,
   });
   return toDocument(whatIfReport(result, source));
-}
-
-function policySpec(p: PolicyName | PolicySpec, uncapped: boolean): PolicySpec {
-  const spec = typeof p === "string" ? { policy: p, uncapped } : p;
-  if (!isPolicyName(spec.policy)) throw new InputError("ERR_USAGE", `unknown policy '${String(spec.policy)}' in policies`);
-  return spec;
 }
 
 /** An input that can be read again: lines that are their own iterator are read once, here. */

@@ -1,8 +1,7 @@
-import { formatByteSize, parseByteSize } from "../byte-size.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../errors.js";
-import { shownText } from "../message-text.js";
-import { POLICY_NAMES, isPolicyName, type PolicyName } from "../pools/index.js";
+import { MAX_SHOWN_CHARS, shownText } from "../message-text.js";
+import { nearest } from "../options/nearest.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
@@ -19,7 +18,10 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
   const spec: OptionSpec = { ...options, help: { type: "boolean", short: "h" } };
   let parsed: ParsedArgs;
   try {
-    parsed = parseArgs({ args: withValuesJoined(command, argv, spec), options: spec, allowPositionals: true, strict: true }) as ParsedArgs;
+    const args = withValuesJoined(command, argv, spec);
+    const { values, positionals, tokens } = parseArgs({ args, options: spec, allowPositionals: true, strict: true, tokens: true });
+    refuseRepeated(command, tokens);
+    parsed = { values, positionals } as ParsedArgs;
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError("ERR_USAGE", `${command}: ${describeParseError(err, spec)}; see 'coropool ${command} --help'`);
@@ -31,6 +33,22 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     );
   }
   return parsed;
+}
+
+/**
+ * A flag given twice is refused: parseArgs keeps only the last, so
+ * `--policy legacy --policy batched` would run batched alone without a word.
+ */
+function refuseRepeated(command: string, tokens: { kind: string; name?: string; rawName?: string }[]): void {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.name === undefined) continue;
+    if (seen.has(token.name)) {
+      const list = token.name === "policy" ? " (a comma list runs several: --policy legacy,batched)" : "";
+      throw new InputError("ERR_USAGE", `${command}: --${token.name} is given twice; give it once${list}`);
+    }
+    seen.add(token.name);
+  }
 }
 
 /** A word that starts with a dash and a digit is a (negative) number, so a value, never an option. */
@@ -84,64 +102,14 @@ function describeParseError(err: unknown, spec: OptionSpec): string {
   const unknown = /^Unknown option '(.*?)'(?:\. To specify a positional argument|$)/s.exec(message);
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
     const allowed = Object.entries(spec).map(([name, o]) => (o.short ? `--${name} (-${o.short})` : `--${name}`));
-    return `Unknown option '${shownArg(unknown[1]!)}'; allowed: ${allowed.join(", ")}`;
+    const word = unknown[1]!.replace(/=.*$/s, "");
+    const guess = nearest(word, Object.keys(spec).map((name) => `--${name}`));
+    return `unknown option ${shownArg(word)};${guess === null ? "" : ` did you mean ${guess}?`} allowed: ${allowed.join(", ")}`;
   }
   return shownArg(message.split("\n")[0]!.replace(/\.$/, ""));
 }
 
-/** Longer values are cut in messages, so an error stays one readable line. */
-const MAX_SHOWN_CHARS = 80;
-
 /** A user's argument as a message shows it: control characters escaped, long text cut. */
 export function shownArg(text: string): string {
   return shownText(text, MAX_SHOWN_CHARS);
-}
-
-/** An integer flag within [min, max], or the default when absent. */
-export function integerFlag(name: string, value: unknown, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value);
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(Number.isSafeInteger(n) && n >= min && n <= max)) {
-    throw new InputError("ERR_USAGE", `bad value for --${name}: '${shownArg(text)}'; allowed: an integer from ${min} to ${max}`);
-  }
-  return n;
-}
-
-/** A byte size like 4096, 64k or 1m, a multiple of `multiple`, up to `max`. */
-export function byteSizeFlag(name: string, value: unknown, multiple: number, max: number, examples = "64k or 1m"): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value);
-  const bytes = parseByteSize(text);
-  if (bytes === null || bytes % multiple !== 0 || bytes > max) {
-    throw new InputError("ERR_USAGE", `bad value for --${name}: '${shownArg(text)}'; allowed: a multiple of ${multiple} bytes up to ${formatByteSize(max)}, e.g. ${examples}`);
-  }
-  return bytes;
-}
-
-/** The policies in words, for help texts: "legacy, batched, none or elastic". */
-export const POLICY_CHOICES = `${POLICY_NAMES.slice(0, -1).join(", ")} or ${POLICY_NAMES[POLICY_NAMES.length - 1]}`;
-
-/** One policy name. */
-export function policyFlag(value: unknown): PolicyName {
-  const text = String(value);
-  if (!isPolicyName(text)) {
-    throw new InputError("ERR_USAGE", `bad value for --policy: '${shownArg(text)}'; allowed: ${POLICY_NAMES.join(", ")}`);
-  }
-  return text;
-}
-
-/** One policy or a comma list of them, each at most once. */
-export function policyListFlag(value: unknown, fallback: PolicyName[]): PolicyName[] {
-  if (value === undefined) return fallback;
-  const text = String(value);
-  const names = text.split(",").map((s) => s.trim());
-  // An empty item ("legacy,", ",batched") is shown with its whole list: '' alone would not say where it is.
-  if (names.length > 1 && names.includes("")) {
-    throw new InputError("ERR_USAGE", `bad value for --policy: '${shownArg(text)}' has an empty item; allowed: ${POLICY_NAMES.join(", ")} or a comma list of them`);
-  }
-  const policies = names.map(policyFlag);
-  const repeated = policies.find((p, i) => policies.indexOf(p) !== i);
-  if (repeated) throw new InputError("ERR_USAGE", `bad value for --policy: '${shownArg(text)}' names ${repeated} twice; list each policy once`);
-  return policies;
 }

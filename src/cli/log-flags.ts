@@ -1,29 +1,26 @@
 /** The flags every command that reads a QEMU log shares: what the log does not record, the pool increase. */
-import type { PoolIncreaseOptions } from "../api/replay.js";
-import { InputError } from "../errors.js";
-import { integerFlag, type OptionSpec } from "./args.js";
+import { REPLAY_BASELINE_VMAS } from "../replay/baseline.js";
+import { flag, type FlagEntry } from "./flag-table.js";
 
-export const POOL_INCREASE_OPTIONS: OptionSpec = {
-  "pool-inc": { type: "string" },
-  "virtio-blk": { type: "string" },
-};
+export const POOL_INCREASE_FLAGS: FlagEntry[] = [
+  flag(
+    "poolIncrease",
+    "N",
+    "a QEMU log's pool size increase, which the log does not record: the sum of num-queues × queue-size / 2 over the VM's virtio-blk disks (default 0: right for emulated NVMe and most devices)",
+  ),
+  flag(
+    "virtioBlk",
+    "NQxQS,...",
+    "the VM's virtio-blk disks instead (num-queues x queue-size each, e.g. 2x512,2x512 for two disks of 2 queues of 512): the increase is computed from them",
+  ),
+];
 
-export const POOL_INCREASE_HELP = `  --pool-inc N           a QEMU log's pool size increase, which the log does not record:
-                         the sum of num-queues × queue-size / 2 over the VM's virtio-blk
-                         disks (default 0: right for emulated NVMe and most devices)
-  --virtio-blk NQxQS,... the VM's virtio-blk disks instead (num-queues x queue-size each,
-                         e.g. 2x512,2x512 for two disks of 2 queues of 512): the increase
-                         is computed from them`;
-
-/** The largest increase: a trace's `inc` takes 32 bits. */
-const MAX_POOL_INCREASE = 0xffffffff;
-
-/** --pool-inc or --virtio-blk, checked (not both), as the API's options. */
-export function poolIncreaseFlags(command: string, values: Record<string, unknown>): PoolIncreaseOptions {
-  const poolIncrease = integerFlag("pool-inc", values["pool-inc"], 0, MAX_POOL_INCREASE);
-  const virtioBlk = values["virtio-blk"];
-  if (poolIncrease !== undefined && virtioBlk !== undefined) {
-    throw new InputError("ERR_USAGE", `${command}: --pool-inc and --virtio-blk together; give the increase or the disks it comes from, not both`);
-  }
-  return virtioBlk === undefined ? { poolIncrease } : { virtioBlk: String(virtioBlk) };
-}
+/** What a replayed log is held to, as replay and whatif both say it. */
+export const LOG_LIMIT_FLAGS: FlagEntry[] = [
+  flag("maxMapCount", "N", "the VMA limit (default: /proc/sys/vm/max_map_count, else 65530)"),
+  flag(
+    "baselineVmas",
+    "N",
+    `VMAs the process maps besides coroutine stacks (default ${REPLAY_BASELINE_VMAS}, what an idle QEMU maps; for your QEMU count its own, e.g. wc -l /proc/$(pidof qemu-system-x86_64)/maps)`,
+  ),
+];

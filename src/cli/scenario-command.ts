@@ -1,23 +1,27 @@
 /**
  * The one shape of every command that runs a scenario (stress, imbalance,
- * randread, run): parse the flags, answer --help, read the scenario file
- * (a bundled one by default), check its kind, apply the command's own flags,
- * check the --report path, run the experiment, then print its text or JSON
- * and exit with the status its runs earned. Each command says only what is
- * its own.
+ * randread, run): read the flags through the flag table, answer --help,
+ * read the scenario file (a bundled one by default), check its kind, apply
+ * the command's own flags, resolve the run's options as run() does (the
+ * same door code), check the --report path, run the experiment, then print
+ * its text or JSON and exit with the status its runs earned. Each command
+ * says only what is its own.
  */
 import { InputError } from "../errors.js";
 import { BUNDLED_SCENARIOS, bundledPath, bundledOrPath } from "../experiments/bundled.js";
 import type { ThreadedExperimentOptions } from "../experiments/options.js";
+import { cliDoor } from "../options/door.js";
+import { resolveRunOptions } from "../options/doors.js";
+import { checkOptionsFitScenario, type RunPlace } from "../options/scenario-fit.js";
 import type { PolicyName } from "../pools/index.js";
 import type { ResultDocument } from "../report/document.js";
 import type { Scenario } from "../scenarios/types.js";
 import { loadScenarioFile } from "../scenarios/validate.js";
-import { parseCommandArgs, type OptionSpec, type ParsedArgs } from "./args.js";
-import { commandOutput, REPORT_OPTION, reportPathFlag } from "./command-output.js";
+import { commandOutput, reportPathFlag } from "./command-output.js";
 import { EXIT, type CommandResult } from "./exit.js";
+import { readFlags, type FlagEntry, type ReadFlags } from "./flag-table.js";
 import { Interrupt } from "./interrupt.js";
-import { RUNTIME_OPTIONS, runtimeFlags, withExperimentOptions, type RuntimeFlags } from "./runtime-flags.js";
+import { withProgress } from "./runtime-flags.js";
 
 /** What a command's experiment produced: the document for --json and --report, its text, the exit status. */
 export interface CommandOutcome {
@@ -39,14 +43,16 @@ export interface ScenarioCommand<S extends Scenario> {
    */
   defaultScenario?: string;
   defaultPolicies: PolicyName[];
-  /** The flags of this command only (the runtime flags and --report are everyone's). */
-  options?: OptionSpec;
-  /** Refuses a runtime flag that does not apply, before the scenario is read. */
-  checkFlags?(flags: RuntimeFlags): void;
-  /** The command's own flags applied to the scenario, after its kind was checked. */
-  prepare?(scenario: S, values: ParsedArgs["values"], flags: RuntimeFlags): S;
-  /** Runs the experiment (the --report path is already checked); `values` has the command's own flags. */
-  execute(scenario: S, file: string, flags: RuntimeFlags, options: ThreadedExperimentOptions, values: ParsedArgs["values"]): Promise<CommandOutcome>;
+  /** Every flag the command takes, in help order. */
+  flags: readonly FlagEntry[];
+  /** The command's own flags applied to the scenario, after its kind was checked (their values already checked). */
+  prepare?(scenario: S, flags: ReadFlags): S;
+  /** The policies when --policy is not given, when they depend on the scenario. */
+  policiesFor?(scenario: S): PolicyName[];
+  /** Where real stacks are mapped under --backend kernel (stress: in children, up to the host's real limit). */
+  runPlace?: RunPlace;
+  /** Runs the experiment (the --report path is already checked). */
+  execute(scenario: S, file: string, options: ThreadedExperimentOptions, flags: ReadFlags): Promise<CommandOutcome>;
 }
 
 /** The command line function of a scenario command. */
@@ -54,17 +60,19 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
   return async (argv, interrupt = new Interrupt()) => {
     const { name } = command;
     const takesArgument = command.defaultScenario === undefined;
-    const { values, positionals } = parseCommandArgs(name, argv, { ...RUNTIME_OPTIONS, ...REPORT_OPTION, ...command.options }, takesArgument ? 1 : 0);
-    if (values.help) return { stdout: command.help, exitCode: EXIT.OK };
-    const argument = takesArgument ? scenarioArgument(name, values, positionals) : undefined;
-    const flags = runtimeFlags(values, command.defaultPolicies);
-    command.checkFlags?.(flags);
-    const file = argument ?? flags.scenario ?? bundledPath(BUNDLED_SCENARIOS, command.defaultScenario!);
+    const flags = readFlags(name, argv, command.flags, takesArgument ? 1 : 0);
+    if (flags.help) return { stdout: command.help, exitCode: EXIT.OK };
+    const { scenario: scenarioFlag, ...given } = flags.options;
+    const file = takesArgument ? scenarioArgument(name, flags.positionals) : scenarioFile(scenarioFlag, command.defaultScenario!);
+    const door = cliDoor(name);
+    const resolved = resolveRunOptions(door, given);
     const loaded = ofKind(name, command.kind, loadScenarioFile(file));
-    const scenario = command.prepare ? command.prepare(loaded, values, flags) : loaded;
-    const reportPath = reportPathFlag(values.report, [file]);
+    const scenario = command.prepare ? command.prepare(loaded, flags) : loaded;
+    const options = { ...resolved, policies: resolved.policies ?? command.policiesFor?.(scenario) ?? command.defaultPolicies };
+    checkOptionsFitScenario(door, scenario, options, command.runPlace);
+    const reportPath = reportPathFlag(flags.report, [file]);
     const signal = interrupt.stopsGracefully();
-    const outcome = await withExperimentOptions(flags, signal, (options) => command.execute(scenario, file, flags, options, values));
+    const outcome = await withProgress({ ...options, signal }, flags.json, (o) => command.execute(scenario, file, o, flags));
     return {
       ...commandOutput(outcome.document, outcome.text, flags.json, reportPath, signal),
       exitCode: outcome.exitCode,
@@ -74,11 +82,15 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
 }
 
 /** The scenario given as the command's argument (a bundled name or a path). */
-function scenarioArgument(command: string, values: ParsedArgs["values"], positionals: string[]): string {
+function scenarioArgument(command: string, positionals: string[]): string {
   const value = positionals[0];
   if (value === undefined) throw new InputError("ERR_USAGE", `${command}: missing the SCENARIO file; see 'coropool ${command} --help'`);
-  if (values.scenario !== undefined) throw new InputError("ERR_USAGE", `${command}: give the scenario as the argument, not with --scenario`);
   return bundledOrPath(BUNDLED_SCENARIOS, value, command);
+}
+
+/** --scenario's file (a bundled name resolved), or the command's bundled default. */
+function scenarioFile(flag: unknown, defaultScenario: string): string {
+  return typeof flag === "string" ? bundledOrPath(BUNDLED_SCENARIOS, flag, "bad --scenario") : bundledPath(BUNDLED_SCENARIOS, defaultScenario);
 }
 
 function ofKind<S extends Scenario>(command: string, kind: S["kind"] | undefined, scenario: Scenario): S {

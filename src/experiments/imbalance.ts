@@ -2,12 +2,11 @@
  * The imbalance experiment: one thread bursts, then goes quiet while the
  * others keep needing coroutines; where the stacks end up under each policy.
  */
-import { InputError } from "../errors.js";
 import type { PolicyName } from "../pools/index.js";
 import type { RunResult } from "../runtime/result.js";
 import { summarizeImbalance, type ImbalanceSummary } from "../scenarios/imbalance/plan.js";
 import type { ImbalanceScenario } from "../scenarios/types.js";
-import { MIN_IMBALANCE_THREADS } from "../scenarios/validate.js";
+import { scenarioWithThreads } from "../scenarios/registry.js";
 import { withSeed, type ThreadedExperimentOptions } from "./options.js";
 import { runScenarioUnderPolicies } from "./run-policies.js";
 
@@ -23,7 +22,8 @@ export interface ImbalanceReport {
 
 /** Runs the scenario (with the options' seed and threads) under each policy. */
 export async function runImbalance(scenario: ImbalanceScenario, file: string, options: ThreadedExperimentOptions): Promise<ImbalanceReport> {
-  const adjusted = withThreads(withSeed(scenario, options), options.threads);
+  const seeded = withSeed(scenario, options);
+  const adjusted = options.threads === undefined ? seeded : (scenarioWithThreads(seeded, options.threads) as ImbalanceScenario);
   const results = await runScenarioUnderPolicies("imbalance", adjusted, file, DEFAULT_IMBALANCE_POLICIES, options);
   return {
     command: "imbalance",
@@ -31,17 +31,4 @@ export async function runImbalance(scenario: ImbalanceScenario, file: string, op
     scenario: adjusted,
     runs: results.map((r) => ({ ...r, imbalance: summarizeImbalance(adjusted, r) })),
   };
-}
-
-/**
- * The scenario on `threads` threads. One thread bursts and at least one
- * other works, so fewer than two is refused; a bursting thread that is no
- * longer there becomes T0.
- */
-function withThreads(scenario: ImbalanceScenario, threads: number | undefined): ImbalanceScenario {
-  if (threads === undefined) return scenario;
-  if (threads < MIN_IMBALANCE_THREADS) {
-    throw new InputError("ERR_USAGE", `threads ${threads} is too few for an imbalance run; allowed: at least ${MIN_IMBALANCE_THREADS} (one thread bursts, the others work)`);
-  }
-  return { ...scenario, threads, burstThread: scenario.burstThread < threads ? scenario.burstThread : 0 };
 }

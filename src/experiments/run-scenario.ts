@@ -2,7 +2,6 @@
  * Any scenario by its kind: the experiment that runs it, and the runs its
  * report holds. `coropool run FILE` is this; so is a program's run().
  */
-import { InputError } from "../errors.js";
 import type { RunResult } from "../runtime/result.js";
 import { runBurstIdle, type BurstIdleReport } from "./burst-idle.js";
 import type { Scenario } from "../scenarios/types.js";
@@ -16,18 +15,15 @@ import { runStress, type StressReport } from "./stress.js";
 export type ScenarioReport = StressReport | ImbalanceReport | RandreadReport | CustomReport | BurstIdleReport;
 
 /**
- * Runs `scenario` with the experiment of its kind. A vma-exhaustion guest
- * sets its own threads (IOThreads and main loop), so `threads` is refused
- * for it. With the kernel backend a vma-exhaustion run stays in this process,
+ * Runs `scenario` with the experiment of its kind; the options are resolved
+ * and fit the scenario (src/options/: a vma-exhaustion guest takes no
+ * `threads`, its IOThreads and main loop set them). With the kernel backend a vma-exhaustion run stays in this process,
  * below the host's limit; for the real abort, see runRealAbort.
  */
 export function runScenario(scenario: Scenario, file: string, options: ThreadedExperimentOptions): Promise<ScenarioReport> {
   switch (scenario.kind) {
     case "vma-exhaustion": {
-      const { threads, ...rest } = options;
-      if (threads !== undefined) {
-        throw new InputError("ERR_USAGE", `threads does not apply to kind 'vma-exhaustion': the guest's IOThreads and main loop set the threads`);
-      }
+      const { threads: _setByTheGuest, ...rest } = options;
       return runStress(scenario, file, rest);
     }
     case "imbalance":

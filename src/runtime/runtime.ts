@@ -175,21 +175,17 @@ export class Runtime {
       runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS,
       ...stripUndefined(options),
     };
-    if (this.options.backend === "kernel") this.checkKernelMode(hostLimit);
+    if (this.options.backend === "kernel") this.checkKernelMode();
   }
 
-  /** The kernel backend must be available, and must not approach the host's real limit in-process. */
-  private checkKernelMode(host: number): void {
+  /**
+   * The kernel backend must be available. Its limit was checked where the
+   * options were resolved (src/options/scenario-fit.ts: an in-process run
+   * stays KERNEL_SAFETY_MARGIN_VMAS below the host's real limit).
+   */
+  private checkKernelMode(): void {
     const reason = kernelBackendUnavailableReason();
     if (reason !== null) throw new InputError("ERR_BACKEND", reason);
-    if (this.options.realLimitChild) return;
-    const ceiling = host - KERNEL_SAFETY_MARGIN_VMAS;
-    if (this.options.maxMapCount > ceiling) {
-      throw new InputError(
-        "ERR_KERNEL_LIMIT",
-        `--max-map-count ${this.options.maxMapCount} with the kernel backend would come within ${KERNEL_SAFETY_MARGIN_VMAS} VMAs of this host's real limit ${host} (a Node process that really runs out dies inside V8); allowed: at most ${ceiling}, or 'coropool stress --backend kernel' to reproduce the real abort in a child process`,
-      );
-    }
   }
 
   get hardMaxSize(): number {

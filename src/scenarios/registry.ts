@@ -55,21 +55,46 @@ export interface ScenarioKindSpec<S extends Scenario> {
    */
   plans(scenario: S, scenarioFile: string): RunPlan[];
   part: PartCode<ScenarioPart & { kind: S["kind"] }>;
+  /**
+   * The scenario on `threads` threads (a run's threads option), the roles
+   * that name threads moved to fit; absent where the kind sets its own
+   * threads (a guest's IOThreads and main loop). `threads` is within the
+   * file's own rule for `threads` (threadsRule).
+   */
+  withThreads?(scenario: S, threads: number): S;
 }
 
 type KindSpecs = { [K in ScenarioKind]: ScenarioKindSpec<Extract<Scenario, { kind: K }>> };
 
 export const SCENARIO_KIND_SPECS: KindSpecs = {
   "vma-exhaustion": { file: STRESS_FILE, plans: (s) => [planStress(s)], part: { run: runStressPart } },
-  imbalance: { file: IMBALANCE_FILE, plans: (s) => [planImbalance(s)], part: { run: runImbalancePart } },
-  randread: { file: RANDREAD_FILE, plans: (s) => randreadCases(s).map((c) => planRandread(s, c)), part: { run: runRandreadPart } },
+  imbalance: {
+    file: IMBALANCE_FILE,
+    plans: (s) => [planImbalance(s)],
+    part: { run: runImbalancePart },
+    // A bursting thread that is no longer there becomes T0.
+    withThreads: (s, threads) => ({ ...s, threads, burstThread: s.burstThread < threads ? s.burstThread : 0 }),
+  },
+  randread: {
+    file: RANDREAD_FILE,
+    plans: (s) => randreadCases(s).map((c) => planRandread(s, c)),
+    part: { run: runRandreadPart },
+    withThreads: (s, threads) => ({ ...s, threads }),
+  },
   custom: {
     file: CUSTOM_FILE,
     checkLocation: checkModuleExists,
     plans: (s, scenarioFile) => [planCustom(s, scenarioFile)],
     part: { prepare: prepareCustomPart, run: runPreparedCustomPart },
+    withThreads: (s, threads) => ({ ...s, threads }),
   },
-  "burst-idle": { file: BURST_IDLE_FILE, plans: (s) => [planBurstIdle(s)], part: { run: runBurstIdlePart } },
+  "burst-idle": {
+    file: BURST_IDLE_FILE,
+    plans: (s) => [planBurstIdle(s)],
+    part: { run: runBurstIdlePart },
+    // The bursting threads stay as many as fit, leaving one for the later load.
+    withThreads: (s, threads) => ({ ...s, threads, burstThreads: Math.min(s.burstThreads, threads - 1) }),
+  },
 };
 
 /** Any kind's spec, for code that holds a scenario of any kind. */
@@ -85,6 +110,23 @@ export function scenarioFileRules(kind: ScenarioKind): ObjectRule {
 /** The checks of a checked scenario that need its file's place on disk. */
 export function checkScenarioLocation(scenario: Scenario, scenarioFile: string): void {
   specOf(scenario).checkLocation?.(scenario, scenarioFile);
+}
+
+/**
+ * What a run's threads option may be for this scenario: the kind's own rule
+ * for its `threads` field (its bounds and words), or null where the kind
+ * sets its own threads.
+ */
+export function threadsRule(scenario: Scenario): { min: number; max: number; allowed: string } | null {
+  if (specOf(scenario).withThreads === undefined) return null;
+  const field = scenarioFileRules(scenario.kind).fields.threads!;
+  const schema = field.rule.schema as { minimum: number; maximum: number };
+  return { min: schema.minimum, max: schema.maximum, allowed: field.rule.allowed({ root: scenario, path: ["threads"] }) };
+}
+
+/** The scenario on `threads` threads (see ScenarioKindSpec.withThreads); threadsRule says what is allowed. */
+export function scenarioWithThreads(scenario: Scenario, threads: number): Scenario {
+  return specOf(scenario).withThreads!(scenario, threads);
 }
 
 /** The runs a scenario asks for under each policy (see ScenarioKindSpec.plans). */

@@ -2,11 +2,15 @@ import { runDemo } from "../../experiments/demo.js";
 import { demoDocument } from "../../report/document.js";
 import { vmaChartText } from "../../report/terminal-chart.js";
 import { formatDemo } from "../../report/text.js";
-import { parseCommandArgs } from "../args.js";
-import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../command-output.js";
+import { cliDoor } from "../../options/door.js";
+import { resolveRunOptions } from "../../options/doors.js";
+import { commandOutput, reportPathFlag } from "../command-output.js";
 import { EXIT, runsVerdict, type CommandResult } from "../exit.js";
+import { flag, flagHelp, readFlags } from "../flag-table.js";
 import { Interrupt } from "../interrupt.js";
-import { runtimeFlags, withExperimentOptions } from "../runtime-flags.js";
+import { withProgress } from "../runtime-flags.js";
+
+const DEMO_FLAGS = [flag("json", undefined, "the result as JSON on stdout (schema: docs/json.md)"), flag("maxMapCount", "N", "the VMA limit for part 1 (default: this host's)"), flag("report")];
 
 export const DEMO_HELP = `Usage: coropool demo [--json] [--max-map-count N] [--report FILE.html]
 
@@ -24,9 +28,7 @@ terminal, part 1 also draws VMAs over time for each policy. In a checkout of
 the repository, 'npm start' runs it and writes reports/demo.html.
 
 Options:
-  --json                 the result as JSON on stdout (schema: docs/json.md)
-  --max-map-count N      the VMA limit for part 1 (default: this host's)
-${REPORT_HELP_LINE}
+${flagHelp(DEMO_FLAGS)}
 
 Exit status: 0 the demo ran (part 1's abort included); 5 a worker thread died
 or a run hit its time limit; 6 the results were printed but the report could
@@ -39,13 +41,13 @@ Examples:
   coropool demo --report reports/demo.html`;
 
 export async function demoCommand(argv: string[], interrupt = new Interrupt()): Promise<CommandResult> {
-  const { values } = parseCommandArgs("demo", argv, { json: { type: "boolean" }, "max-map-count": { type: "string" }, ...REPORT_OPTION }, 0);
-  if (values.help) return { stdout: DEMO_HELP, exitCode: EXIT.OK };
-  const flags = runtimeFlags(values, []);
-  const reportPath = reportPathFlag(values.report);
+  const flags = readFlags("demo", argv, DEMO_FLAGS, 0);
+  if (flags.help) return { stdout: DEMO_HELP, exitCode: EXIT.OK };
+  const options = resolveRunOptions(cliDoor("demo"), flags.options);
+  const reportPath = reportPathFlag(flags.report);
   const signal = interrupt.stopsGracefully();
   // Each part runs its own policies.
-  const demo = await withExperimentOptions(flags, signal, ({ policies: _each, ...options }) => runDemo(options));
+  const demo = await withProgress({ ...options, signal }, flags.json, (o) => runDemo(o));
   const doc = demoDocument(demo.parts);
   const limitSource = demo.hostLimitSource === null ? "--max-map-count" : `this host's vm.max_map_count (${demo.hostLimitSource})`;
   // The picture only for a person at a terminal: piped output stays plain tables.

@@ -2,10 +2,12 @@ import { DEFAULT_IMBALANCE_POLICIES, DEFAULT_IMBALANCE_SCENARIO, runImbalance } 
 import { toDocument } from "../../report/document.js";
 import { formatImbalanceReport } from "../../report/text.js";
 import type { ImbalanceScenario } from "../../scenarios/types.js";
-import { REPORT_HELP_LINE } from "../command-output.js";
 import { EXIT_HELP, runsVerdict } from "../exit.js";
-import { checkImbalanceThreads, RUNTIME_HELP } from "../runtime-flags.js";
+import { flag, flagHelp } from "../flag-table.js";
+import { RUNTIME_FLAGS } from "../runtime-flags.js";
 import { scenarioCommand } from "../scenario-command.js";
+
+const IMBALANCE_FLAGS = [...RUNTIME_FLAGS, flag("report")];
 
 export const IMBALANCE_HELP = `Usage: coropool imbalance [options]
 
@@ -15,8 +17,7 @@ stranded in the quiet thread's pool, new stacks the busy threads had to map
 meanwhile, and how unevenly the per-thread pools are filled (max/mean, Gini).
 
 Options:
-${RUNTIME_HELP}
-${REPORT_HELP_LINE}
+${flagHelp(IMBALANCE_FLAGS)}
 
 Default scenario: imbalance. Default policies: legacy,batched,none.
 
@@ -33,11 +34,8 @@ export const imbalanceCommand = scenarioCommand<ImbalanceScenario>({
   kind: "imbalance",
   defaultScenario: DEFAULT_IMBALANCE_SCENARIO,
   defaultPolicies: DEFAULT_IMBALANCE_POLICIES,
-  prepare(scenario, _values, flags) {
-    checkImbalanceThreads(flags);
-    return scenario;
-  },
-  async execute(scenario, file, _flags, options) {
+  flags: IMBALANCE_FLAGS,
+  async execute(scenario, file, options) {
     const report = await runImbalance(scenario, file, options);
     return { document: toDocument(report), text: () => formatImbalanceReport(report), ...runsVerdict(report.runs) };
   },

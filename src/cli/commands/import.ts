@@ -1,13 +1,17 @@
 import { accessSync, constants, lstatSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { poolIncreaseOf } from "../../api/replay.js";
 import { BUNDLED_TRACES, bundledOrPath } from "../../experiments/bundled.js";
 import { InputError } from "../../errors.js";
+import { cliDoor } from "../../options/door.js";
+import { resolveImportOptions } from "../../options/doors.js";
 import { importQemuLog } from "../../replay/import.js";
 import { describeLogInput } from "../../report/log-input-text.js";
-import { parseCommandArgs, shownArg } from "../args.js";
+import { shownArg } from "../args.js";
 import { EXIT, type CommandResult } from "../exit.js";
-import { POOL_INCREASE_HELP, POOL_INCREASE_OPTIONS, poolIncreaseFlags } from "../log-flags.js";
+import { flag, flagHelp, readFlags } from "../flag-table.js";
+import { POOL_INCREASE_FLAGS } from "../log-flags.js";
+
+const IMPORT_FLAGS = [flag("output", "FILE.trace", "the trace to write (a new file, or a regular file to replace; not the log itself)", "o"), ...POOL_INCREASE_FLAGS];
 
 export const IMPORT_HELP = `Usage: coropool import LOG -o FILE.trace [--pool-inc N | --virtio-blk NQxQS,...]
 
@@ -19,31 +23,30 @@ the log gives, but for the line numbers. The file is written beside FILE and
 renamed over it when complete, so FILE is never half-written.
 
 Options:
-  -o, --output FILE.trace  the trace to write (a new file, or a regular file to replace;
-                           not the log itself)
-${POOL_INCREASE_HELP}
-  -h, --help               this help
+${flagHelp(IMPORT_FLAGS)}
 
 Exit status: 0 written, 2 bad input (a bad line is named by its number; a
-coropool trace is not imported again), 1 internal error.
+coropool trace is not imported again), 6 the trace could not be written
+(nothing is left behind), 130/143 stopped by SIGINT/SIGTERM (nothing is
+written, nothing left behind), 1 internal error.
 
 Examples:
   coropool import qemu-7.2-virtio -o vm.trace --virtio-blk 4x256,4x256
   coropool replay vm.trace --policy legacy,batched --uncapped`;
 
 export async function importCommand(argv: string[]): Promise<CommandResult> {
-  const { values, positionals } = parseCommandArgs("import", argv, { output: { type: "string", short: "o" }, ...POOL_INCREASE_OPTIONS }, 1);
-  if (values.help) return { stdout: IMPORT_HELP, exitCode: EXIT.OK };
-  if (positionals[0] === undefined) throw new InputError("ERR_USAGE", "import: missing the QEMU LOG; see 'coropool import --help'");
-  const log = bundledOrPath(BUNDLED_TRACES, positionals[0], "import");
-  if (values.output === undefined) throw new InputError("ERR_USAGE", "import: missing -o FILE.trace, the trace to write; see 'coropool import --help'");
-  const poolIncrease = poolIncreaseOf(poolIncreaseFlags("import", values));
-  const output = checkedOutput(String(values.output), log);
+  const flags = readFlags("import", argv, IMPORT_FLAGS, 1);
+  if (flags.help) return { stdout: IMPORT_HELP, exitCode: EXIT.OK };
+  if (flags.positionals[0] === undefined) throw new InputError("ERR_USAGE", "import: missing the QEMU LOG; see 'coropool import --help'");
+  const log = bundledOrPath(BUNDLED_TRACES, flags.positionals[0], "import");
+  if (flags.output === undefined) throw new InputError("ERR_USAGE", "import: missing -o FILE.trace, the trace to write; see 'coropool import --help'");
+  const { poolIncrease } = resolveImportOptions(cliDoor("import"), flags.options);
+  const output = checkedOutput(flags.output, log);
   const temporary = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
   let summary;
   try {
     summary = await importQemuLog({ path: log }, temporary, { poolIncrease, source: log });
-    checkedOutput(String(values.output), log);
+    checkedOutput(flags.output, log);
     renameSync(temporary, output);
   } finally {
     rmSync(temporary, { force: true });

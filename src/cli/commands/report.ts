@@ -1,7 +1,9 @@
 import { InputError } from "../../errors.js";
 import { prepareReportPath, readResultDocument, renderReportHtml, writeFileAtomic } from "../../report/index.js";
-import { parseCommandArgs } from "../args.js";
 import { EXIT, type CommandResult } from "../exit.js";
+import { flag, flagHelp, readFlags } from "../flag-table.js";
+
+const REPORT_FLAGS = [flag("output", "FILE.html", "where to write the page (default: RESULT with .html)", "o")];
 
 export const REPORT_HELP = `Usage: coropool report RESULT.json [-o FILE.html]
 
@@ -12,8 +14,7 @@ IOPS against iodepth, the parameters and the machine. No network is needed to
 write it or to view it.
 
 Options:
-  -o, --output FILE.html  where to write the page (default: RESULT with .html)
-  -h, --help              this help
+${flagHelp(REPORT_FLAGS)}
 
   -o accepts a new path or a regular file (a symlink is written through, the
   link stays); a device, FIFO, socket or folder is refused, and so is the
@@ -28,12 +29,12 @@ Examples:
   coropool demo --json > demo.json && coropool report demo.json`;
 
 export function reportCommand(argv: string[]): CommandResult {
-  const { values, positionals } = parseCommandArgs("report", argv, { output: { type: "string", short: "o" } }, 1);
-  if (values.help) return { stdout: REPORT_HELP, exitCode: EXIT.OK };
-  const file = positionals[0];
+  const flags = readFlags("report", argv, REPORT_FLAGS, 1);
+  if (flags.help) return { stdout: REPORT_HELP, exitCode: EXIT.OK };
+  const file = flags.positionals[0];
   if (file === undefined) throw new InputError("ERR_USAGE", "report: missing the RESULT.json file; see 'coropool report --help'");
   const doc = readResultDocument(file);
-  const output = prepareReportPath(values.output ?? defaultOutput(file), "-o", [file]);
+  const output = prepareReportPath(flags.output ?? defaultOutput(file), "-o", [file]);
   let html: string;
   try {
     html = renderReportHtml(doc);

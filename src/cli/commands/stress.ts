@@ -1,15 +1,15 @@
-import { InputError } from "../../errors.js";
 import { runRealAbort } from "../../experiments/real-abort.js";
 import { DEFAULT_STRESS_POLICIES, DEFAULT_STRESS_SCENARIO, runStress } from "../../experiments/stress.js";
 import { toDocument } from "../../report/document.js";
 import { formatRealAbortReport, formatStressReport } from "../../report/text.js";
 import type { StressScenario } from "../../scenarios/types.js";
-import { MAX_ROUNDS } from "../../scenarios/validate.js";
-import { integerFlag } from "../args.js";
-import { REPORT_HELP_LINE } from "../command-output.js";
 import { EXIT, EXIT_HELP, runsVerdict } from "../exit.js";
-import { RUNTIME_HELP } from "../runtime-flags.js";
+import { flag, flagHelp } from "../flag-table.js";
+import { runtimeFlagsWithout } from "../runtime-flags.js";
 import { scenarioCommand } from "../scenario-command.js";
+
+/** No --threads: the guest's IOThreads and main loop set the threads. */
+const STRESS_FLAGS = [...runtimeFlagsWithout("threads"), flag("rounds", "N", "override the scenario's number of rounds"), flag("report")];
 
 export const STRESS_HELP = `Usage: coropool stress [options]
 
@@ -19,9 +19,7 @@ size raised per virtio-blk device as QEMU raises it. On Linux's default
 limit the legacy pool runs out and aborts with QEMU's message; batched survives.
 
 Options:
-${RUNTIME_HELP.replace(/\n  --threads N[^\n]*/, "")}
-  --rounds N             override the scenario's number of rounds
-${REPORT_HELP_LINE}
+${flagHelp(STRESS_FLAGS)}
 
 Default scenario: bug-report (4 IOThreads + main loop, two virtio-blk devices
 of 64 queues x 256 entries, max_map_count 65530).
@@ -48,18 +46,14 @@ export const stressCommand = scenarioCommand<StressScenario>({
   kind: "vma-exhaustion",
   defaultScenario: DEFAULT_STRESS_SCENARIO,
   defaultPolicies: DEFAULT_STRESS_POLICIES,
-  options: { rounds: { type: "string" } },
-  checkFlags(flags) {
-    if (flags.threads !== undefined) {
-      throw new InputError("ERR_USAGE", "stress: --threads does not apply; the guest's IOThreads and main loop set the threads (edit the scenario file)");
-    }
-  },
-  prepare(scenario, values) {
-    const rounds = integerFlag("rounds", values.rounds, 1, MAX_ROUNDS);
+  flags: STRESS_FLAGS,
+  runPlace: "child-processes",
+  prepare(scenario, flags) {
+    const rounds = flags.options.rounds as number | undefined;
     return rounds === undefined ? scenario : { ...scenario, rounds };
   },
-  async execute(scenario, file, flags, options) {
-    if (flags.backend === "kernel") {
+  async execute(scenario, file, options) {
+    if (options.backend === "kernel") {
       // Real stacks up to the real limit can only end in a real abort: each
       // policy runs in a child process, and this process reports how it died.
       const real = await runRealAbort(scenario, file, options);
