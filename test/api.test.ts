@@ -190,8 +190,8 @@ describe("startRuntime()", () => {
   });
 
   it("refuses bad options and bad workloads with one line", async () => {
-    await expect(startRuntime({ threads: 0, policy: "batched" })).rejects.toThrow("startRuntime: bad value for threads: 0; allowed: an integer from 1 to 64");
-    await expect(startRuntime({ threads: 1, policy: "fifo" as "batched" })).rejects.toThrow(/bad value for policy: fifo; allowed: legacy, batched, none/);
+    await expect(startRuntime({ threads: 0, policy: "batched" })).rejects.toThrow("bad threads 0; allowed: an integer from 1 to 64");
+    await expect(startRuntime({ threads: 1, policy: "fifo" as "batched" })).rejects.toThrow(/^bad policy "fifo"; allowed: legacy, batched, none/);
     const runtime = await startRuntime({ threads: 1, policy: "batched", baselineVmas: BASELINE });
     try {
       const err = (await runtime.run(join(FIXTURES, "workloads", "throws-on-import.mjs")).catch((e: unknown) => e)) as InputError;

@@ -50,7 +50,7 @@ describe("bundled scenarios by name", () => {
   });
 
   it.each([
-    [["stress", "--scenario", "no-such-scenario"], "bad value for --scenario: 'no-such-scenario' is no bundled scenario"],
+    [["stress", "--scenario", "no-such-scenario"], "--scenario: 'no-such-scenario' is no bundled scenario"],
     [["run", "no-such-scenario"], "run: 'no-such-scenario' is no bundled scenario"],
   ])("an unknown name is bad input that lists the bundled names: %j", (args, start) => {
     const r = runCli(args, inEmpty);

@@ -13,8 +13,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { byteSizeFlag, integerFlag, parseCommandArgs, policyListFlag } from "../src/cli/args.js";
-import { RUNTIME_OPTIONS } from "../src/cli/runtime-flags.js";
+import { parseCommandArgs } from "../src/cli/args.js";
+import { flagValue, parserSpec } from "../src/cli/flag-table.js";
+import { RUNTIME_FLAGS } from "../src/cli/runtime-flags.js";
+import type { OptionName } from "../src/options/catalogue.js";
 import { InputError } from "../src/errors.js";
 import { parseTrace, type Trace } from "../src/replay/trace.js";
 import { parseScenario } from "../src/scenarios/validate.js";
@@ -560,7 +562,12 @@ describe("fuzz: scenario validation", () => {
 
 // ------------------------------------------------------------------ CLI flags
 
-/** The ranges the commands give integerFlag (scenarios/README.md, the commands' --help). */
+/** --max-map-count → maxMapCount: the option a flag names. */
+function optionOfFlag(flag: string): OptionName {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as OptionName;
+}
+
+/** The ranges of the integer options (scenarios/README.md, the commands' --help). */
 const INTEGER_RANGES: [string, number, number][] = [
   ["threads", 1, 64],
   ["max-map-count", 1, 2147483647],
@@ -568,7 +575,6 @@ const INTEGER_RANGES: [string, number, number][] = [
   ["seed", 0, 4294967295],
   ["timeout-ms", 100, 86400000],
   ["duration-ms", 10, 600000],
-  ["iodepths", 1, 1024],
 ];
 
 const numberish = fc.oneof(
@@ -579,61 +585,60 @@ const numberish = fc.oneof(
   fc.constantFrom("", " 1", "1 ", "0x10", "٣", "１", "1_000", "Infinity", "NaN", "-0", "00", "4294967295", "4294967296", "2147483648"),
 );
 
-function expectUsageError(run: () => unknown, name: string): void {
-  const result = outcome(run, "ERR_USAGE");
+function expectBadOption(run: () => unknown, flag: string): void {
+  const result = outcome(run, "ERR_BAD_OPTION");
   expect("error" in result).toBe(true);
-  if ("error" in result) expect(result.error.message.startsWith(`bad value for --${name}: '`), result.error.message).toBe(true);
+  if ("error" in result) expect(result.error.message.startsWith(`bad --${flag} `), result.error.message).toBe(true);
 }
 
 describe("fuzz: the CLI's flag parsers", () => {
-  it("integerFlag: an integer in the range, written in decimal digits, or ERR_USAGE", () => {
+  it("an integer flag: an integer in the range, written in decimal digits, or ERR_BAD_OPTION", () => {
     fc.assert(
       fc.property(fc.constantFrom(...INTEGER_RANGES), numberish, ([name, min, max], text) => {
-        const result = outcome(() => integerFlag(name, text, min, max), "ERR_USAGE");
+        const result = outcome(() => flagValue("stress", optionOfFlag(name), text) as number, "ERR_BAD_OPTION");
         if ("ok" in result) {
-          expect(text).toMatch(/^\d+$/);
+          expect(text).toMatch(/^-?\d+$/);
           expect(result.ok).toBe(Number(text));
           expect(Number.isSafeInteger(result.ok) && result.ok! >= min && result.ok! <= max).toBe(true);
         } else {
-          expect(result.error.message).toMatch(new RegExp(`^bad value for --${name}: '.*'; allowed: an integer from ${min} to ${max}$`));
-          expect(/^\d+$/.test(text) && Number(text) >= min && Number(text) <= max).toBe(false);
+          expect(result.error.message).toMatch(new RegExp(`^bad --${name} .*; allowed: an integer from ${min} to ${max}$`, "s"));
+          expect(/^-?\d+$/.test(text) && Number(text) >= min && Number(text) <= max).toBe(false);
         }
       }),
       { numRuns: 3000 },
     );
-    expect(integerFlag("seed", undefined, 0, 1)).toBeUndefined();
   });
 
-  it("byteSizeFlag: a positive multiple of the page size up to 256 MiB, or ERR_USAGE", () => {
+  it("--stack-size: a positive multiple of the page size up to 256 MiB, or ERR_BAD_OPTION", () => {
     fc.assert(
       fc.property(numberish, (text) => {
-        const result = outcome(() => byteSizeFlag("stack-size", text, 4096, 256 << 20), "ERR_USAGE");
+        const result = outcome(() => flagValue("stress", "stackSize", text) as number, "ERR_BAD_OPTION");
         if ("ok" in result) {
           const bytes = result.ok!;
           expect(Number.isSafeInteger(bytes) && bytes > 0 && bytes % 4096 === 0 && bytes <= 256 << 20).toBe(true);
           const m = /^(\d+)([kKmMgG]?)$/.exec(text)!;
           expect(bytes).toBe(Number(m[1]) * { "": 1, k: 1024, m: 1 << 20, g: 1 << 30 }[m[2]!.toLowerCase()]!);
         } else {
-          expectUsageError(() => byteSizeFlag("stack-size", text, 4096, 256 << 20), "stack-size");
+          expectBadOption(() => flagValue("stress", "stackSize", text), "stack-size");
         }
       }),
       { numRuns: 3000 },
     );
   });
 
-  it("policyListFlag: one or more distinct policy names, or ERR_USAGE", () => {
+  it("--policy: one or more distinct policy names, or ERR_BAD_OPTION", () => {
     const item = fc.oneof(fc.constantFrom("legacy", "batched", "none", " legacy", "none ", "", "LEGACY", "fifo", "legacy;batched"), fc.string({ maxLength: 6 }));
     const list = fc.oneof(fc.array(item, { minLength: 1, maxLength: 5 }).map((xs) => xs.join(",")), fc.string({ unit: "binary", maxLength: 20 }));
     fc.assert(
       fc.property(list, (text) => {
-        const result = outcome(() => policyListFlag(text, ["legacy"]), "ERR_USAGE");
+        const result = outcome(() => flagValue("stress", "policies", text) as string[], "ERR_BAD_OPTION");
         if ("ok" in result) {
           expect(result.ok.length).toBeGreaterThanOrEqual(1);
           expect(new Set(result.ok).size).toBe(result.ok.length);
-          for (const p of result.ok) expect(["legacy", "batched", "none"]).toContain(p);
+          for (const p of result.ok) expect(["legacy", "batched", "none", "elastic"]).toContain(p);
           expect(result.ok).toEqual(text.split(",").map((s) => s.trim()));
         } else {
-          expect(result.error.message.startsWith("bad value for --policy: '")).toBe(true);
+          expect(result.error.message.startsWith("bad --policy ")).toBe(true);
         }
       }),
       { numRuns: 3000 },
@@ -647,7 +652,7 @@ describe("fuzz: the CLI's flag parsers", () => {
     );
     fc.assert(
       fc.property(fc.array(word, { maxLength: 6 }), (argv) => {
-        const result = outcome(() => parseCommandArgs("stress", argv, RUNTIME_OPTIONS, 0), "ERR_USAGE");
+        const result = outcome(() => parseCommandArgs("stress", argv, parserSpec(RUNTIME_FLAGS), 0), "ERR_USAGE");
         if ("ok" in result) {
           for (const value of Object.values(result.ok.values)) expect(["string", "boolean", "undefined"]).toContain(typeof value);
           if (!result.ok.values.help) expect(result.ok.positionals).toHaveLength(0);

@@ -1,3 +1,4 @@
+import { run, startRuntime } from "../src/index.js";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../src/errors.js";
 import { initialPoolMaxSize, policyId } from "../src/pools/index.js";
@@ -67,13 +68,16 @@ describeKernel("kernel backend (real mmap + mprotect + munmap)", () => {
     expect(Math.abs(after - before)).toBeLessThanOrEqual(8);
   });
 
-  it("the runtime refuses to come within its safety margin of the host's real limit", () => {
+  it("the options contract refuses to come within the safety margin of the host's real limit, at every door", async () => {
     const host = readMaxMapCount().value;
-    expect(() => new Runtime({ threads: 1, policy: "batched", backend: "kernel", maxMapCount: host })).toThrow(InputError);
-    expect(() => new Runtime({ threads: 1, policy: "batched", backend: "kernel", maxMapCount: host - KERNEL_SAFETY_MARGIN_VMAS + 1 })).toThrow(
-      /within 4096 VMAs of this host's real limit/,
+    const ceiling = host - KERNEL_SAFETY_MARGIN_VMAS;
+    await expect(startRuntime({ threads: 1, policy: "batched", backend: "kernel", maxMapCount: host })).rejects.toThrow(InputError);
+    await expect(startRuntime({ threads: 1, policy: "batched", backend: "kernel", maxMapCount: ceiling + 1 })).rejects.toThrow(
+      `bad maxMapCount ${ceiling + 1}; allowed: at most ${ceiling} with the kernel backend (4096 VMAs below this host's real limit ${host}`,
     );
-    expect(() => new Runtime({ threads: 1, policy: "batched", backend: "kernel", maxMapCount: host - KERNEL_SAFETY_MARGIN_VMAS })).not.toThrow();
+    await expect(run("stress-small", { backend: "kernel", maxMapCount: ceiling + 1 })).rejects.toThrow(`bad maxMapCount ${ceiling + 1}; allowed: at most ${ceiling}`);
+    const runtime = await startRuntime({ threads: 1, policy: "batched", backend: "kernel", maxMapCount: ceiling });
+    expect((await runtime.close()).vmas.backToBaseline).toBe(true);
   });
 
   it("runs a scenario on real stacks with the counter matching /proc/self/maps at every phase boundary", async () => {
@@ -136,6 +140,6 @@ describe("kernel backend availability", () => {
   it("a bad --backend is exit 2 naming the allowed values", () => {
     const r = runCli(["imbalance", "--backend", "gpu"]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe("coropool: bad value for --backend: 'gpu'; allowed: simulated, kernel");
+    expect(r.stderr.trim()).toBe("coropool: bad --backend gpu; allowed: simulated, kernel");
   });
 });

@@ -69,11 +69,11 @@ describe("coropool replay", () => {
   });
 
   it.each([
-    [["--policy", "fifo"], "bad value for --policy: 'fifo'; allowed: legacy, batched, none"],
-    [["--policy", "legacy,legacy"], "names legacy twice"],
-    [["--policy", "legacy", "--max-map-count", "0"], "bad value for --max-map-count: '0'; allowed: an integer from 1 to 2147483647"],
-    [["--policy", "legacy", "--baseline-vmas", "many"], "bad value for --baseline-vmas: 'many'"],
-    [["--policy", "legacy", "--frob"], "replay: Unknown option '--frob'"],
+    [["--policy", "fifo"], "bad --policy fifo; allowed: legacy, batched, none"],
+    [["--policy", "legacy,legacy"], "bad --policy legacy,legacy (legacy twice)"],
+    [["--policy", "legacy", "--max-map-count", "0"], "bad --max-map-count 0; allowed: an integer from 1 to 2147483647"],
+    [["--policy", "legacy", "--baseline-vmas", "many"], "bad --baseline-vmas many"],
+    [["--policy", "legacy", "--frob"], "replay: unknown option --frob"],
     [[], "replay: missing --policy"],
   ])("exits 2 for bad flags %j", (flags, message) => {
     const r = runCli(["replay", join(ORACLE, "traces/sample-01.trace"), ...flags]);

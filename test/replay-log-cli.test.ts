@@ -128,11 +128,11 @@ describe("coropool replay on a QEMU log", () => {
   });
 
   it.each([
-    [["--pool-inc", "1024", "--virtio-blk", "2x512"], "replay: --pool-inc and --virtio-blk together; give the increase or the disks it comes from, not both"],
-    [["--pool-inc", "-1"], "bad value for --pool-inc: '-1'; allowed: an integer from 0 to 4294967295"],
-    [["--pool-inc", "4294967296"], "bad value for --pool-inc: '4294967296'"],
-    [["--virtio-blk", "2x500"], "bad virtio-blk device '2x500'"],
-    [["--virtio-blk", "2x512,"], "bad virtio-blk device ''"],
+    [["--pool-inc", "1024", "--virtio-blk", "2x512"], "--pool-inc and --virtio-blk together; give the increase or the disks it comes from, not both"],
+    [["--pool-inc", "-1"], "bad --pool-inc -1; allowed: an integer from 0 to 4294967295"],
+    [["--pool-inc", "4294967296"], "bad --pool-inc 4294967296"],
+    [["--virtio-blk", "2x500"], "bad --virtio-blk 2x500; allowed: NUM_QUEUESxQUEUE_SIZE"],
+    [["--virtio-blk", "2x512,"], "bad --virtio-blk 2x512,; allowed: NUM_QUEUESxQUEUE_SIZE"],
     [["--virtio-blk"], "replay: missing the value of --virtio-blk"],
   ])("exit 2 for the pool increase flags %j", (flags, message) => {
     expectBadInput(["replay", TIMESTAMPED.path, "--policy", "legacy", ...flags], message);
@@ -172,7 +172,7 @@ describe("coropool import", () => {
     ["no -o", () => [TIMESTAMPED.path], "import: missing -o FILE.trace", ""],
     ["no log", () => ["-o", join(dir, "x.trace")], "import: missing the QEMU LOG", ""],
     ["a coropool trace", () => [join(ORACLE, "traces/sample-01.trace"), "-o", join(dir, "again.trace")], "already a coropool trace, not a QEMU log", ""],
-    ["both pool increase flags", () => [TIMESTAMPED.path, "-o", join(dir, "y.trace"), "--pool-inc", "1", "--virtio-blk", "1x2"], "import: --pool-inc and --virtio-blk together", ""],
+    ["both pool increase flags", () => [TIMESTAMPED.path, "-o", join(dir, "y.trace"), "--pool-inc", "1", "--virtio-blk", "1x2"], "--pool-inc and --virtio-blk together", ""],
   ])("exit 2 when %s", (_what, args, message, more) => {
     const r = runCli(["import", ...args()]);
     expect(r.code, r.stderr).toBe(2);
@@ -279,16 +279,16 @@ describe("coropool whatif", () => {
     expect(cli.rows).toEqual(fromArray.rows);
     expect(cli.input).toEqual({ ...fromArray.input });
     expect(cli.axis).toBe("event");
-    await expect(whatIf(text, { ...options, policies: ["fifo" as "legacy"] })).rejects.toThrow(/unknown policy 'fifo'/);
+    await expect(whatIf(text, { ...options, policies: ["fifo" as "legacy"] })).rejects.toThrow(/^bad policies \["fifo"\]; allowed: a list of policies/);
     expect((await whatIf(text, { ...options, policies: ["batched"], uncapped: true })).rows.map((r) => r.label)).toEqual(["batched (uncapped)"]);
   });
 
   it.each([
-    [["--uncapped"], "whatif: --uncapped needs --policy"],
-    [["--pool-inc", "1", "--virtio-blk", "1x2"], "whatif: --pool-inc and --virtio-blk together"],
-    [["--policy", "fifo"], "bad value for --policy: 'fifo'"],
+    [["--uncapped"], "--uncapped needs --policy"],
+    [["--pool-inc", "1", "--virtio-blk", "1x2"], "--pool-inc and --virtio-blk together"],
+    [["--policy", "fifo"], "bad --policy fifo"],
     [["--report", ROOT], "cannot write --report"],
-    [["--frob"], "whatif: Unknown option '--frob'"],
+    [["--frob"], "whatif: unknown option --frob"],
   ])("exit 2 for %j", (flags, message) => {
     expectBadInput(["whatif", TIMESTAMPED.path, ...flags], message);
   });

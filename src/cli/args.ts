@@ -14,7 +14,8 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export function parseCommandArgs(command: string, argv: string[], options: OptionSpec, positionals: number): ParsedArgs {
+/** `unlisted`: flags read but not offered in "allowed" (they exist only to be refused with a reason). */
+export function parseCommandArgs(command: string, argv: string[], options: OptionSpec, positionals: number, unlisted: readonly string[] = []): ParsedArgs {
   const spec: OptionSpec = { ...options, help: { type: "boolean", short: "h" } };
   let parsed: ParsedArgs;
   try {
@@ -24,7 +25,7 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     parsed = { values, positionals } as ParsedArgs;
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError("ERR_USAGE", `${command}: ${describeParseError(err, spec)}; see 'coropool ${command} --help'`);
+    throw new InputError("ERR_USAGE", `${command}: ${describeParseError(err, spec, unlisted)}; see 'coropool ${command} --help'`);
   }
   if (!parsed.values.help && parsed.positionals.length > positionals) {
     throw new InputError(
@@ -45,7 +46,7 @@ function refuseRepeated(command: string, tokens: { kind: string; name?: string; 
     if (token.kind !== "option" || token.name === undefined) continue;
     if (seen.has(token.name)) {
       const list = token.name === "policy" ? " (a comma list runs several: --policy legacy,batched)" : "";
-      throw new InputError("ERR_USAGE", `${command}: --${token.name} is given twice; give it once${list}`);
+      throw new InputError("ERR_USAGE", `${command}: --${token.name} is given twice; give it once${list}; see 'coropool ${command} --help'`);
     }
     seen.add(token.name);
   }
@@ -96,14 +97,15 @@ function valueOptionName(word: string, spec: OptionSpec): string | undefined {
 }
 
 /** parseArgs' own errors, reworded to one line that names the argument and what is allowed. */
-function describeParseError(err: unknown, spec: OptionSpec): string {
+function describeParseError(err: unknown, spec: OptionSpec, unlisted: readonly string[]): string {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown }).code;
   const unknown = /^Unknown option '(.*?)'(?:\. To specify a positional argument|$)/s.exec(message);
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
-    const allowed = Object.entries(spec).map(([name, o]) => (o.short ? `--${name} (-${o.short})` : `--${name}`));
+    const listed = Object.entries(spec).filter(([name]) => !unlisted.includes(name));
+    const allowed = listed.map(([name, o]) => (o.short ? `--${name} (-${o.short})` : `--${name}`));
     const word = unknown[1]!.replace(/=.*$/s, "");
-    const guess = nearest(word, Object.keys(spec).map((name) => `--${name}`));
+    const guess = nearest(word, listed.map(([name]) => `--${name}`));
     return `unknown option ${shownArg(word)};${guess === null ? "" : ` did you mean ${guess}?`} allowed: ${allowed.join(", ")}`;
   }
   return shownArg(message.split("\n")[0]!.replace(/\.$/, ""));

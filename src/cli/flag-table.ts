@@ -33,6 +33,13 @@ export interface FlagEntry {
   value?: string;
   /** This command's words for it (a default of its own); else the option's. */
   about?: string;
+  /** Read but not listed in help: a flag that only gets a better refusal than "unknown option" (stress's --threads). */
+  hidden?: boolean;
+}
+
+/** A flag read only to be refused with the reason (see FlagEntry.hidden). */
+export function hiddenFlag(name: FlagEntry["name"], value?: string): FlagEntry {
+  return { ...flag(name, value), hidden: true };
 }
 
 /** A flag entry: the option's name, and what this command says of it where it differs. */
@@ -54,21 +61,13 @@ export interface ReadFlags {
 
 /** Parses `argv` with the command's flag table; each option's value checked by its rule, named by its flag. */
 export function readFlags(command: string, argv: string[], entries: readonly FlagEntry[], positionals: number): ReadFlags {
-  const spec: OptionSpec = Object.fromEntries(
-    entries.map((e) => [flagName(e.name), { type: valueOf(e) === undefined ? "boolean" : "string", ...(e.short ? { short: e.short } : {}) }]),
-  );
-  const parsed = parseCommandArgs(command, argv, spec, positionals);
-  const door = cliDoor(command);
+  const hidden = entries.filter((e) => e.hidden).map((e) => flagName(e.name));
+  const parsed = parseCommandArgs(command, argv, parserSpec(entries), positionals, hidden);
   const options: Record<string, unknown> = {};
   for (const entry of entries) {
     const given = parsed.values[flagName(entry.name)];
     if (given === undefined || !(entry.name in OPTIONS)) continue;
-    const name = entry.name as OptionName;
-    const rule = OPTIONS[name].rule;
-    const value = typeof given === "boolean" ? given : rule.fromText(given);
-    const checked = rule.check(value);
-    if (checked === REFUSED) throw badOption(door, name, given, rule.allowed);
-    options[name] = checked;
+    options[entry.name] = flagValue(command, entry.name as OptionName, given);
   }
   const text = (name: CliFlagName) => (typeof parsed.values[flagName(name)] === "string" ? (parsed.values[flagName(name)] as string) : undefined);
   return {
@@ -80,6 +79,20 @@ export function readFlags(command: string, argv: string[], entries: readonly Fla
     help: parsed.values.help === true,
     positionals: parsed.positionals,
   };
+}
+
+/** The flags as node:util parseArgs takes them. */
+export function parserSpec(entries: readonly FlagEntry[]): OptionSpec {
+  return Object.fromEntries(entries.map((e) => [flagName(e.name), { type: valueOf(e) === undefined ? "boolean" : "string", ...(e.short ? { short: e.short } : {}) }]));
+}
+
+/** A flag's value (its text, or true for a switch) as option `name`, checked by the option's rule; refused naming the flag and the text. */
+export function flagValue(command: string, name: OptionName, given: string | boolean): unknown {
+  const rule = OPTIONS[name].rule;
+  const value = typeof given === "boolean" ? given : rule.fromText(given);
+  const checked = rule.check(value);
+  if (checked === REFUSED) throw badOption(cliDoor(command), name, given, rule.allowed, rule.explain?.(value) ?? null);
+  return checked;
 }
 
 function valueOf(entry: FlagEntry): string | undefined {
@@ -98,7 +111,7 @@ const HELP_WIDTH = 94;
 
 /** The "Options:" block of a command's help: one wrapped entry per flag, then -h. */
 export function flagHelp(entries: readonly FlagEntry[]): string {
-  const lines = entries.map((e) => helpEntry(`--${flagName(e.name)}${valueOf(e) ? ` ${valueOf(e)}` : ""}${e.short ? ` (-${e.short})` : ""}`, aboutOf(e)));
+  const lines = entries.filter((e) => !e.hidden).map((e) => helpEntry(`--${flagName(e.name)}${valueOf(e) ? ` ${valueOf(e)}` : ""}${e.short ? ` (-${e.short})` : ""}`, aboutOf(e)));
   return [...lines, helpEntry("-h, --help", "this help")].join("\n");
 }
 

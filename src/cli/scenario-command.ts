@@ -63,7 +63,7 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
     const flags = readFlags(name, argv, command.flags, takesArgument ? 1 : 0);
     if (flags.help) return { stdout: command.help, exitCode: EXIT.OK };
     const { scenario: scenarioFlag, ...given } = flags.options;
-    const file = takesArgument ? scenarioArgument(name, flags.positionals) : scenarioFile(scenarioFlag, command.defaultScenario!);
+    const file = takesArgument ? scenarioArgument(name, flags.positionals, scenarioFlag) : scenarioFile(scenarioFlag, command.defaultScenario!);
     const door = cliDoor(name);
     const resolved = resolveRunOptions(door, given);
     const loaded = ofKind(name, command.kind, loadScenarioFile(file));
@@ -82,15 +82,16 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
 }
 
 /** The scenario given as the command's argument (a bundled name or a path). */
-function scenarioArgument(command: string, positionals: string[]): string {
+function scenarioArgument(command: string, positionals: string[], scenarioFlag: unknown): string {
   const value = positionals[0];
+  if (scenarioFlag !== undefined) throw new InputError("ERR_USAGE", `${command}: give the scenario as the argument, not with --scenario`);
   if (value === undefined) throw new InputError("ERR_USAGE", `${command}: missing the SCENARIO file; see 'coropool ${command} --help'`);
   return bundledOrPath(BUNDLED_SCENARIOS, value, command);
 }
 
 /** --scenario's file (a bundled name resolved), or the command's bundled default. */
 function scenarioFile(flag: unknown, defaultScenario: string): string {
-  return typeof flag === "string" ? bundledOrPath(BUNDLED_SCENARIOS, flag, "bad --scenario") : bundledPath(BUNDLED_SCENARIOS, defaultScenario);
+  return typeof flag === "string" ? bundledOrPath(BUNDLED_SCENARIOS, flag, "--scenario") : bundledPath(BUNDLED_SCENARIOS, defaultScenario);
 }
 
 function ofKind<S extends Scenario>(command: string, kind: S["kind"] | undefined, scenario: Scenario): S {

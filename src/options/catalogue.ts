@@ -11,7 +11,7 @@ import { BACKEND_NAMES, MAX_STACK_SLOTS, type BackendName } from "../runtime/run
 import type { ProgressCallback, SampleCallback } from "../experiments/options.js";
 import { MAX_MAX_MAP_COUNT, MAX_ROUNDS, MAX_SEED, MAX_THREADS } from "../scenarios/validate.js";
 import { MAX_BLOCK_SIZE, MAX_DURATION_MS, MAX_IODEPTH, MIN_DURATION_MS, SECTOR_SIZE } from "../scenarios/validate.js";
-import { ABORT_SIGNAL, BOOLEAN, byteSize, callback, CLONEABLE_OBJECT, distinctList, integer, NON_EMPTY_TEXT, oneOf, parsed, type OptionRule } from "./rule.js";
+import { ABORT_SIGNAL, BOOLEAN, byteSize, callback, CLONEABLE_OBJECT, distinctList, integer, nonEmptyText, oneOf, parsed, type OptionRule } from "./rule.js";
 
 export interface OptionDef<T> {
   readonly rule: OptionRule<T>;
@@ -73,7 +73,7 @@ export const OPTIONS = {
     distinctList(byteSize(SECTOR_SIZE, MAX_BLOCK_SIZE, "4k"), 64, `a list of distinct multiples of ${SECTOR_SIZE} bytes up to 16m, e.g. 4k,128k`),
     "randread's block sizes",
   ),
-  scenario: def(NON_EMPTY_TEXT, "a bundled scenario's name or a scenario file's path"),
+  scenario: def(nonEmptyText("a bundled scenario's name or a scenario file's path"), "a bundled scenario by name (e.g. stress-small) or a scenario file (JSON; see scenarios/README.md)"),
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

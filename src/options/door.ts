@@ -34,9 +34,14 @@ export function flagName(name: string): string {
 /** Options whose flag is not their name in kebab case: one table, the only place it is said. */
 const FLAG_NAMES: Record<string, string> = { policies: "policy", poolIncrease: "pool-inc" };
 
-/** The error that refuses `value` of option `name`: "bad NAME VALUE; allowed: ALLOWED". */
-export function badOption(door: Door, name: string, value: unknown, allowed: string): InputError {
-  return new InputError("ERR_BAD_OPTION", `bad ${optionLabel(door, name)} ${shownValue(door, value)}; allowed: ${allowed}`);
+/**
+ * The error that refuses `value` of option `name`: "bad NAME VALUE; allowed:
+ * ALLOWED", with which part is wrong where the value has parts ("bad
+ * --policy legacy,fifo (fifo is not allowed); allowed: …").
+ */
+export function badOption(door: Door, name: string, value: unknown, allowed: string, note: string | null = null): InputError {
+  const part = note === null ? "" : ` (${shownText(note, MAX_SHOWN_CHARS)})`;
+  return new InputError("ERR_BAD_OPTION", `bad ${optionLabel(door, name)} ${shownValue(door, value)}${part}; allowed: ${allowed}`);
 }
 
 /**

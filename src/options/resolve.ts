@@ -36,7 +36,7 @@ export function resolveOptions<N extends OptionName>(door: Door, names: readonly
 export function checkValue<N extends OptionName>(door: Door, name: N, value: unknown): OptionValue<N> {
   const rule = OPTIONS[name].rule;
   const checked = rule.check(value);
-  if (checked === REFUSED) throw badOption(door, name, value, rule.allowed);
+  if (checked === REFUSED) throw badOption(door, name, value, rule.allowed, rule.explain?.(value) ?? null);
   return checked as OptionValue<N>;
 }
 

@@ -22,6 +22,8 @@ export interface OptionRule<T> {
   fromText(text: string): unknown;
   /** The value as the layers below take it, or REFUSED. */
   check(value: unknown): T | typeof REFUSED;
+  /** Which part of a refused value is wrong, where the value has parts ("fifo is none", "legacy twice"). */
+  explain?(value: unknown): string | null;
 }
 
 const AS_TEXT = (text: string): unknown => text;
@@ -64,6 +66,19 @@ export function distinctList<T>(item: OptionRule<T>, maxItems: number, allowed: 
   return {
     allowed,
     fromText: (text) => text.split(",").map((s) => item.fromText(s.trim())),
+    explain(value) {
+      if (!Array.isArray(value) || value.length === 1) return null;
+      if (value.length > maxItems) return `${value.length} items`;
+      const items: T[] = [];
+      for (const given of value) {
+        if (given === "") return "an empty item";
+        const checked = item.check(given);
+        if (checked === REFUSED) return `${String(given)} is not allowed`;
+        if (items.includes(checked)) return `${String(given)} twice`;
+        items.push(checked);
+      }
+      return null;
+    },
     check(value) {
       if (!Array.isArray(value) || value.length < 1 || value.length > maxItems) return REFUSED;
       const items: T[] = [];
@@ -104,11 +119,9 @@ export const CLONEABLE_OBJECT: OptionRule<Record<string, unknown>> = {
 };
 
 /** Text that is not empty (a name or a path). */
-export const NON_EMPTY_TEXT: OptionRule<string> = {
-  allowed: "a non-empty string",
-  fromText: AS_TEXT,
-  check: (value) => (typeof value === "string" && value.trim() !== "" ? value : REFUSED),
-};
+export function nonEmptyText(allowed: string): OptionRule<string> {
+  return { allowed, fromText: AS_TEXT, check: (value) => (typeof value === "string" && value.trim() !== "" ? value : REFUSED) };
+}
 
 /** A rule that reads its value with a function that throws on a bad one (parsers that already exist). */
 export function parsed<T>(allowed: string, parse: (value: unknown) => T): OptionRule<T> {

@@ -5,11 +5,12 @@ import { toDocument } from "../../report/document.js";
 import { formatScenarioReport } from "../../report/text.js";
 import { customTotal } from "../../scenarios/custom/summary.js";
 import { EXIT, EXIT_HELP, runsVerdict } from "../exit.js";
-import { flag, flagHelp } from "../flag-table.js";
+import { flag, flagHelp, hiddenFlag } from "../flag-table.js";
 import { runtimeFlagsWithout } from "../runtime-flags.js";
 import { scenarioCommand } from "../scenario-command.js";
 
-const RUN_FLAGS = [...runtimeFlagsWithout("scenario"), flag("allowFailures"), flag("report")];
+/** The scenario is the argument; --scenario is read only to say so. */
+const RUN_FLAGS = [...runtimeFlagsWithout("scenario"), flag("allowFailures"), flag("report"), hiddenFlag("scenario", "FILE")];
 
 export const RUN_HELP = `Usage: coropool run SCENARIO [options]
 

@@ -4,12 +4,12 @@ import { toDocument } from "../../report/document.js";
 import { formatRealAbortReport, formatStressReport } from "../../report/text.js";
 import type { StressScenario } from "../../scenarios/types.js";
 import { EXIT, EXIT_HELP, runsVerdict } from "../exit.js";
-import { flag, flagHelp } from "../flag-table.js";
+import { flag, flagHelp, hiddenFlag } from "../flag-table.js";
 import { runtimeFlagsWithout } from "../runtime-flags.js";
 import { scenarioCommand } from "../scenario-command.js";
 
-/** No --threads: the guest's IOThreads and main loop set the threads. */
-const STRESS_FLAGS = [...runtimeFlagsWithout("threads"), flag("rounds", "N", "override the scenario's number of rounds"), flag("report")];
+/** No --threads: the guest's IOThreads and main loop set the threads (given, it is refused saying so). */
+const STRESS_FLAGS = [...runtimeFlagsWithout("threads"), flag("rounds", "N", "override the scenario's number of rounds"), flag("report"), hiddenFlag("threads", "N")];
 
 export const STRESS_HELP = `Usage: coropool stress [options]
 
