@@ -17,17 +17,20 @@ export const DEFAULT_BASELINE_VMAS = 64;
  * Measured by `npm run validate:qemu` (its "idle baseline" column: every VMA
  * in /proc/PID/maps less 2 per coroutine stack, 1 s after the guest said it
  * was ready, before any load), 2026-12-01, TCG, 2 vCPUs, 512 MiB, Debian 12's
- * QEMU 7.2 (7.2+dfsg-7+deb12u18) and bookworm-backports' QEMU 10.0.2:
+ * QEMU 7.2 (7.2+dfsg-7+deb12u18) and bookworm-backports' QEMU 10.0.2, two
+ * runs of each configuration:
  *
  *                                       QEMU 7.2      QEMU 10.0.2
- *   virtio-2-iothreads (2 x 256)            367           355
- *   nvme-main-loop                          354           342
- *   burst-then-other (2 x 512)              371           357
+ *   virtio-2-iothreads (2 x 256)          367, 370      355, 356
+ *   nvme-main-loop                        354, 357      342, 341
+ *   burst-then-other (2 x 512)            371, 367      357, 355
  *
- * The constant is the largest, QEMU 7.2 with two virtio-blk devices
- * (2 queues x 512) on two IOThreads: a limit found safe with it is safe for
- * each of the six. A real guest with more devices, RAM or threads maps more:
- * give the baseline you measure (`--baseline-vmas`).
+ * Most of it is QEMU's shared libraries (about 260 file mappings); the rest
+ * moves by a few between runs as thread-pool workers (an 8 MiB stack and its
+ * guard each) come and go. The constant is the largest seen, QEMU 7.2 with
+ * two virtio-blk devices (2 queues x 512) on two IOThreads: a limit found safe
+ * with it is safe for each of these. A real guest with more devices, RAM or
+ * threads maps more: give the baseline you measure (`--baseline-vmas`).
  */
 export const QEMU_BASELINE_VMAS = 371;
 
