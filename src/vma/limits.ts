@@ -25,7 +25,7 @@ export const DEFAULT_BASELINE_VMAS = 64;
  *   nvme-main-loop                        354, 357      342, 341
  *   burst-then-other (2 x 512)            371, 367      357, 355
  *
- * Most of it is QEMU's shared libraries (about 260 file mappings); the rest
+ * Most of it is QEMU's shared libraries (250 to 260 file mappings); the rest
  * moves by a few between runs as thread-pool workers (an 8 MiB stack and its
  * guard each) come and go. The constant is the largest seen, QEMU 7.2 with
  * two virtio-blk devices (2 queues x 512) on two IOThreads: a limit found safe
