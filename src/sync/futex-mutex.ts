@@ -36,7 +36,8 @@
  *
  * The main thread must never call Atomics.wait: `lock` refuses to wait there,
  * `lockAsync` (Atomics.waitAsync) is its non-blocking form, and on the main thread
- * `lockRobust` only ever takes a free or a dead holder's lock, never waits.
+ * `lockRobust` takes a free or a dead holder's lock and otherwise throws
+ * ERR_MAIN_THREAD_BLOCK rather than wait.
  */
 
 import { isMainThread } from "node:worker_threads";
