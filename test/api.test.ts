@@ -49,11 +49,11 @@ describe("run()", () => {
   });
 
   it("runs a scenario object with a custom workload given as a URL, with progress and samples", async () => {
-    let progress = 0;
+    const progress: { done: number; total: number | undefined; step: string }[] = [];
     let samples = 0;
     const doc = await run(
       { kind: "custom", module: pathToFileURL(COUNT), threads: 2, options: { coroutines: 40, hops: 3 } },
-      { policies: ["batched"], baselineVmas: BASELINE, onProgress: () => progress++, onSample: () => samples++ },
+      { policies: ["batched"], baselineVmas: BASELINE, onProgress: (done, total, step) => progress.push({ done, total, step }), onSample: () => samples++ },
     );
     expect(doc.command).toBe("run");
     expect(doc.scenarioFile).toBe("(scenario object)");
@@ -63,7 +63,12 @@ describe("run()", () => {
     expect(r!.stacks.created - r!.stacks.freed).toBe(r!.stacks.liveAtEnd);
     expect(r!.vmas.backToBaseline).toBe(true);
     expect(samples).toBeGreaterThan(0);
-    expect(progress).toBeGreaterThanOrEqual(0);
+    // Reported every 100 ms while the run lasts (so maybe never): each report counts finished parts of this run, never back.
+    for (const [i, p] of progress.entries()) {
+      expect(p).toMatchObject({ total: 2, step: "custom (batched)" });
+      expect([0, 1, 2]).toContain(p.done);
+      expect(p.done).toBeGreaterThanOrEqual(progress[i - 1]?.done ?? 0);
+    }
   });
 
   it("refuses a bad scenario object before anything runs, with one line naming the field", async () => {

@@ -11,7 +11,8 @@ import { TraceBuilder } from "./helpers/trace-builder.js";
 
 // Hand-worked sequences for elastic: every expected number is derived in the
 // comment above it from the design in src/pools/elastic.ts, and where elastic
-// keeps batched's behaviour, from batched's as DESIGN.md states it.
+// keeps batched's behaviour, from batched's as docs/design.md#batched-qemu-90-and-later
+// states it.
 
 const BASELINE = 1000;
 

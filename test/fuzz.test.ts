@@ -8,7 +8,8 @@
 //     shipped scenarios/*.json with fields removed, replaced and added;
 //   - the CLI's flag parsers (src/cli/args.ts): arbitrary strings and argv.
 // The limits are checked against the numbers documented in scenarios/README.md
-// and DESIGN.md, written out here, not imported from the code under test.
+// and docs/design.md#the-trace-format, written out here, not imported from the
+// code under test.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";

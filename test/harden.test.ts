@@ -6,7 +6,7 @@
  * File cases live in a temporary folder with a FIFO and a symlink made there.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Ajv2020Module from "ajv/dist/2020.js";
@@ -363,6 +363,18 @@ describe("docs true to behaviour", () => {
       expect(readme).toMatch(new RegExp(`^\\| (\\d+, )?${status}[ ,|]`, "m"));
       expect(help).toContain(String(status));
     }
+  });
+
+  it("docs/api.md names every bundled scenario (scenarios/*.json)", () => {
+    const api = readFileSync(join(ROOT, "docs", "api.md"), "utf8");
+    const bundledLine = /^- a bundled scenario's name: ([^;]*);/m.exec(api.replace(/\n  /g, " "))?.[1] ?? "";
+    const names = readdirSync(join(ROOT, "scenarios")).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length));
+    expect([...bundledLine.matchAll(/`"([^"]+)"`/g)].map((m) => m[1]).sort()).toEqual(names.sort());
+  });
+
+  it("the README's replay input limit is the streaming the code does, not a whole-file read", () => {
+    expect(readme).not.toMatch(/read whole/);
+    expect(readme).toMatch(/^\| trace or QEMU log for `replay`, `whatif`, `import` \| any size: read as a stream, plain or gzip[^|]*; lines of at most 1 MiB \|$/m);
   });
 
   it("the README names no DESIGN.md and says npx coropool", () => {

@@ -202,7 +202,7 @@ describe("every command's --json output validates against docs/result.schema.jso
 });
 
 describe("replay's --json is its own fixed format (docs/replay.schema.json)", () => {
-  it("one policy: exactly DESIGN.md's object, keys in order, no schemaVersion", () => {
+  it("one policy: exactly the object of docs/design.md#replay---json, keys in order, no schemaVersion", () => {
     const r = runCli(["replay", join(ORACLE, "traces/sample-01.trace"), "--policy", "legacy", "--max-map-count", "65530", "--baseline-vmas", "1000", "--json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);

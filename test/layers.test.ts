@@ -1,5 +1,5 @@
 /**
- * The dependency rule of DESIGN.md's "next shape": a layer imports only from
+ * The dependency rule of docs/design.md#floors: a layer imports only from
  * itself and the layers below it, and no set of modules imports itself round
  * a cycle. Every static import, export-from and dynamic import() of a relative
  * path under src/ is read from the source text, so a type-only import counts

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { TraceBuilder } from "./helpers/trace-builder.js";
 
 // Hand-worked sequences: every expected number below is derived in the
-// comment above it from QEMU's algorithm as DESIGN.md states it.
+// comment above it from QEMU's algorithm as docs/design.md states it:
+// docs/design.md#legacy-qemu-up-to-82 and docs/design.md#batched-qemu-90-and-later.
 
 describe("legacy (QEMU up to 8.2)", () => {
   it("fills the release pool to 2 x pool_max_size, then the alloc pool to pool_max_size, then frees", () => {

@@ -21,7 +21,7 @@ import { TraceBuilder } from "./helpers/trace-builder.js";
 // What the runtime asks of a policy beyond get and put: a census for the
 // invariant walk, a dead thread's pool, lock statistics, and the registry.
 // Every expected number is worked out in the comment above it from QEMU's
-// algorithm as DESIGN.md states it.
+// algorithm as docs/design.md#pool-policies states it.
 
 const BASELINE = 1000;
 

@@ -147,7 +147,13 @@ describe("Barrier", () => {
 
     // ... so a later phase still needs all parties, and completes when they all come.
     const retry = spawnPhases(region, parties, 1, PHASE_MS);
-    expect(await barrier.arriveAsync(PHASE_MS)).toBeTypeOf("boolean");
+    // The main thread arrives once every worker waits: its arrival is the last, and completes the phase.
+    const deadline = performance.now() + REPLY_MS;
+    while (barrier.waiting() < WORKERS) {
+      if (performance.now() > deadline) throw new Error(`only ${barrier.waiting()} of ${WORKERS} workers arrived within ${REPLY_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await barrier.arriveAsync(PHASE_MS)).toBe(true);
     await Promise.all(retry.map((probe) => probe.expect("done", REPLY_MS)));
     expect(barrier.waiting()).toBe(0);
   });

@@ -14,6 +14,8 @@ for dev in $(echo "$phases" | tr ',+' '\n\n' | sed -n 's/^\([a-z0-9]*\):.*/\1/p'
   while [ ! -b "/dev/$dev" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 done
 echo coropool-guest-ready
+# Idle: the host counts QEMU's maps before any load (its baseline besides coroutine stacks).
+sleep 2
 # Phases run one after another; devices joined by + in one phase run together.
 for phase in $(echo "$phases" | tr ',' ' '); do
   for job in $(echo "$phase" | tr '+' ' '); do

@@ -14,8 +14,18 @@
  * for 7.2, batched uncapped for 10.0, as QEMU runs on Linux) and the stacks
  * it predicts are compared with the stacks QEMU really had.
  *
+ * Before the load, while the guest idles, QEMU's maps are counted once more:
+ * every VMA less 2 per coroutine stack is what QEMU maps besides its stacks,
+ * printed beside QEMU_BASELINE_VMAS (src/vma/limits.ts), the baseline a
+ * replay assumes unless told.
+ *
+ * QEMU 10.0 comes from the system's own Debian mirror: the bookworm entry of
+ * its apt sources gives the URI and Signed-By (apt-sources.mjs), and apt-get
+ * runs with a sources list, lists and cache of its own under the work folder.
+ *
  * Exit: 0 every prediction within 2 stacks, 1 one is not, 2 cannot run here
- * (a missing package: one line names the apt-get install).
+ * (a missing package: one line names the apt-get install; no apt source for
+ * bookworm, or no network: one line says so).
  * Changes no system setting; downloads go to a folder under the temp dir.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -24,11 +34,14 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { releaseMirror, suiteSource } from "./apt-sources.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..", "..");
 const WORK = process.env.COROPOOL_VALIDATE_DIR ?? join(tmpdir(), "coropool-validate-qemu");
 const SAMPLE_MS = 50;
+/** When QEMU's idle maps are counted after the guest says it is ready; init.sh then sleeps 2 s before its load. */
+const IDLE_SAMPLE_MS = 1000;
 const TOLERANCE = 2;
 const RUN_TIMEOUT_MS = 150_000;
 const STACK_BYTES = 1 << 20;
@@ -90,6 +103,7 @@ async function main() {
   }
   const { replayLog } = await import(join(ROOT, "dist", "src", "replay", "replay-log.js"));
   const { poolIncreaseFor } = await import(join(ROOT, "dist", "src", "replay", "pool-increase.js"));
+  const { QEMU_BASELINE_VMAS } = await import(join(ROOT, "dist", "src", "vma", "limits.js"));
   mkdirSync(WORK, { recursive: true });
   const guest = buildGuest();
   let qemu10;
@@ -127,11 +141,12 @@ async function main() {
         predicted,
         sampledPeak: run.peakStacks,
         predictedPeak: r.peak.stacks,
+        idle: run.idleBaseline,
         ok: Math.abs(predicted - run.endStacks) <= TOLERANCE,
       });
     }
   }
-  console.log(table(rows));
+  console.log(table(rows, QEMU_BASELINE_VMAS));
   const bad = rows.filter((r) => !r.ok);
   console.log(bad.length === 0 ? `validate:qemu: all ${rows.length} predictions within ${TOLERANCE} stacks of QEMU's real count` : `validate:qemu: ${bad.length} of ${rows.length} predictions off by more than ${TOLERANCE} stacks`);
   return bad.length === 0 ? 0 : 1;
@@ -179,8 +194,12 @@ function backportsQemu() {
   const binary = join(root, "usr", "bin", "qemu-system-x86_64");
   if (!existsSync(binary)) {
     const apt = join(WORK, "apt");
+    rmSync(join(apt, "parts"), { recursive: true, force: true });
     for (const d of ["lists/partial", "cache/archives/partial", "parts", "debs"]) mkdirSync(join(apt, d), { recursive: true });
-    writeFileSync(join(apt, "sources.list"), "deb http://deb.debian.org/debian bookworm-backports main\n");
+    // The system's own mirror and key for bookworm, with the backports suite: a source of our own, beside the system's.
+    const source = suiteSource(releaseMirror("/etc/apt", "bookworm"), "bookworm-backports");
+    writeFileSync(join(apt, "sources.list"), "");
+    writeFileSync(join(apt, "parts", source.name), source.text);
     const options = [
       "-o", `Dir::Etc::SourceList=${join(apt, "sources.list")}`,
       "-o", `Dir::Etc::SourceParts=${join(apt, "parts")}`,
@@ -247,6 +266,7 @@ async function runQemu(qemu, config, guest, images) {
   let console_ = "";
   let peakStacks = 0;
   let end = null;
+  let idle = null;
   const sampler = setInterval(() => {
     const n = countStacks(child.pid);
     if (n !== null) peakStacks = Math.max(peakStacks, n);
@@ -255,6 +275,11 @@ async function runQemu(qemu, config, guest, images) {
   child.stderr.on("data", (d) => (console_ += d));
   child.stdout.on("data", (d) => {
     console_ += d;
+    if (idle === null && console_.includes("coropool-guest-ready")) {
+      idle = "pending";
+      // The guest sleeps 2 s after saying so (init.sh): QEMU's maps before any load.
+      setTimeout(() => (idle = idleMaps(child.pid, log)), IDLE_SAMPLE_MS);
+    }
     if (end === null && console_.includes("coropool-load-done")) {
       end = "pending";
       // The load has drained; one quiet sample later is QEMU's count at the end.
@@ -277,7 +302,8 @@ async function runQemu(qemu, config, guest, images) {
   if (end === null || end === "pending" || end.stacks < 0) {
     throw new Error(`${config.name} on ${qemu.label}: the guest never finished its load (QEMU exit ${status.code ?? status.signal}); its console:\n${console_.slice(-2000)}`);
   }
-  return { log, endStacks: end.stacks, endMicros: end.micros, peakStacks };
+  const idleBaseline = idle === null || idle === "pending" ? null : idle;
+  return { log, endStacks: end.stacks, endMicros: end.micros, peakStacks, idleBaseline };
 }
 
 /**
@@ -289,12 +315,14 @@ async function runQemu(qemu, config, guest, images) {
  * stack no longer shows as 1 MiB (seen here: 1044K, 1060K, 1156K, 1420K, 5124K).
  */
 function countStacks(pid) {
-  let text;
   try {
-    text = readFileSync(`/proc/${pid}/maps`, "utf8");
+    return stacksIn(readFileSync(`/proc/${pid}/maps`, "utf8"));
   } catch {
     return null;
   }
+}
+
+function stacksIn(text) {
   let n = 0;
   let guardEnd = -1;
   for (const line of text.split("\n")) {
@@ -309,6 +337,26 @@ function countStacks(pid) {
   return n;
 }
 
+/**
+ * What QEMU maps besides its coroutine stacks, at idle: every VMA of its maps
+ * less 2 per coroutine stack (the stack and its guard), as coropool's replay
+ * counts them (baseline + 2 x stacks). A stack the kernel merged into the
+ * mapping above it costs 1 VMA, not 2, so this is a lower bound by the
+ * number of merged stacks (a few at most, at idle none were seen).
+ */
+function idleMaps(pid, log) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/maps`, "utf8");
+  } catch {
+    return null;
+  }
+  writeFileSync(`${log}.idle.maps`, text);
+  const vmas = text.split("\n").filter((line) => line !== "").length;
+  const stacks = stacksIn(text);
+  return { vmas, stacks, baseline: vmas - 2 * stacks };
+}
+
 /** The log's lines up to (and at) the time of the last sample: what QEMU had done when it was counted. */
 async function* linesUpTo(path, micros) {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
@@ -319,9 +367,10 @@ async function* linesUpTo(path, micros) {
   }
 }
 
-function table(rows) {
-  const header = ["configuration", "QEMU", "policy", "inc", "log lines", "measured", "predicted", "diff", "sampled peak", "predicted peak", ""];
-  const body = rows.map((r) => [r.config, r.qemu, r.policy, r.poolIncrease, r.lines, r.measured, r.predicted, r.predicted - r.measured, r.sampledPeak, r.predictedPeak, r.ok ? "ok" : "MISMATCH"]);
+function table(rows, baselineConstant) {
+  const header = ["configuration", "QEMU", "policy", "inc", "log lines", "measured", "predicted", "diff", "sampled peak", "predicted peak", "", "idle VMAs", "idle stacks", "idle baseline", "QEMU_BASELINE_VMAS"];
+  const idle = (r, key) => (r.idle === null ? "?" : r.idle[key]);
+  const body = rows.map((r) => [r.config, r.qemu, r.policy, r.poolIncrease, r.lines, r.measured, r.predicted, r.predicted - r.measured, r.sampledPeak, r.predictedPeak, r.ok ? "ok" : "MISMATCH", idle(r, "vmas"), idle(r, "stacks"), idle(r, "baseline"), baselineConstant]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => String(row[i]).length)));
   const fmt = (row) => "| " + row.map((c, i) => String(c).padEnd(widths[i])).join(" | ") + " |";
   return [fmt(header), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...body.map(fmt)].join("\n");

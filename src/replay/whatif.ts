@@ -42,7 +42,7 @@ export interface WhatIfRow {
   abort: null | { line: number; seconds: number | null; event: number; error: VmaFailureMessage };
   /**
    * The least max_map_count for which the replay completes, computed exactly
-   * (see smallestSafeBatched for batched, whose cap depends on it), or null
+   * (see smallestSafeCapped for a policy whose cap depends on it, as batched's does), or null
    * for a policy whose dependence on the limit this engine cannot enumerate.
    */
   smallestSafeMaxMapCount: number | null;

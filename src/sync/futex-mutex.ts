@@ -25,9 +25,19 @@
  *   BigInt64Array  [i64Base + ACQUISITIONS]  successful lock / tryLock / lockAsync
  *                  [i64Base + CONTENDED]     acquisitions whose fast path failed
  *                  [i64Base + WAIT_NS]       time spent waiting, ns (timed-out waits too)
+ *                  [i64Base + RECOVERIES]    locks taken over from a holder that died
  *
- * The main thread must never call Atomics.wait: `lock` refuses to wait there and
- * `lockAsync` (Atomics.waitAsync) is its non-blocking form.
+ * The owner word is what makes the lock robust, as a POSIX robust mutex is: a worker
+ * thread can die (throw, exit, be terminated) while it holds the lock, and a dead
+ * holder never unlocks. `lockRobust` waits in short slices and, between them, asks
+ * the caller whether the recorded owner is dead; if so it takes the lock over (a CAS
+ * on the owner word, so exactly one waiter wins) and returns true, like EOWNERDEAD:
+ * the new owner must repair what the lock guards before it unlocks.
+ *
+ * The main thread must never call Atomics.wait: `lock` refuses to wait there,
+ * `lockAsync` (Atomics.waitAsync) is its non-blocking form, and on the main thread
+ * `lockRobust` takes a free or a dead holder's lock and otherwise throws
+ * ERR_MAIN_THREAD_BLOCK rather than wait.
  */
 
 import { isMainThread } from "node:worker_threads";

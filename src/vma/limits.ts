@@ -9,6 +9,31 @@ export const LINUX_DEFAULT_MAX_MAP_COUNT = 65530;
  */
 export const DEFAULT_BASELINE_VMAS = 64;
 
+/**
+ * What a real QEMU maps besides its coroutine stacks: the baseline a replay
+ * of a QEMU log or trace assumes unless told, so that a replay depends only
+ * on its input and options (not on the replaying process's own maps).
+ *
+ * Measured by `npm run validate:qemu` (its "idle baseline" column: every VMA
+ * in /proc/PID/maps less 2 per coroutine stack, 1 s after the guest said it
+ * was ready, before any load), 2026-12-01, TCG, 2 vCPUs, 512 MiB, Debian 12's
+ * QEMU 7.2 (7.2+dfsg-7+deb12u18) and bookworm-backports' QEMU 10.0.2, two
+ * runs of each configuration:
+ *
+ *                                       QEMU 7.2      QEMU 10.0.2
+ *   virtio-2-iothreads (2 x 256)          367, 370      355, 356
+ *   nvme-main-loop                        354, 357      342, 341
+ *   burst-then-other (2 x 512)            371, 367      357, 355
+ *
+ * Most of it is QEMU's shared libraries (250 to 260 file mappings); the rest
+ * moves by a few between runs as thread-pool workers (an 8 MiB stack and its
+ * guard each) come and go. The constant is the largest seen, QEMU 7.2 with
+ * two virtio-blk devices (2 queues x 512) on two IOThreads: a limit found safe
+ * with it is safe for each of these. A real guest with more devices, RAM or
+ * threads maps more: give the baseline you measure (`--baseline-vmas`).
+ */
+export const QEMU_BASELINE_VMAS = 371;
+
 /** VMAs QEMU leaves for everything that is not a coroutine stack. */
 export const HARD_CAP_RESERVED_VMAS = 5000;
 
