@@ -1,7 +1,7 @@
 import { formatByteSize, parseByteSize } from "../byte-size.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InputError } from "../errors.js";
-import { shownText } from "../message-text.js";
+import { MAX_SHOWN_CHARS, shownText } from "../message-text.js";
 import { POLICY_NAMES, isPolicyName, type PolicyName } from "../pools/index.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -88,9 +88,6 @@ function describeParseError(err: unknown, spec: OptionSpec): string {
   }
   return shownArg(message.split("\n")[0]!.replace(/\.$/, ""));
 }
-
-/** Longer values are cut in messages, so an error stays one readable line. */
-const MAX_SHOWN_CHARS = 80;
 
 /** A user's argument as a message shows it: control characters escaped, long text cut. */
 export function shownArg(text: string): string {
