@@ -6,13 +6,15 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { InputError } from "../src/errors.js";
 import { formatByteSize } from "../src/byte-size.js";
 import { POLICY_NAMES } from "../src/pools/index.js";
 import { escapeHtml } from "../src/report/html-escape.js";
 import { flatten, renderReportHtml } from "../src/report/html.js";
 import type { ResultDocument } from "../src/report/document.js";
 import { machineInfo } from "../src/report/machine.js";
+import { renderResultDocument } from "../src/report/render.js";
 import { quietStartMs } from "../src/report/series.js";
 import { niceTicks, renderLineChart, thin, type Point } from "../src/report/svg.js";
 import { vmaChartText } from "../src/report/terminal-chart.js";
@@ -177,6 +179,65 @@ describe("the text and HTML reports show the same tables", () => {
       const samples = [40, 400].map((vmas, i) => ({ tMs: i * 10, vmas, pooledGlobal: 0, pooledThreads: [], liveThreads: [] }));
       return { policy, vmas: { limit: 1000, peak: 400 }, abort: null, samples } as unknown as RunResult;
     }
+  });
+});
+
+describe("renderResultDocument (the library's renderReport): a result document, or one InputError line", () => {
+  let valid: Record<string, unknown>;
+  beforeAll(() => {
+    // legacy aborts at the scenario's limit (exit 3): a result all the same.
+    const r = runCli(["stress", "--scenario", "stress-small", "--policy", "legacy", "--json"]);
+    expect(r.code, r.stderr).toBe(3);
+    valid = JSON.parse(r.stdout);
+  }, 60_000);
+
+  /** The InputError `value` is refused with: its code and its one line. */
+  function refusal(value: unknown): { code: string; message: string } {
+    try {
+      renderResultDocument(value);
+    } catch (err) {
+      expect(err).toBeInstanceOf(InputError);
+      const { code, message } = err as InputError;
+      expect(message.split("\n")).toHaveLength(1);
+      return { code, message };
+    }
+    throw new Error("rendered what it should refuse");
+  }
+  const ALLOWED = "allowed: a result document of schemaVersion 1, as a command's --json writes it";
+
+  it("renders a valid document: the page renderReportHtml draws", () => {
+    expect(renderResultDocument(valid)).toBe(renderReportHtml(valid as unknown as ResultDocument));
+  });
+
+  it("refuses what is no result document, saying what is allowed", () => {
+    expect(refusal({})).toEqual({ code: "ERR_RESULT_FILE", message: expect.stringMatching(new RegExp(`^renderReport: no schemaVersion, so not a coropool result; ${ALLOWED}`)) });
+    expect(refusal(null).message).toMatch(new RegExp(`^renderReport: null is not a coropool result; ${ALLOWED}`));
+    expect(refusal("x").message).toMatch(new RegExp(`^renderReport: the string "x" is not a coropool result; ${ALLOWED}`));
+    expect(refusal(undefined).message).toMatch(/^renderReport: undefined is not a coropool result/);
+    expect(refusal([valid]).message).toMatch(/^renderReport: a replay result has no HTML report/);
+  });
+
+  it("refuses another schemaVersion, naming the one it reads", () => {
+    expect(refusal({ ...valid, schemaVersion: 2 })).toEqual({
+      code: "ERR_RESULT_VERSION",
+      message: "renderReport: schemaVersion 2 is not supported; this coropool reads schemaVersion 1",
+    });
+    expect(refusal({ ...valid, command: "replay" }).message).toMatch(/^renderReport: command "replay" has no report; allowed: demo, stress, imbalance, randread, run, burst-idle, whatif$/);
+  });
+
+  it("refuses a document its schema does not describe, naming the place (docs/result.schema.json)", () => {
+    const runs = valid.runs as { vmas: Record<string, unknown> }[];
+    const cut = { ...valid, runs: [{ ...runs[0], vmas: { ...runs[0]!.vmas, peak: undefined } }] };
+    expect(refusal(JSON.parse(JSON.stringify(cut))).message).toBe(
+      "renderReport: not a complete 'stress' result: runs[0].vmas: must have required property 'peak'; allowed: a complete 'stress' result, as 'coropool stress --json' writes it",
+    );
+    expect(refusal({ ...valid, machine: { ...(valid.machine as object), generatedAt: "yesterday" } }).message).toMatch(/: machine\.generatedAt: must match format "date-time"/);
+    expect(refusal({ ...valid, extra: 1 }).message).toMatch(/: the document: must NOT have additional properties \('extra'\)/);
+  });
+
+  it("refuses a document the schema lets through but that cannot be drawn (a thread named with no figures)", () => {
+    const named = { ...valid, threadNames: [...(valid.threadNames as string[]), "iothread99"] };
+    expect(refusal(named).message).toMatch(/^renderReport: not a complete 'stress' result \(.+\); allowed: a complete 'stress' result, as 'coropool stress --json' writes it$/);
   });
 });
 
