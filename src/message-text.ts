@@ -5,8 +5,14 @@
  * message stays readable.
  */
 
-/** How much of a user's value a one-line message shows: a path or a flag's value, not a page of text. */
-export const MAX_SHOWN_CHARS = 80;
+/**
+ * The most of a user's value (a flag's argument, a field's value, a word of a
+ * log) that a message quotes. An error is one line, and the words around the
+ * value need room too: the program's name, the file or flag before it and
+ * "; allowed: …" after it. 60 characters leave those 60 more of a 120-column
+ * terminal and still show enough of a path or a word to tell which it was.
+ */
+export const MAX_SHOWN_CHARS = 60;
 
 /** C0 and C1 controls, DEL and the Unicode line separators. */
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;

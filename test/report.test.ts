@@ -6,14 +6,19 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { InputError } from "../src/errors.js";
+import { formatByteSize } from "../src/byte-size.js";
+import { POLICY_NAMES } from "../src/pools/index.js";
 import { escapeHtml } from "../src/report/html-escape.js";
 import { flatten, renderReportHtml } from "../src/report/html.js";
 import type { ResultDocument } from "../src/report/document.js";
 import { machineInfo } from "../src/report/machine.js";
+import { renderResultDocument } from "../src/report/render.js";
 import { quietStartMs } from "../src/report/series.js";
 import { niceTicks, renderLineChart, thin, type Point } from "../src/report/svg.js";
 import { vmaChartText } from "../src/report/terminal-chart.js";
+import { formatRandreadReport } from "../src/report/text.js";
 import type { RunResult } from "../src/runtime/result.js";
 import { ROOT, runCli } from "./helpers/cli.js";
 
@@ -92,6 +97,147 @@ describe("renderReportHtml", () => {
     expect(html).toContain("&lt;fatal&gt;");
     expect(html).toContain("1970-01-01T00:00:00.000Z");
     expect(html).not.toMatch(/NaN|undefined/);
+  });
+});
+
+/**
+ * A randread document by hand: one IOThread, 4 KiB and 1 GiB blocks at
+ * iodepth 1, each policy's cell measured unless `aborted` names it (its
+ * 1 GiB cell then ends as QEMU's abort).
+ */
+function randreadDoc(policies: string[], aborted: string[] = []): ResultDocument {
+  const GIB = 2 ** 30;
+  const cell = (policy: string, blockSize: number, i: number) => {
+    const abort = blockSize === GIB && aborted.includes(policy) ? { message: "failed to allocate memory for stack", thread: 0, vmas: 500 } : null;
+    return {
+      policy,
+      blockSize,
+      iodepth: 1,
+      figures: { iops: abort ? 0 : 1000 + i, completed: abort ? 0 : 50, latencyUs: { p50: 10, p90: 20, p99: 30, p999: 40 } },
+      run: { abort, interrupted: false, deadThreads: [], vmas: { limit: 500 } },
+    };
+  };
+  return {
+    schemaVersion: 1,
+    command: "randread",
+    machine: machineInfo(new Date(0)),
+    scenarioFile: "randread.json",
+    scenario: { kind: "randread", description: "d", threads: 1, blockSizes: [4096, GIB], iodepths: [1], durationMs: 10, device: { latencyUs: 7, bandwidthMBps: 2300 }, seed: 1 },
+    policies,
+    cells: [4096, GIB].flatMap((bs) => policies.map((p, i) => cell(p, bs, i))),
+  } as unknown as ResultDocument;
+}
+
+describe("the text and HTML reports show the same tables", () => {
+  it("randread: a cell whose run aborted says so in the table and on a note under it, on the page as in the terminal", () => {
+    const doc = randreadDoc(["legacy", "batched"], ["legacy"]);
+    const note = "legacy 1g iodepth 1: ABORTED: failed to allocate memory for stack (T0, VMAs 500 of 500)";
+    expect(formatRandreadReport(doc as never).split("\n")).toContain(note);
+    const html = renderReportHtml(doc);
+    expect(html).toContain(`<ul class="notes" data-notes="iops"><li>${escapeHtml(note)}</li></ul>`);
+    expect(html).toContain("<td>0 (aborted)</td>");
+    // CHANGE is n/a where a cell did not measure, as in the terminal.
+    expect(html).toMatch(/<td>1g<\/td><td class="num">1<\/td><td>0 \(aborted\)<\/td><td class="num">1001<\/td><td>n\/a<\/td>/);
+  });
+
+  it("writes 1 GiB as 1g wherever a size is shown, never 1024m", () => {
+    expect(formatByteSize(2 ** 30)).toBe("1g");
+    expect(formatByteSize(3 * 2 ** 29)).toBe("1536m");
+    const html = renderReportHtml(randreadDoc(["legacy", "batched"]));
+    expect(html).toContain('data-block-size="1g"');
+    expect(html).toContain("randread 1g: IOPS against iodepth");
+    expect(html).not.toContain("1024m");
+  });
+
+  it("gives every policy of the registry its own colour, the same wherever it stands among the runs, on the page and in the terminal", () => {
+    const terminalColor = (runs: string[], policy: string) => {
+      const text = vmaChartText(runs.map((p) => run(p)), { width: 10, height: 3 });
+      return new RegExp(`${policy}\\x1b\\[0m \\((\\w+)\\)`).exec(text)?.[1];
+    };
+    const htmlColor = (policies: string[], policy: string) =>
+      new RegExp(`data-series="${policy}" data-points="1"><title>${policy}</title><path [^>]*stroke="(#[0-9a-f]{6})"`).exec(renderReportHtml(randreadDoc(policies)))?.[1];
+    const seen = { terminal: new Set<string>(), html: new Set<string>() };
+    for (const policy of POLICY_NAMES) {
+      const others = POLICY_NAMES.filter((p) => p !== policy);
+      const terminal = terminalColor([policy], policy);
+      const html = htmlColor([policy], policy);
+      expect(terminal, policy).toBeDefined();
+      expect(html, policy).toBeDefined();
+      // Second, third … among the runs: a colour by place would change.
+      for (let place = 1; place <= others.length; place++) {
+        const runs = [...others.slice(0, place), policy];
+        expect(terminalColor(runs, policy), `${policy} at ${place}`).toBe(terminal);
+        expect(htmlColor(runs, policy), `${policy} at ${place}`).toBe(html);
+      }
+      seen.terminal.add(terminal!);
+      seen.html.add(html!);
+    }
+    expect(seen.terminal.size).toBe(POLICY_NAMES.length);
+    expect(seen.html.size).toBe(POLICY_NAMES.length);
+
+    function run(policy: string): RunResult {
+      const samples = [40, 400].map((vmas, i) => ({ tMs: i * 10, vmas, pooledGlobal: 0, pooledThreads: [], liveThreads: [] }));
+      return { policy, vmas: { limit: 1000, peak: 400 }, abort: null, samples } as unknown as RunResult;
+    }
+  });
+});
+
+describe("renderResultDocument (the library's renderReport): a result document, or one InputError line", () => {
+  let valid: Record<string, unknown>;
+  beforeAll(() => {
+    // legacy aborts at the scenario's limit (exit 3): a result all the same.
+    const r = runCli(["stress", "--scenario", "stress-small", "--policy", "legacy", "--json"]);
+    expect(r.code, r.stderr).toBe(3);
+    valid = JSON.parse(r.stdout);
+  }, 60_000);
+
+  /** The InputError `value` is refused with: its code and its one line. */
+  function refusal(value: unknown): { code: string; message: string } {
+    try {
+      renderResultDocument(value);
+    } catch (err) {
+      expect(err).toBeInstanceOf(InputError);
+      const { code, message } = err as InputError;
+      expect(message.split("\n")).toHaveLength(1);
+      return { code, message };
+    }
+    throw new Error("rendered what it should refuse");
+  }
+  const ALLOWED = "allowed: a result document of schemaVersion 1, as a command's --json writes it";
+
+  it("renders a valid document: the page renderReportHtml draws", () => {
+    expect(renderResultDocument(valid)).toBe(renderReportHtml(valid as unknown as ResultDocument));
+  });
+
+  it("refuses what is no result document, saying what is allowed", () => {
+    expect(refusal({})).toEqual({ code: "ERR_RESULT_FILE", message: expect.stringMatching(new RegExp(`^renderReport: no schemaVersion, so not a coropool result; ${ALLOWED}`)) });
+    expect(refusal(null).message).toMatch(new RegExp(`^renderReport: null is not a coropool result; ${ALLOWED}`));
+    expect(refusal("x").message).toMatch(new RegExp(`^renderReport: the string "x" is not a coropool result; ${ALLOWED}`));
+    expect(refusal(undefined).message).toMatch(/^renderReport: undefined is not a coropool result/);
+    expect(refusal([valid]).message).toMatch(/^renderReport: a replay result has no HTML report/);
+  });
+
+  it("refuses another schemaVersion, naming the one it reads", () => {
+    expect(refusal({ ...valid, schemaVersion: 2 })).toEqual({
+      code: "ERR_RESULT_VERSION",
+      message: "renderReport: schemaVersion 2 is not supported; this coropool reads schemaVersion 1",
+    });
+    expect(refusal({ ...valid, command: "replay" }).message).toMatch(/^renderReport: command "replay" has no report; allowed: demo, stress, imbalance, randread, run, burst-idle, whatif$/);
+  });
+
+  it("refuses a document its schema does not describe, naming the place (docs/result.schema.json)", () => {
+    const runs = valid.runs as { vmas: Record<string, unknown> }[];
+    const cut = { ...valid, runs: [{ ...runs[0], vmas: { ...runs[0]!.vmas, peak: undefined } }] };
+    expect(refusal(JSON.parse(JSON.stringify(cut))).message).toBe(
+      "renderReport: not a complete 'stress' result: runs[0].vmas: must have required property 'peak'; allowed: a complete 'stress' result, as 'coropool stress --json' writes it",
+    );
+    expect(refusal({ ...valid, machine: { ...(valid.machine as object), generatedAt: "yesterday" } }).message).toMatch(/: machine\.generatedAt: must match format "date-time"/);
+    expect(refusal({ ...valid, extra: 1 }).message).toMatch(/: the document: must NOT have additional properties \('extra'\)/);
+  });
+
+  it("refuses a document the schema lets through but that cannot be drawn (a thread named with no figures)", () => {
+    const named = { ...valid, threadNames: [...(valid.threadNames as string[]), "iothread99"] };
+    expect(refusal(named).message).toMatch(/^renderReport: not a complete 'stress' result \(.+\); allowed: a complete 'stress' result, as 'coropool stress --json' writes it$/);
   });
 });
 

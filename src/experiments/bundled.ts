@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
-import { shownText } from "../message-text.js";
+import { MAX_SHOWN_CHARS, shownText } from "../message-text.js";
 import { projectRoot } from "../project-root.js";
 
 /** A folder of bundled files of one kind. */
@@ -65,8 +65,6 @@ export function resolveBundled(bundle: BundledFolder, value: string): string | n
 
 /** What a bundled file of each folder is called in messages. */
 const WHAT: Record<string, string> = { scenarios: "scenario", traces: "trace" };
-/** The most of a user's value a message quotes. */
-const SHOWN_CHARS = 80;
 
 /**
  * The path `value` names: a bundled file's when it is one's name, else the
@@ -80,6 +78,6 @@ export function bundledOrPath(bundle: BundledFolder, value: string, context: str
   const what = WHAT[bundle.folder] ?? bundle.folder;
   throw new InputError(
     "ERR_USAGE",
-    `${context}: '${shownText(value, SHOWN_CHARS)}' is no bundled ${what} and no file; allowed: a bundled ${what}'s name (${bundledNames(bundle).join(", ")}) or the path of a ${what} file`,
+    `${context}: '${shownText(value, MAX_SHOWN_CHARS)}' is no bundled ${what} and no file; allowed: a bundled ${what}'s name (${bundledNames(bundle).join(", ")}) or the path of a ${what} file`,
   );
 }

@@ -4,6 +4,13 @@
  * nor a branch per byte where a table or a word compare does.
  */
 
+/** The bytes the log and trace readers look for, named once for all of them. */
+export const NEWLINE = 0x0a;
+export const SPACE = 0x20;
+export const HASH = 0x23;
+export const DOT = 0x2e;
+export const AT = 0x40;
+
 /** Each byte's value as a hex digit, or -1: one load instead of three range tests. */
 export const HEX_VALUES = byteTable((c) => (isDigit(c) ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x61 + 10 : -1));
 /** Each byte's value as a decimal digit, or -1. */

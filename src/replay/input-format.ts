@@ -1,4 +1,4 @@
-import { isDigit } from "./byte-scan.js";
+import { AT, HASH, isDigit, NEWLINE } from "./byte-scan.js";
 import { isEventName, QemuLogDecoder } from "./qemu-log.js";
 import { byteChunks, LineSplitter, type BlockHandler, type LogInput } from "./line-source.js";
 import { NO_TIME, type PoolEventSink } from "./pool-events.js";
@@ -128,10 +128,6 @@ export function formatOfLine(bytes: Uint8Array, start: number, end: number): Inp
   }
   return isEventName(bytes, p, end) ? "qemu-log" : "coropool-trace";
 }
-
-const HASH = 0x23;
-const NEWLINE = 0x0a;
-const AT = 0x40;
 
 function isBlank(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);

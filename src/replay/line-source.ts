@@ -3,6 +3,7 @@ import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { InputError } from "../errors.js";
 import { inputFileProblem } from "../input-file.js";
+import { NEWLINE } from "./byte-scan.js";
 
 /**
  * What a replay or an import reads: a file (plain or gzip, told by its first
@@ -94,7 +95,6 @@ export type BlockHandler = (bytes: Buffer, start: number, end: number, firstLine
 
 /** Lines longer than this are refused, so that a file without newlines cannot fill the memory. */
 export const MAX_LINE_BYTES = 1 << 20;
-const NEWLINE = 0x0a;
 
 /**
  * Cuts byte chunks into blocks of whole lines ("\n" ends a line; a final

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
-import { shownText } from "../message-text.js";
+import { MAX_SHOWN_CHARS, shownText } from "../message-text.js";
 import { AddressTable } from "./address-table.js";
-import { ByteRun, DIGIT_VALUES, HEX_VALUES, isDigit, wordView } from "./byte-scan.js";
+import { AT, ByteRun, DIGIT_VALUES, DOT, HEX_VALUES, isDigit, NEWLINE, SPACE, wordView } from "./byte-scan.js";
 import { CoroutineIds } from "./live-coroutines.js";
 import { MICROS_PER_SECOND as MICROS_A_SECOND, NO_TIME as NONE, type PoolEventSink } from "./pool-events.js";
 import { MAX_TRACE_THREADS } from "./trace.js";
@@ -365,10 +365,6 @@ const MAX_PREFIX_BYTES = 32;
 /** An enter up to its target longer than this (a real one is at most 72 bytes) is not kept for the next enter. */
 const MAX_ENTER_BYTES = 96;
 const CR = 0x0d;
-const NEWLINE = 0x0a;
-const SPACE = 0x20;
-const AT = 0x40;
-const DOT = 0x2e;
 const COLON = 0x3a;
 const UNDERSCORE = 0x5f;
 
@@ -406,8 +402,6 @@ function grown(ids: Int32Array, needed: number): Int32Array {
   next.set(ids);
   return next;
 }
-
-const MAX_SHOWN_CHARS = 80;
 
 function shown(text: string): string {
   return shownText(text, MAX_SHOWN_CHARS);

@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
-import { shownText } from "../message-text.js";
-import { ByteRun, isDigit, wordView } from "./byte-scan.js";
+import { MAX_SHOWN_CHARS, shownText } from "../message-text.js";
+import { AT, ByteRun, DOT, HASH, isDigit, NEWLINE, SPACE, wordView } from "./byte-scan.js";
 import { LiveCoroutines } from "./live-coroutines.js";
 import { MICROS_PER_SECOND, NO_TIME, type PoolEventSink } from "./pool-events.js";
 
@@ -294,11 +294,6 @@ function withTime<E extends TraceEvent>(event: E, time: number): E {
   return event;
 }
 
-const AT = 0x40;
-const HASH = 0x23;
-const NEWLINE = 0x0a;
-const SPACE = 0x20;
-const DOT = 0x2e;
 const ZERO = 0x30;
 const CREATE_T = ByteRun.of("create T");
 const TERMINATE_T = ByteRun.of("terminate T");
@@ -362,8 +357,6 @@ function isAsciiSpace(c: number): boolean {
 }
 
 /** Trace words are whitespace-free but may hold other control characters, or be very long. */
-const MAX_SHOWN_CHARS = 60;
-
 function shown(word: string): string {
   return shownText(word, MAX_SHOWN_CHARS);
 }

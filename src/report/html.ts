@@ -19,31 +19,34 @@
  *                                 burst-idle sections
  * and always the run's parameters (scenario) and the machine.
  */
-import { burstIdleSummaryRows, customSummaryRows, imbalanceSummaryRows, stressSummaryRows, type SummaryRow } from "./summary-rows.js";
+import { formatByteSize } from "../byte-size.js";
 import type { BurstIdleReport } from "../experiments/burst-idle.js";
 import type { CustomReport } from "../experiments/custom.js";
 import type { ImbalanceReport } from "../experiments/imbalance.js";
 import type { RandreadReport } from "../experiments/randread.js";
-import { describeChildOutcome, type RealAbortReport } from "../experiments/real-abort.js";
+import type { RealAbortReport } from "../experiments/real-abort.js";
 import type { StressReport } from "../experiments/stress.js";
 import type { RunResult } from "../runtime/result.js";
+import { GLOBAL_POOL_COLOR, LIMIT_COLOR, policyHtmlColor, THREAD_COLORS } from "./colors.js";
 import type { ResultDocument } from "./document.js";
 import { escapeHtml } from "./html-escape.js";
+import { htmlTable, paragraph, section, tableHtml } from "./html-parts.js";
 import type { MachineInfo } from "./machine.js";
+import { randreadTables } from "./randread-table.js";
+import {
+  burstIdleTable,
+  burstIdleThreadNames,
+  childrenTable,
+  customTable,
+  customThreadNames,
+  imbalanceTable,
+  imbalanceThreadNames,
+  stressTable,
+} from "./run-tables.js";
 import { quietStartMs } from "./series.js";
 import { renderLineChart, type LineSeries, type Marker } from "./svg.js";
-import { htmlTable, paragraph, section } from "./html-parts.js";
+import type { Table } from "./table.js";
 import { whatIfBody } from "./whatif-html.js";
-
-/** Fixed colours per policy, so a policy looks the same in every chart. */
-const POLICY_COLORS: Record<string, string> = { legacy: "#c0392b", batched: "#1f6fb4", none: "#6b6b6b", elastic: "#2e8b57" };
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-const LIMIT_COLOR = "#111111";
-const GLOBAL_POOL_COLOR = "#000000";
-
-export function policyColor(policy: string, index: number): string {
-  return POLICY_COLORS[policy] ?? PALETTE[index % PALETTE.length]!;
-}
 
 export function renderReportHtml(doc: ResultDocument): string {
   const title = `coropool ${doc.command} report`;
@@ -70,7 +73,7 @@ export function renderReportHtml(doc: ResultDocument): string {
       body = section("custom", "Custom workload", customBody(doc));
       break;
     case "whatif":
-      body = section("whatif", "What if: this log under each pool policy", whatIfBody(doc, policyColor));
+      body = section("whatif", "What if: this log under each pool policy", whatIfBody(doc));
       break;
     case "burst-idle":
       body = section("burst-idle", "Burst, then idle", burstIdleBody(doc));
@@ -107,16 +110,15 @@ function stressBody(report: StressReport): string {
   const { scenario, runs, threadNames } = report;
   const devices = scenario.guest.devices.map((d) => `${d.name} ${d.numQueues}×${d.queueSize}`).join(", ");
   const intro = `${scenario.guest.iothreads} IOThreads${scenario.guest.mainLoop ? " + main loop" : ""}, devices ${devices}, ${scenario.rounds} rounds, seed ${scenario.seed}.`;
-  return runsBody(scenario.description, intro, runs, stressSummaryRows(runs, threadNames), threadNames, report.scenarioFile, scenario);
+  return runsBody(scenario.description, intro, runs, stressTable(report), threadNames, report.scenarioFile, scenario);
 }
 
-/** A page for runs with time series: the summary table, aborts, VMAs and pooled stacks over time, parameters. */
-function runsBody(description: string, intro: string, runs: RunResult[], rows: Row[], threadNames: string[], file: string, scenario: object): string {
+/** A page for runs with time series: the summary table and its notes, VMAs and pooled stacks over time, parameters. */
+function runsBody(description: string, intro: string, runs: RunResult[], table: Table, threadNames: string[], file: string, scenario: object): string {
   return [
     paragraph(description),
     paragraph(intro),
-    policyTable(runs, rows),
-    abortList(runs, threadNames),
+    tableHtml(table),
     vmaChart(runs),
     pooledCharts(runs, threadNames),
     parameters(file, scenario),
@@ -125,23 +127,17 @@ function runsBody(description: string, intro: string, runs: RunResult[], rows: R
 
 /** stress --backend kernel: how each policy's child process ended at the host's real limit. */
 function kernelStressBody(report: RealAbortReport): string {
-  const rows = report.children.map((c) => [c.policy, describeChildOutcome(c), String(c.lastVmas ?? "–"), String(c.realVmasAtDeath ?? "–"), (c.durationMs / 1000).toFixed(1)]);
-  const lastWords = report.children
-    .filter((c) => c.outcome.kind === "died")
-    .map((c) => `<p>${escapeHtml(c.policy)}: last words</p><pre>${escapeHtml((c.outcome as { lastWords: string[] }).lastWords.join("\n"))}</pre>`);
   return [
     paragraph(`Every stack a real mmap + mprotect; each policy in its own child process at this host's vm.max_map_count ${report.hostMaxMapCount}. A child that runs out dies as QEMU does; no time series is kept.`),
-    htmlTable(["policy", "how the child ended", "counter's last VMAs", "real VMAs at death", "time (s)"], rows, "children"),
-    lastWords.join(""),
+    tableHtml(childrenTable(report)),
     parameters(report.scenarioFile, report.scenario),
   ].join("");
 }
 
 function imbalanceBody(report: ImbalanceReport): string {
   const { scenario, runs } = report;
-  const threadNames = Array.from({ length: scenario.threads }, (_, t) => (t === scenario.burstThread ? `T${t} (bursts)` : `T${t}`));
   const intro = `${scenario.threads} threads; T${scenario.burstThread} has ${scenario.burst} coroutines in flight at once, then goes quiet while the others run ${scenario.rounds} rounds of ${scenario.inFlight}.`;
-  return runsBody(scenario.description, intro, runs, imbalanceSummaryRows(runs), threadNames, report.scenarioFile, scenario);
+  return runsBody(scenario.description, intro, runs, imbalanceTable(report), imbalanceThreadNames(report), report.scenarioFile, scenario);
 }
 
 function randreadBody(report: RandreadReport): string {
@@ -150,7 +146,7 @@ function randreadBody(report: RandreadReport): string {
     const series: LineSeries[] = policies.map((policy, i) => ({
       id: policy,
       label: policy,
-      color: policyColor(policy, i),
+      color: policyHtmlColor(policy, i),
       dots: true,
       points: cells
         .filter((c) => c.policy === policy && c.blockSize === blockSize)
@@ -158,8 +154,8 @@ function randreadBody(report: RandreadReport): string {
         .map((c) => ({ x: c.iodepth, y: c.figures.iops })),
     }));
     return renderLineChart({
-      attrs: { "data-chart": "iops", "data-block-size": blockSizeLabel(blockSize) },
-      title: `randread ${blockSizeLabel(blockSize)}: IOPS against iodepth`,
+      attrs: { "data-chart": "iops", "data-block-size": formatByteSize(blockSize) },
+      title: `randread ${formatByteSize(blockSize)}: IOPS against iodepth`,
       xLabel: "iodepth (requests in flight per IOThread)",
       yLabel: "IOPS",
       xScale: "log2",
@@ -167,46 +163,28 @@ function randreadBody(report: RandreadReport): string {
       series,
     });
   });
-  // The seed's OLD/NEW table: legacy against one newer pool (batched, as the seed's, or elastic).
-  const seedTable = policies.length === 2 && policies[0] === "legacy";
-  const header = ["block size", "iodepth", ...policies.map((p) => `${p} IOPS`), ...(seedTable ? ["change"] : [])];
-  const latencyHeader = ["block size", "iodepth", ...policies.flatMap((p) => [`${p} p50`, "p90", "p99", "p99.9"])];
-  const rows: string[][] = [];
-  const latencyRows: string[][] = [];
-  for (const blockSize of scenario.blockSizes) {
-    for (const iodepth of scenario.iodepths) {
-      const row = policies.map((p) => cells.find((c) => c.policy === p && c.blockSize === blockSize && c.iodepth === iodepth));
-      const iops = row.map((c) => (c ? Math.round(c.figures.iops) : NaN));
-      rows.push([blockSizeLabel(blockSize), String(iodepth), ...iops.map((n) => (Number.isNaN(n) ? "–" : String(n))), ...(seedTable ? [change(iops[0]!, iops[1]!)] : [])]);
-      latencyRows.push([
-        blockSizeLabel(blockSize),
-        String(iodepth),
-        ...row.flatMap((c) => (c ? [c.figures.latencyUs.p50, c.figures.latencyUs.p90, c.figures.latencyUs.p99, c.figures.latencyUs.p999].map(us) : ["–", "–", "–", "–"])),
-      ]);
-    }
-  }
+  const { iops, latency, legend } = randreadTables(report);
   const device = `Device model: ${scenario.device.latencyUs} µs latency + size at ${scenario.device.bandwidthMBps} MB/s, polled by ${scenario.threads} IOThread(s); ${scenario.durationMs} ms per cell. Every request is one coroutine (create, submit, yield, completion re-enters, terminate).`;
   return [
     paragraph(scenario.description),
     paragraph(device),
     charts.join(""),
     `<h3>IOPS</h3>`,
-    htmlTable(header, rows, "iops"),
+    tableHtml(iops),
+    paragraph(legend),
     `<h3>Completion latency (µs)</h3>`,
     paragraph("Percentiles from an HDR histogram at 3 significant digits (each at most 0.1% above the true sample); with several IOThreads, over all their requests (the threads' histograms merged)."),
-    htmlTable(latencyHeader, latencyRows, "latency"),
+    tableHtml(latency),
     parameters(report.scenarioFile, scenario),
   ].join("");
 }
 
 function customBody(report: CustomReport): string {
   const { scenario, runs } = report;
-  const threadNames = Array.from({ length: scenario.threads }, (_, t) => `T${t}`);
-  const rows = customSummaryRows(runs);
+  const threadNames = customThreadNames(report);
   return [
     paragraph(`${scenario.module} on ${scenario.threads} thread(s).`),
-    policyTable(runs, rows),
-    abortList(runs, threadNames),
+    tableHtml(customTable(report)),
     vmaChart(runs),
     pooledCharts(runs, threadNames),
     parameters(report.scenarioFile, scenario),
@@ -215,15 +193,14 @@ function customBody(report: CustomReport): string {
 
 function burstIdleBody(report: BurstIdleReport): string {
   const { scenario, runs } = report;
-  const threadNames = Array.from({ length: scenario.threads }, (_, t) => (t < scenario.burstThreads ? `T${t} (bursts)` : `T${t}`));
+  const threadNames = burstIdleThreadNames(report);
   const intro =
     `${scenario.threads} threads; T0–T${scenario.burstThreads - 1} have ${scenario.bursts} bursts of ${scenario.burst} coroutines in flight, ` +
     `then every thread is quiet for ${scenario.quietMs} ms, then the others run ${scenario.rounds} rounds of ${scenario.inFlight}.`;
   return [
     paragraph(scenario.description),
     paragraph(intro),
-    policyTable(runs, burstIdleSummaryRows(runs)),
-    abortList(runs, threadNames),
+    tableHtml(burstIdleTable(report)),
     retainedChart(runs, runs[0]?.burstIdle.workingSetBound),
     pooledCharts(runs, threadNames),
     parameters(report.scenarioFile, scenario),
@@ -237,7 +214,7 @@ function retainedChart(runs: RunResult[], bound: number | undefined): string {
   const series: LineSeries[] = runs.map((r, i) => ({
     id: r.policy,
     label: r.policy,
-    color: policyColor(r.policy, i),
+    color: policyHtmlColor(r.policy, i),
     points: r.samples.map((s) => ({ x: s.tMs, y: Math.max(0, Math.floor((s.vmas - r.vmas.baseline) / 2)) })),
   }));
   return renderLineChart({
@@ -256,7 +233,7 @@ function vmaChart(runs: RunResult[]): string {
   const series: LineSeries[] = runs.map((r, i) => ({
     id: r.policy,
     label: r.policy,
-    color: policyColor(r.policy, i),
+    color: policyHtmlColor(r.policy, i),
     points: r.samples.map((s) => ({ x: s.tMs, y: s.vmas })),
   }));
   const limits = [...new Set(runs.map((r) => r.vmas.limit))];
@@ -279,7 +256,6 @@ function vmaChart(runs: RunResult[]): string {
   });
 }
 
-/** Where to draw an abort: its VMA count, at the first sample where the run reached its sampled peak. */
 /** The abort, where and when the failing thread recorded it (the samples' time axis). */
 function abortMarker(r: RunResult, index: number): Marker {
   const abort = r.abort!;
@@ -287,7 +263,7 @@ function abortMarker(r: RunResult, index: number): Marker {
     x: abort.tMs,
     y: abort.vmas,
     label: `${r.policy} aborted: ${abort.message}`,
-    color: policyColor(r.policy, index),
+    color: policyHtmlColor(r.policy, index),
     attrs: { "data-abort": r.policy },
   };
 }
@@ -300,7 +276,7 @@ function pooledCharts(runs: RunResult[], threadNames: string[]): string {
       const series: LineSeries[] = Array.from({ length: r.threads }, (_, t) => ({
         id: `T${t}`,
         label: threadNames[t] ?? `T${t}`,
-        color: PALETTE[t % PALETTE.length]!,
+        color: THREAD_COLORS[t % THREAD_COLORS.length]!,
         points: r.samples.map((s) => ({ x: s.tMs, y: s.pooledThreads[t] ?? 0 })),
       }));
       series.push({
@@ -324,31 +300,6 @@ function pooledCharts(runs: RunResult[], threadNames: string[]): string {
 }
 
 // ---- tables ---------------------------------------------------------------
-
-type Row = SummaryRow;
-
-function policyTable(runs: RunResult[], rows: Row[]): string {
-  return htmlTable(
-    ["", ...runs.map((r) => r.policy)],
-    rows.map(([label, cells]) => [label, ...cells.map(String)]),
-    "summary",
-  );
-}
-
-function abortList(runs: RunResult[], threadNames: string[]): string {
-  const items = runs
-    .filter((r) => r.abort)
-    .map((r) => {
-      const a = r.abort!;
-      const stacks = a.stacksCreated - a.stacksFreed;
-      return `<li><strong>${escapeHtml(r.policy)}</strong>: ${escapeHtml(threadNames[a.thread] ?? `T${a.thread}`)} aborted with “${escapeHtml(a.message)}” at ${a.vmas} of ${r.vmas.limit} VMAs; ${stacks} stacks: ${a.live} live, ${a.pooledGlobal} in the shared pool, per thread ${escapeHtml(a.pooledThreads.join(" / "))} pooled.</li>`;
-    });
-  const violations = runs
-    .filter((r) => r.invariantViolations.length > 0)
-    .map((r) => `<li class="bad"><strong>${escapeHtml(r.policy)}</strong>: invariant violations: ${escapeHtml(r.invariantViolations.join("; "))}</li>`);
-  const all = [...items, ...violations];
-  return all.length === 0 ? "" : `<ul class="aborts">${all.join("")}</ul>`;
-}
 
 function parameters(file: string, scenario: object): string {
   const rows = [["scenario file", file], ...flatten(scenario, "")];
@@ -382,25 +333,6 @@ export function flatten(value: unknown, prefix: string): string[][] {
   return [[prefix, value === null ? "null" : String(value)]];
 }
 
-// ---- formatting -----------------------------------------------------------
-
-function blockSizeLabel(bytes: number): string {
-  if (bytes % (1 << 20) === 0) return `${bytes >> 20}m`;
-  if (bytes % 1024 === 0) return `${bytes >> 10}k`;
-  return String(bytes);
-}
-
-function change(old: number, now: number): string {
-  if (!(old > 0) || Number.isNaN(now)) return "n/a";
-  const pct = ((now - old) / old) * 100;
-  return `${pct >= 0 ? "+" : ""}${pct.toFixed(1)}%`;
-}
-
-/** Microseconds to one decimal; a cell where nothing completed (null in JSON) shows a dash. */
-function us(value: number | null): string {
-  return value === null || Number.isNaN(value) ? "–" : value.toFixed(1);
-}
-
 const STYLE = `
 :root { color-scheme: light; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0; color: #1b1b1b; background: #fafafa; }
@@ -426,7 +358,6 @@ svg .line-label, svg .marker-label { font-size: 12px; font-weight: 600; }
 ul.legend { list-style: none; padding: 0; margin: 4px 0 0; display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 12px; }
 ul.legend .swatch { display: inline-block; width: 18px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 5px; }
 ul.legend .swatch.dashed { border-top-style: dashed; }
-ul.aborts li { margin: 2px 0; }
-.bad { color: #a00; }
+ul.notes li { margin: 2px 0; white-space: pre-wrap; }
 details.parameters summary { cursor: pointer; font-weight: 600; margin-top: 8px; }
 `;

@@ -2,6 +2,7 @@
 export { SCHEMA_VERSION, toDocument, demoDocument, type ResultDocument, type WhatIfDocument } from "./document.js";
 export { machineInfo, type MachineInfo } from "./machine.js";
 export { renderReportHtml } from "./html.js";
+export { renderResultDocument } from "./render.js";
 export { prepareReportPath, writeFileAtomic } from "./write.js";
 export { readResultDocument, checkResultDocument } from "./read.js";
 export { vmaChartText } from "./terminal-chart.js";

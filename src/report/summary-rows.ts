@@ -5,8 +5,8 @@ import type { ImbalanceSummary } from "../scenarios/imbalance/plan.js";
 import { customTotal } from "../scenarios/custom/summary.js";
 
 /**
- * The rows of a run's summary table, one column per policy: the same figures
- * in the terminal (src/cli) and in the HTML report (src/report/html.ts).
+ * The rows of a run's summary table, one column per policy; run-tables.ts
+ * makes them the table the terminal (text.ts) and the page (html.ts) show.
  */
 export type SummaryRow = [label: string, cells: (string | number)[]];
 

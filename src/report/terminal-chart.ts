@@ -5,18 +5,8 @@
  */
 import * as asciichart from "asciichart";
 import type { RunResult } from "../runtime/result.js";
+import { ANSI_RESET, LIMIT_ANSI, policyColor } from "./colors.js";
 import { quietStartMs } from "./series.js";
-
-const POLICY_COLORS: Record<string, string> = { legacy: asciichart.red, batched: asciichart.blue, none: asciichart.yellow };
-const OTHER_COLORS = [asciichart.green, asciichart.magenta, asciichart.cyan];
-const COLOR_NAMES: Record<string, string> = {
-  [asciichart.red]: "red",
-  [asciichart.blue]: "blue",
-  [asciichart.yellow]: "yellow",
-  [asciichart.green]: "green",
-  [asciichart.magenta]: "magenta",
-  [asciichart.cyan]: "cyan",
-};
 
 export interface TerminalChartOptions {
   /** Columns of plot (the labels take 9 more). */
@@ -44,20 +34,20 @@ export function vmaChartText(runs: RunResult[], options: TerminalChartOptions = 
   const sliceMs = (endMs - startMs) / width;
   const limit = Math.max(...withSamples.map((r) => r.vmas.limit));
   const series = withSamples.map((r) => columns(r, startMs, sliceMs, width));
-  const colors = withSamples.map((r, i) => POLICY_COLORS[r.policy] ?? OTHER_COLORS[i % OTHER_COLORS.length]!);
+  const colors = withSamples.map((r, i) => policyColor(r.policy, i));
   const limitLine = new Array<number>(width).fill(limit);
   const plot = asciichart.plot([limitLine, ...series], {
     height,
     min: 0,
     max: limit,
-    colors: color ? [asciichart.darkgray, ...colors] : [],
+    colors: color ? [LIMIT_ANSI, ...colors.map((c) => c.ansi)] : [],
     format: (x: number) => formatCount(x).padStart(8),
   });
   const [left, right] = [`${Math.round(startMs)} ms`, `${Math.round(endMs)} ms`];
   const axis = `${" ".repeat(9)}${left}${" ".repeat(Math.max(1, width - left.length - right.length))}${right}`;
   const legend = withSamples
     .map((r, i) => {
-      const name = color ? `${colors[i]}${r.policy}${asciichart.reset} (${COLOR_NAMES[colors[i]!] ?? "coloured"})` : r.policy;
+      const name = color ? `${colors[i]!.ansi}${r.policy}${ANSI_RESET} (${colors[i]!.name})` : r.policy;
       return r.abort ? `${name}: aborted at ${r.abort.vmas} VMAs` : `${name}: peak ${r.vmas.peak}`;
     })
     .join("; ");

@@ -11,48 +11,38 @@
  */
 import type { SeriesPoint } from "../replay/series.js";
 import type { WhatIfRow } from "../replay/whatif.js";
-import { escapeHtml } from "./html-escape.js";
-import { htmlTable, paragraph } from "./html-parts.js";
+import { GLOBAL_POOL_COLOR, LIMIT_COLOR, policyHtmlColor, THREAD_COLORS } from "./colors.js";
+import { htmlTable, paragraph, tableHtml } from "./html-parts.js";
 import { describeLogInput } from "./log-input-text.js";
 import { renderLineChart, type LineSeries, type Marker, type Point } from "./svg.js";
 import { stacksUnderLimit, type WhatIfReport } from "./whatif-document.js";
-import { abortLines, whatIfTable } from "./whatif-text.js";
+import { whatIfTable } from "./whatif-table.js";
 
-/** The colour a policy is drawn in (the report's own, so a policy looks the same on every page). */
-export type PolicyColor = (policy: string, index: number) => string;
-
-const LIMIT_COLOR = "#111111";
-const GLOBAL_POOL_COLOR = "#000000";
-const THREAD_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-
-export function whatIfBody(report: WhatIfReport, color: PolicyColor): string {
-  const { header, rows } = whatIfTable(report);
-  const aborts = abortLines(report);
+export function whatIfBody(report: WhatIfReport): string {
   return [
     ...describeLogInput(report.source, report.input).map(paragraph),
     paragraph(
       `Each policy replays the whole log with no VMA limit; "aborts" says where max_map_count ${report.maxMapCount} would have stopped it ` +
         `(QEMU aborts there), with ${report.baselineVmas} VMAs besides the stacks. The smallest safe max_map_count is exact: the least limit at which the replay completes.`,
     ),
-    htmlTable(header, rows, "whatif"),
-    aborts.length === 0 ? "" : `<ul class="aborts">${aborts.map((a) => `<li>${escapeHtml(a)}</li>`).join("")}</ul>`,
-    mappedChart(report, color),
+    tableHtml(whatIfTable(report)),
+    mappedChart(report),
     report.rows.map((row, i) => pooledChart(report, row, i)).join(""),
     htmlTable(["parameter", "value"], parameterRows(report), "parameters", false),
   ].join("");
 }
 
 /** Stacks mapped (live + pooled) over the log, one line per policy; the stacks max_map_count allows as a rule. */
-function mappedChart(report: WhatIfReport, color: PolicyColor): string {
+function mappedChart(report: WhatIfReport): string {
   // A policy shown twice (batched uncapped, then capped) keeps its colour; the second line is dashed.
   const seen = new Set<string>();
   const series: LineSeries[] = report.rows.map((row, i) => {
     const repeated = seen.has(row.policy);
     seen.add(row.policy);
-    return { id: row.label, label: row.label, color: color(row.policy, i), dashed: repeated, points: drawn(row.series.mapped) };
+    return { id: row.label, label: row.label, color: policyHtmlColor(row.policy, i), dashed: repeated, points: drawn(row.series.mapped) };
   });
   const limit = stacksUnderLimit(report);
-  const markers: Marker[] = report.rows.flatMap((row, i) => (row.abort === null ? [] : [abortMarker(report, row, limit, color(row.policy, i))]));
+  const markers: Marker[] = report.rows.flatMap((row, i) => (row.abort === null ? [] : [abortMarker(report, row, limit, policyHtmlColor(row.policy, i))]));
   return renderLineChart({
     attrs: { "data-chart": "mapped" },
     title: "Stacks mapped over the log, per policy",

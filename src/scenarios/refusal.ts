@@ -7,15 +7,12 @@
  *   <file>: <field path>: unknown field; allowed fields: <list>
  */
 import { InputError } from "../errors.js";
-import { escapeControls, shortened } from "../message-text.js";
+import { escapeControls, MAX_SHOWN_CHARS, shortened } from "../message-text.js";
 
 export const SCENARIO_ERROR = "ERR_SCENARIO";
 
 /** A field name or a list index: one step of a path into a scenario file. */
 export type Segment = string | number;
-
-/** Longer values are cut in messages, so an error stays one readable line. */
-export const MAX_SHOWN_CHARS = 60;
 
 /**
  * One reason to refuse a file: where (`path`), what is wrong there (`what`,

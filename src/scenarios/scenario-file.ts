@@ -2,8 +2,8 @@
 import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { inputFileProblem } from "../input-file.js";
-import { escapeControls, shortened } from "../message-text.js";
-import { MAX_SHOWN_CHARS, SCENARIO_ERROR } from "./refusal.js";
+import { escapeControls, MAX_SHOWN_CHARS, shortened } from "../message-text.js";
+import { SCENARIO_ERROR } from "./refusal.js";
 
 /** A scenario file is a few hundred bytes of JSON; this bounds what is read whatever the path names. */
 export const MAX_SCENARIO_FILE_BYTES = 1 << 20;
