@@ -10,7 +10,6 @@ import { isPolicyName, POLICY_NAMES, type PolicyName } from "../pools/index.js";
 import { HostedRuntime, type ClosedStats, type HostedRunOutcome, type LiveStats } from "../runtime/hosted.js";
 import type { BackendName } from "../runtime/runtime.js";
 import { setupFailure, type CustomPart, type CustomPartResult } from "../scenarios/custom/part.js";
-import { loadWorkload } from "../scenarios/custom/workload.js";
 import { MAX_THREADS } from "../scenarios/validate.js";
 
 export interface StartRuntimeOptions {
@@ -98,12 +97,12 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
 async function runWorkload(hosted: HostedRuntime, workload: string | URL, options: WorkloadRunOptions): Promise<WorkloadRun> {
   hosted.refuseIfClosed("run");
   const modulePath = workload instanceof URL ? fileURLToPath(workload) : workload;
-  await loadWorkload(modulePath); // a bad module is refused here, before any thread runs it
   const part: CustomPart = { kind: "custom", modulePath, options: options.options ?? {}, seed: options.seed ?? 1 };
   const { parts, ...outcome } = await hosted.run(
     Array.from({ length: hosted.threads }, () => part),
     { timeoutMs: options.timeoutMs, signal: options.signal },
   );
+  // The workers import the module inside the run's time limit; a bad one is refused here.
   const failure = setupFailure(modulePath, parts);
   if (failure) throw failure;
   const perThread = parts as (CustomPartResult | null)[];

@@ -4,7 +4,7 @@ import { describeThrown } from "../../message-text.js";
 import type { ThreadEnv } from "../../runtime/thread-env.js";
 import { loadWorkload, type Workload, type WorkloadApi } from "./workload.js";
 
-/** One thread's share of a custom run: the module (already loaded by the worker) and its options. */
+/** One thread's share of a custom run: the module (loaded by the worker, never the main thread) and its options. */
 export interface CustomPart {
   kind: "custom";
   modulePath: string;
@@ -33,6 +33,12 @@ export interface CustomPartResult {
    * input (the sentence, without the module's name).
    */
   setupError?: string;
+  /**
+   * The module failed to load or is not a workload: the whole InputError
+   * message, which the caller throws in place of the run's result (so it is
+   * never in a document).
+   */
+  loadError?: string;
 }
 
 const MAX_REPORTED = 10;
@@ -44,19 +50,39 @@ const MAX_REPORTED = 10;
  */
 export const MAX_COROUTINES_PER_THREAD = 1_000_000;
 
-/** Workload modules this worker has imported, by path: a worker runs many parts of one module. */
-const loadedWorkloads = new Map<string, Workload>();
+/**
+ * Workload modules this worker has imported, by path (a worker runs many parts
+ * of one module), or the refusal of one that is bad (tried again next time).
+ */
+const loadedWorkloads = new Map<string, Workload | InputError>();
 
-/** Imports the part's module before the thread joins the run (never while others wait at a barrier). */
+/**
+ * Imports the part's module on this worker, after it claimed its thread and
+ * before the run starts. A bad module is kept as its refusal, for the part
+ * to report: the thread still meets the others at the start.
+ */
 export async function prepareCustomPart(part: CustomPart): Promise<void> {
-  if (!loadedWorkloads.has(part.modulePath)) loadedWorkloads.set(part.modulePath, await loadWorkload(part.modulePath));
+  const known = loadedWorkloads.get(part.modulePath);
+  if (known !== undefined && !(known instanceof InputError)) return;
+  loadedWorkloads.set(part.modulePath, await loadWorkload(part.modulePath).catch(refusalOnly));
 }
 
-/** Runs the part with the module prepareCustomPart imported. */
+/** A bad module's InputError as a value; anything else is this worker's failure. */
+function refusalOnly(err: unknown): InputError {
+  if (err instanceof InputError) return err;
+  throw err;
+}
+
+/** Runs the part with the module prepareCustomPart imported, or reports why it was refused. */
 export function runPreparedCustomPart(env: ThreadEnv, part: CustomPart): CustomPartResult {
   const workload = loadedWorkloads.get(part.modulePath);
   if (workload === undefined) throw new Error(`custom part run before its module '${part.modulePath}' was prepared`);
+  if (workload instanceof InputError) return { ...emptyResult(), loadError: workload.message };
   return runCustomPart(env, part, workload);
+}
+
+function emptyResult(): CustomPartResult {
+  return { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [], notStarted: 0 };
 }
 
 /**
@@ -66,7 +92,7 @@ export function runPreparedCustomPart(env: ThreadEnv, part: CustomPart): CustomP
 export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Workload): CustomPartResult {
   const ctx = env.coroutines;
   const api: WorkloadApi = { thread: env.thread, threads: env.threads, ctx };
-  const result: CustomPartResult = { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [], notStarted: 0 };
+  const result = emptyResult();
   const record = (value: unknown) => {
     result.completed++;
     if (result.sampleResults.length < MAX_REPORTED) result.sampleResults.push(reportable(value));
@@ -146,9 +172,14 @@ function enterOnce(env: ThreadEnv, co: Coroutine, index: number, result: CustomP
   return co.state !== "terminated";
 }
 
-/** The first thread whose coroutines() failed, as the input error it is (the module's fault); null when none did. */
+/**
+ * The module's refusal, or else the first thread whose coroutines() failed,
+ * as the input error it is (the module's fault); null when neither happened.
+ */
 export function setupFailure(modulePath: string, parts: readonly unknown[]): InputError | null {
   const results = parts as (CustomPartResult | null)[];
+  const refused = results.find((p) => p?.loadError !== undefined);
+  if (refused) return new InputError("ERR_WORKLOAD", refused.loadError!);
   const t = results.findIndex((p) => p?.setupError !== undefined);
   if (t < 0) return null;
   return new InputError("ERR_WORKLOAD", `custom workload '${modulePath}': ${results[t]!.setupError}`);
