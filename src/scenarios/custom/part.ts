@@ -2,6 +2,7 @@ import type { Coroutine } from "../../coroutine/index.js";
 import { InputError, VmaExhaustedError } from "../../errors.js";
 import { describeThrown } from "../../message-text.js";
 import type { ThreadEnv } from "../../runtime/thread-env.js";
+import { sampleResult } from "./sample-result.js";
 import { loadWorkload, type Workload, type WorkloadApi } from "./workload.js";
 
 /** One thread's share of a custom run: the module (loaded by the worker, never the main thread) and its options. */
@@ -20,8 +21,15 @@ export interface CustomPartResult {
   failures: { index: number; message: string }[];
   /** Passes of the runner over the coroutines still suspended. */
   passes: number;
-  /** The first few return values, for a look at what the workload did. */
+  /**
+   * The first few return values, for a look at what the workload did: each at
+   * most MAX_SAMPLE_RESULT_BYTES of JSON. One whose JSON is longer (a huge
+   * string, a cycle, a deep chain) is kept as the beginning of its JSON text,
+   * a string, and its index listed in `cutSampleResults`.
+   */
   sampleResults: unknown[];
+  /** Indexes into `sampleResults` of the values cut; absent when none was. */
+  cutSampleResults?: number[];
   /**
    * Coroutines not started because the run aborted on VMA exhaustion first
    * (QEMU would have died): `coroutines` + `notStarted` is what coroutines() gave.
@@ -95,7 +103,7 @@ export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Worklo
   const result = emptyResult();
   const record = (value: unknown) => {
     result.completed++;
-    if (result.sampleResults.length < MAX_REPORTED) result.sampleResults.push(reportable(value));
+    if (result.sampleResults.length < MAX_REPORTED) keepSample(result, value);
   };
   function* body(arg: unknown): Generator<unknown, void, unknown> {
     record(yield* workload.coroutine(arg, api));
@@ -127,19 +135,13 @@ export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Worklo
 }
 
 /**
- * A returned value as the result can carry it to the main thread and into
- * JSON: data as it is, anything else (a function, a BigInt, a cycle)
- * described by its type, so a workload's return value never kills its thread.
+ * Keeps a returned value as the result can carry it to the main thread and
+ * into JSON, cut here on the worker so a huge value never crosses threads.
  */
-function reportable(value: unknown): unknown {
-  if (value === undefined) return null;
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) return JSON.parse(json) as unknown;
-  } catch {
-    // a cycle or a BigInt: described below
-  }
-  return `(${describeThrown(value)})`;
+function keepSample(result: CustomPartResult, value: unknown): void {
+  const { kept, cut } = sampleResult(value);
+  if (cut) (result.cutSampleResults ??= []).push(result.sampleResults.length);
+  result.sampleResults.push(kept);
 }
 
 class TooManyArguments extends Error {}
