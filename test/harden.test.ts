@@ -110,13 +110,13 @@ describe("output files: only ever a regular file is created or replaced", () => 
 
 describe("a finished run is never lost", () => {
   it("the results are out before the report; a report that then fails is one stderr line and exit 6", () => {
-    // The module makes the report's path a folder when the main thread imports it: after the path was checked.
+    // The module makes the report's path a folder when a worker imports it: after the path was checked.
     const blocked = join(TMP, "blocked.html");
     const scenario = customScenario(
       "blocks.json",
       "blocks.mjs",
       `import { mkdirSync } from "node:fs";\nimport { isMainThread } from "node:worker_threads";\n` +
-        `if (isMainThread) mkdirSync(${JSON.stringify(blocked)}, { recursive: true });\n` +
+        `if (!isMainThread) mkdirSync(${JSON.stringify(blocked)}, { recursive: true });\n` +
         "export default { coroutines: () => [1, 2], *coroutine(i) { yield; return i; } };\n",
     );
     const json = runCli(["run", scenario, ...SMALL, "--json", "--report", blocked]);

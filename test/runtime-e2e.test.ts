@@ -430,7 +430,7 @@ describe("custom workloads", () => {
     }
   });
 
-  it("refuses a module that fails to load, or has a bad shape, before any worker starts", async () => {
+  it("refuses a module that fails to load, or has a bad shape, in place of a result", async () => {
     for (const name of ["custom-load-fails.json", "custom-bad-shape.json"]) {
       const file = fixture(name);
       const run = runCustom(load<CustomScenario>(file, "custom"), file, options(["batched"]));

@@ -11,9 +11,11 @@ import { preparePart, runPart } from "../src/scenarios/registry.js";
 import { ThreadEnv } from "../src/runtime/thread-env.js";
 
 export default async function runScenarioPart(task: WorkerTask): Promise<WorkerReport> {
-  // Every part of a run has the same kind and module: prepare before claiming.
-  await preparePart(task.parts[0]!);
+  // Claim first, then prepare (import a custom module): a module whose top
+  // level never ends then holds a claimed thread, which the run's time limit
+  // or signal stops and reports dead, as it does a coroutine that never yields.
   const env = ThreadEnv.claim(task);
+  await preparePart(task.parts[env.thread]!);
   env.sync();
   let part: unknown;
   try {

@@ -13,7 +13,6 @@ import type { PolicyName } from "../pools/index.js";
 import { HostedRuntime, type ClosedStats, type HostedRunOutcome, type LiveStats } from "../runtime/hosted.js";
 import type { BackendName } from "../runtime/runtime.js";
 import { setupFailure, type CustomPart, type CustomPartResult } from "../scenarios/custom/part.js";
-import { loadWorkload } from "../scenarios/custom/workload.js";
 
 export interface StartRuntimeOptions {
   /** Worker threads (each one of QEMU's IOThreads), 1 to 64. */
@@ -109,12 +108,13 @@ async function runWorkload(hosted: HostedRuntime, workload: string | URL, given:
   const door = apiDoor("runtime.run");
   const options = resolveWorkloadOptions(door, given);
   const modulePath = workloadPath(workload);
-  await loadWorkload(modulePath); // a bad module is refused here, before any thread runs it
+  // The module is imported by the workers, inside the run's time limit: never here, where a module that never finishes loading would hold the caller's thread.
   const part: CustomPart = { kind: "custom", modulePath, options: options.options, seed: options.seed };
   const { parts, ...outcome } = await hosted.run(
     Array.from({ length: hosted.threads }, () => part),
     { timeoutMs: options.timeoutMs, signal: options.signal },
   );
+  // The workers import the module inside the run's time limit; a bad one is refused here.
   const failure = setupFailure(modulePath, parts);
   if (failure) throw failure;
   const perThread = parts as (CustomPartResult | null)[];

@@ -35,8 +35,9 @@ import type { Scenario, ScenarioKind } from "./types.js";
 /** The code a worker thread runs for one kind of part. */
 export interface PartCode<P extends ScenarioPart> {
   /**
-   * Work before the thread joins the run: importing a custom workload is
-   * asynchronous, and must not happen while others wait at a barrier.
+   * Work before the thread meets the others at the run's start: importing a
+   * custom workload is asynchronous, so it is done on the worker (never on
+   * the main thread), inside the run's time limit.
    */
   prepare?(part: P): Promise<void>;
   /** Runs this thread's part; what it returns is the thread's part result. */

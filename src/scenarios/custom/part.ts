@@ -2,9 +2,10 @@ import type { Coroutine } from "../../coroutine/index.js";
 import { InputError, VmaExhaustedError } from "../../errors.js";
 import { describeThrown } from "../../message-text.js";
 import type { ThreadEnv } from "../../runtime/thread-env.js";
+import { sampleResult } from "./sample-result.js";
 import { loadWorkload, type Workload, type WorkloadApi } from "./workload.js";
 
-/** One thread's share of a custom run: the module (already loaded by the worker) and its options. */
+/** One thread's share of a custom run: the module (loaded by the worker, never the main thread) and its options. */
 export interface CustomPart {
   kind: "custom";
   modulePath: string;
@@ -20,8 +21,15 @@ export interface CustomPartResult {
   failures: { index: number; message: string }[];
   /** Passes of the runner over the coroutines still suspended. */
   passes: number;
-  /** The first few return values, for a look at what the workload did. */
+  /**
+   * The first few return values, for a look at what the workload did: each at
+   * most MAX_SAMPLE_RESULT_BYTES of JSON. One whose JSON is longer (a huge
+   * string, a cycle, a deep chain) is kept as the beginning of its JSON text,
+   * a string, and its index listed in `cutSampleResults`.
+   */
   sampleResults: unknown[];
+  /** Indexes into `sampleResults` of the values cut; absent when none was. */
+  cutSampleResults?: number[];
   /**
    * Coroutines not started because the run aborted on VMA exhaustion first
    * (QEMU would have died): `coroutines` + `notStarted` is what coroutines() gave.
@@ -33,6 +41,12 @@ export interface CustomPartResult {
    * input (the sentence, without the module's name).
    */
   setupError?: string;
+  /**
+   * The module failed to load or is not a workload: the whole InputError
+   * message, which the caller throws in place of the run's result (so it is
+   * never in a document).
+   */
+  loadError?: string;
 }
 
 const MAX_REPORTED = 10;
@@ -44,19 +58,39 @@ const MAX_REPORTED = 10;
  */
 export const MAX_COROUTINES_PER_THREAD = 1_000_000;
 
-/** Workload modules this worker has imported, by path: a worker runs many parts of one module. */
-const loadedWorkloads = new Map<string, Workload>();
+/**
+ * Workload modules this worker has imported, by path (a worker runs many parts
+ * of one module), or the refusal of one that is bad (tried again next time).
+ */
+const loadedWorkloads = new Map<string, Workload | InputError>();
 
-/** Imports the part's module before the thread joins the run (never while others wait at a barrier). */
+/**
+ * Imports the part's module on this worker, after it claimed its thread and
+ * before the run starts. A bad module is kept as its refusal, for the part
+ * to report: the thread still meets the others at the start.
+ */
 export async function prepareCustomPart(part: CustomPart): Promise<void> {
-  if (!loadedWorkloads.has(part.modulePath)) loadedWorkloads.set(part.modulePath, await loadWorkload(part.modulePath));
+  const known = loadedWorkloads.get(part.modulePath);
+  if (known !== undefined && !(known instanceof InputError)) return;
+  loadedWorkloads.set(part.modulePath, await loadWorkload(part.modulePath).catch(refusalOnly));
 }
 
-/** Runs the part with the module prepareCustomPart imported. */
+/** A bad module's InputError as a value; anything else is this worker's failure. */
+function refusalOnly(err: unknown): InputError {
+  if (err instanceof InputError) return err;
+  throw err;
+}
+
+/** Runs the part with the module prepareCustomPart imported, or reports why it was refused. */
 export function runPreparedCustomPart(env: ThreadEnv, part: CustomPart): CustomPartResult {
   const workload = loadedWorkloads.get(part.modulePath);
   if (workload === undefined) throw new Error(`custom part run before its module '${part.modulePath}' was prepared`);
+  if (workload instanceof InputError) return { ...emptyResult(), loadError: workload.message };
   return runCustomPart(env, part, workload);
+}
+
+function emptyResult(): CustomPartResult {
+  return { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [], notStarted: 0 };
 }
 
 /**
@@ -66,10 +100,10 @@ export function runPreparedCustomPart(env: ThreadEnv, part: CustomPart): CustomP
 export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Workload): CustomPartResult {
   const ctx = env.coroutines;
   const api: WorkloadApi = { thread: env.thread, threads: env.threads, ctx };
-  const result: CustomPartResult = { coroutines: 0, completed: 0, failed: 0, failures: [], passes: 0, sampleResults: [], notStarted: 0 };
+  const result = emptyResult();
   const record = (value: unknown) => {
     result.completed++;
-    if (result.sampleResults.length < MAX_REPORTED) result.sampleResults.push(reportable(value));
+    if (result.sampleResults.length < MAX_REPORTED) keepSample(result, value);
   };
   function* body(arg: unknown): Generator<unknown, void, unknown> {
     record(yield* workload.coroutine(arg, api));
@@ -101,19 +135,13 @@ export function runCustomPart(env: ThreadEnv, part: CustomPart, workload: Worklo
 }
 
 /**
- * A returned value as the result can carry it to the main thread and into
- * JSON: data as it is, anything else (a function, a BigInt, a cycle)
- * described by its type, so a workload's return value never kills its thread.
+ * Keeps a returned value as the result can carry it to the main thread and
+ * into JSON, cut here on the worker so a huge value never crosses threads.
  */
-function reportable(value: unknown): unknown {
-  if (value === undefined) return null;
-  try {
-    const json = JSON.stringify(value);
-    if (json !== undefined) return JSON.parse(json) as unknown;
-  } catch {
-    // a cycle or a BigInt: described below
-  }
-  return `(${describeThrown(value)})`;
+function keepSample(result: CustomPartResult, value: unknown): void {
+  const { kept, cut } = sampleResult(value);
+  if (cut) (result.cutSampleResults ??= []).push(result.sampleResults.length);
+  result.sampleResults.push(kept);
 }
 
 class TooManyArguments extends Error {}
@@ -146,9 +174,14 @@ function enterOnce(env: ThreadEnv, co: Coroutine, index: number, result: CustomP
   return co.state !== "terminated";
 }
 
-/** The first thread whose coroutines() failed, as the input error it is (the module's fault); null when none did. */
+/**
+ * The module's refusal, or else the first thread whose coroutines() failed,
+ * as the input error it is (the module's fault); null when neither happened.
+ */
 export function setupFailure(modulePath: string, parts: readonly unknown[]): InputError | null {
   const results = parts as (CustomPartResult | null)[];
+  const refused = results.find((p) => p?.loadError !== undefined);
+  if (refused) return new InputError("ERR_WORKLOAD", refused.loadError!);
   const t = results.findIndex((p) => p?.setupError !== undefined);
   if (t < 0) return null;
   return new InputError("ERR_WORKLOAD", `custom workload '${modulePath}': ${results[t]!.setupError}`);
