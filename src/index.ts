@@ -30,7 +30,7 @@ export {
   type WorkloadRunOptions,
 } from "./api/runtime-handle.js";
 export { defineWorkload, type Workload, type WorkloadApi, type WorkloadSetup } from "./api/workload.js";
-export { renderReportHtml as renderReport } from "./report/html.js";
+export { renderReport } from "./api/render.js";
 export { SCHEMA_VERSION, type ResultDocument } from "./report/document.js";
 export type { ReplayResult } from "./replay/replay.js";
 export type { RunResult, ThreadStats } from "./runtime/result.js";

@@ -27,7 +27,7 @@ export interface ReplayOptions extends PoolIncreaseOptions {
   policies: PolicyName[];
   /** The VMA limit; default: this host's vm.max_map_count (65530 if unreadable). */
   maxMapCount?: number;
-  /** VMAs the process maps besides coroutine stacks; default: REPLAY_BASELINE_VMAS (what an idle QEMU maps), so a replay depends only on its input. */
+  /** VMAs the process maps besides coroutine stacks; default: QEMU_BASELINE_VMAS (what an idle QEMU maps), so a replay depends only on its input. */
   baselineVmas?: number;
   /** batched: no hard cap from max_map_count (QEMU's practical behaviour on Linux). */
   uncapped?: boolean;

@@ -25,7 +25,7 @@ export interface WhatIfOptions extends PoolIncreaseOptions {
   uncapped?: boolean;
   /** The limit asked about; default: this host's vm.max_map_count (65530 if unreadable). */
   maxMapCount?: number;
-  /** VMAs the process has besides coroutine stacks; default: REPLAY_BASELINE_VMAS (what an idle QEMU maps). */
+  /** VMAs the process has besides coroutine stacks; default: QEMU_BASELINE_VMAS (what an idle QEMU maps). */
   baselineVmas?: number;
   /** Stops the what-if when it fires: the rows so far come back, the document marked interrupted. */
   signal?: AbortSignal;

@@ -1,5 +1,5 @@
 /** The flags every command that reads a QEMU log shares: what the log does not record, the pool increase. */
-import { REPLAY_BASELINE_VMAS } from "../replay/baseline.js";
+import { QEMU_BASELINE_VMAS } from "../vma/limits.js";
 import { flag, type FlagEntry } from "./flag-table.js";
 
 export const POOL_INCREASE_FLAGS: FlagEntry[] = [
@@ -21,6 +21,6 @@ export const LOG_LIMIT_FLAGS: FlagEntry[] = [
   flag(
     "baselineVmas",
     "N",
-    `VMAs the process maps besides coroutine stacks (default ${REPLAY_BASELINE_VMAS}, what an idle QEMU maps; for your QEMU count its own, e.g. wc -l /proc/$(pidof qemu-system-x86_64)/maps)`,
+    `VMAs the process maps besides coroutine stacks (default ${QEMU_BASELINE_VMAS}, what an idle QEMU maps; for your QEMU count its own, e.g. wc -l /proc/$(pidof qemu-system-x86_64)/maps)`,
   ),
 ];

@@ -14,8 +14,8 @@ import type { ThreadedExperimentOptions } from "../experiments/options.js";
 import { POLICY_NAMES, type PolicyName } from "../pools/index.js";
 import { poolIncreaseFor } from "../replay/pool-increase.js";
 import type { PolicySpec } from "../replay/replay-log.js";
-import { REPLAY_BASELINE_VMAS } from "../replay/baseline.js";
-import { readMaxMapCount } from "../vma/limits.js";
+import { QEMU_BASELINE_VMAS, readMaxMapCount } from "../vma/limits.js";
+
 import { OPTIONS, type OptionName } from "./catalogue.js";
 import { InputError } from "../errors.js";
 import { badOption, optionLabel, type Door } from "./door.js";
@@ -108,7 +108,7 @@ function logRequest(door: Door, options: Resolved<(typeof LOG_OPTIONS)[number]>)
   return {
     maxMapCount: options.maxMapCount ?? host!.value,
     maxMapCountSource: host === null ? "given" : host.source,
-    baselineVmas: options.baselineVmas ?? REPLAY_BASELINE_VMAS,
+    baselineVmas: options.baselineVmas ?? QEMU_BASELINE_VMAS,
     poolIncrease: poolIncreaseOf(door, options),
   };
 }

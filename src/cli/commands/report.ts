@@ -1,5 +1,5 @@
 import { InputError } from "../../errors.js";
-import { prepareReportPath, readResultDocument, renderReportHtml, writeFileAtomic } from "../../report/index.js";
+import { prepareReportPath, readResultDocument, renderResultDocument, writeFileAtomic } from "../../report/index.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { flag, flagHelp, readFlags } from "../flag-table.js";
 
@@ -35,15 +35,7 @@ export function reportCommand(argv: string[]): CommandResult {
   if (file === undefined) throw new InputError("ERR_USAGE", "report: missing the RESULT.json file; see 'coropool report --help'");
   const doc = readResultDocument(file);
   const output = prepareReportPath(flags.output ?? defaultOutput(file), "-o", [file]);
-  let html: string;
-  try {
-    html = renderReportHtml(doc);
-  } catch (err) {
-    // A hand-edited or truncated result: the version and command were right but a part is missing.
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new InputError("ERR_RESULT_FILE", `${file}: not a complete '${doc.command}' result (${detail}); render a file written by 'coropool ${doc.command} --json'`);
-  }
-  writeFileAtomic(output, html, "-o");
+  writeFileAtomic(output, renderResultDocument(doc, file), "-o");
   return { stdout: `report: ${output}`, exitCode: EXIT.OK };
 }
 
