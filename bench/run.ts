@@ -1,10 +1,14 @@
 /**
  * npm run bench            every suite, written to bench/RESULTS.md
  * npm run bench -- NAME    one suite (micro, pool, mutex, stacks, randread, figures, import, elastic)
+ * npm run bench -- against DIST
+ *                          the same-thread lifecycle of every policy, this build against the
+ *                          older one in DIST (its dist folder), side by side in one process
  * --quick                  tiny budgets (the smoke test); --no-write leaves RESULTS.md alone
  */
 import type { BenchSettings } from "./measure.js";
 import { writeSection } from "./results-file.js";
+import { olderBuildProblem, runAgainst } from "./suites/against.js";
 import { runElastic } from "./suites/elastic.js";
 import { runFigures } from "./suites/figures.js";
 import { runImport } from "./suites/import.js";
@@ -30,21 +34,42 @@ export const SUITES: Record<string, Suite> = {
   elastic: { title: "Beyond 9.0: elastic against legacy, batched and batched --uncapped", run: runElastic },
 };
 
+/** The suite that takes an argument, the older build's dist folder; never part of "every suite". */
+const AGAINST = { name: "against", title: "Same-thread lifecycle: this build against an older one" };
+
 export async function runBench(argv: string[]): Promise<number> {
   const quick = argv.includes("--quick");
   const write = !argv.includes("--no-write") && !quick;
-  const names = argv.filter((a) => !a.startsWith("--"));
-  const unknown = names.filter((n) => !(n in SUITES));
-  if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown suite '${unknown[0]}'; allowed: ${Object.keys(SUITES).join(", ")}\n`);
+  const words = argv.filter((a) => !a.startsWith("--"));
+  const at = words.indexOf(AGAINST.name);
+  const olderDist = at === -1 ? null : words[at + 1];
+  if (olderDist === undefined) {
+    process.stderr.write(`bench: against needs a folder; allowed: against DIST, DIST an older build's dist folder\n`);
     return 2;
   }
-  for (const name of names.length > 0 ? names : Object.keys(SUITES)) {
-    const suite = SUITES[name]!;
-    process.stderr.write(`bench: ${name}...\n`);
+  const names = at === -1 ? words : words.filter((_, i) => i !== at && i !== at + 1);
+  const unknown = names.filter((n) => !(n in SUITES));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown suite '${unknown[0]}'; allowed: ${Object.keys(SUITES).join(", ")}, ${AGAINST.name} DIST\n`);
+    return 2;
+  }
+  const problem = olderDist === null ? null : olderBuildProblem(olderDist);
+  if (problem !== null) {
+    process.stderr.write(`${problem}\n`);
+    return 2;
+  }
+  const runs: { name: string; title: string; command: string; run: (settings: BenchSettings) => Promise<{ markdown: string }> }[] = [];
+  for (const name of names.length > 0 || olderDist !== null ? names : Object.keys(SUITES)) {
+    runs.push({ name, title: SUITES[name]!.title, command: `npm run bench -- ${name}`, run: SUITES[name]!.run });
+  }
+  if (olderDist !== null) {
+    runs.push({ ...AGAINST, command: `npm run bench -- against ${olderDist}`, run: (settings) => runAgainst(settings, olderDist) });
+  }
+  for (const suite of runs) {
+    process.stderr.write(`bench: ${suite.name}...\n`);
     const { markdown } = await suite.run({ quick });
     process.stdout.write(`\n## ${suite.title}\n\n${markdown}\n`);
-    if (write) writeSection(name, suite.title, `npm run bench -- ${name}`, markdown);
+    if (write) writeSection(suite.name, suite.title, suite.command, markdown);
   }
   return 0;
 }

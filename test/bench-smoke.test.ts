@@ -101,6 +101,23 @@ describe("bench smoke test (--quick, nothing written)", () => {
     expect(section).toContain("No replay aborted at 65530.");
   });
 
+  it("against an older build: a row per policy, old and new figures side by side", () => {
+    // This build's own dist stands in for the older one: the suite loads it by path.
+    const against = runBench(["against", join(ROOT, "dist"), "--quick"]);
+    expect(against.code).toBe(0);
+    const rows = tableAfter(against.stdout, "## Same-thread lifecycle: this build against an older one");
+    expect(rows.map((row) => row[0])).toEqual(["legacy", "batched", "none", "elastic"]);
+    for (const row of rows) for (const cell of row.slice(1)) expect(cell).toMatch(FIGURE);
+  });
+
+  it("refuses against without a build's dist folder, with exit 2", () => {
+    const none = runBench(["against", "--quick"]);
+    expect([none.code, none.stderr]).toEqual([2, "bench: against needs a folder; allowed: against DIST, DIST an older build's dist folder\n"]);
+    const notDist = runBench(["against", join(ROOT, "test"), "--quick"]);
+    expect(notDist.code).toBe(2);
+    expect(notDist.stderr).toBe(`bench: against: '${join(ROOT, "test")}' has no bench/fixture.js; allowed: the dist folder of an older coropool build (npm run build writes it)\n`);
+  });
+
   it("refuses an unknown suite with exit 2", () => {
     const bad = runBench(["nosuch", "--quick"]);
     expect(bad.code).toBe(2);

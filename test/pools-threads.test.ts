@@ -400,7 +400,7 @@ describe("pools conserve every stack on four real worker threads", { timeout: TE
     expect(region.totals().created).toBeLessThan(bursts * burst + count);
   });
 
-  it("elastic: every stack conserved, local pools within two batches, the global pool within its cap", async () => {
+  it("elastic: every stack conserved, local pools within two batches, the global pool within its budget", async () => {
     // Threads 0 and 1 exit at the end and donate what fits; a raised max
     // gives the donations room. The exits wait for every thread's work, so
     // no thread still running takes the donations back out. Every lock
@@ -411,7 +411,8 @@ describe("pools conserve every stack on four real worker threads", { timeout: TE
     const census = expectConserved(region, reports);
     const policy = new ElasticPolicy(region, new StackAllocator(region));
     expect(census.inGlobalPool).toBe(policy.globalPoolSize());
-    expect(census.inGlobalPool).toBeLessThan(policy.hardMaxSize + BATCH_MAX_SIZE);
+    // Each hand-over met the cap of its moment; threads that took a pool since lowered it: the budget holds throughout.
+    expect(census.inGlobalPool).toBeLessThanOrEqual(policy.idleBudget);
     for (const { thread } of reports) {
       expect(census.inLocalPools[thread]).toBeLessThanOrEqual(2 * BATCH_MAX_SIZE);
       if (EXITS[thread]) expect(census.inLocalPools[thread], `T${thread} exited`).toBe(0);

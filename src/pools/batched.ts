@@ -4,34 +4,28 @@ import type { SharedRegion } from "../shared/region.js";
 import * as slotList from "../shared/slot-list.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
 import { FutexMutex, type MutexStats } from "../sync/futex-mutex.js";
+import { BATCH_MAX_SIZE, LocalBatches } from "./local-batches.js";
 import { u32, type ListWalker, type PolicyDefinition, type PoolCensus, type PoolPolicy } from "./policy.js";
+
+export { BATCH_MAX_SIZE, LOCAL_BATCHES_MAX } from "./local-batches.js";
 
 /** Lock owner id recorded when the controlling (main) thread holds the lock. */
 export const CONTROLLER_LOCK_OWNER = 0x7ffffffe;
 
-/** Stacks per batch (COROUTINE_POOL_BATCH_MAX_SIZE). */
-export const BATCH_MAX_SIZE = 128;
 /** global_pool_max_size before any device raises it. */
 export const BATCHED_INITIAL_POOL_MAX_SIZE = 128;
-/** A thread's local pool holds at most two batches. */
-export const LOCAL_BATCHES_MAX = 2;
 
-// The layout names the hot paths use, as constants of this module. Used
-// through the import (`t + Thread.LOCAL_SIZE_0`), each cost V8 (Node 20) a
-// load through the module's import cell and a property load with a map check
-// at every use, not hoisted past the stores to the shared array; a module
-// constant does not. Measured, get + put on one thread: 20 ns -> 10 ns.
-const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
-const { LOCAL_HEAD_0, LOCAL_SIZE_0, LOCAL_HEAD_1, LOCAL_SIZE_1, CLEANUP_REGISTERED, LAST_HANDED_HEAD } = layout.Thread;
-const { STAT_GETS, STAT_POOL_HITS, STAT_PUTS, STAT_REFILLS, STAT_BOUNCES } = layout.Thread;
-const { STAT_HAND_OVERS, STAT_HAND_OVER_DISCARDS, STAT_LOCK_ACQUISITIONS } = layout.Thread;
+// Module constants on the paths that run per batch (see local-batches.ts for why).
+const { NO_SLOT, threadBase } = layout;
+const { LOCAL_HEAD_0, LOCAL_SIZE_0, CLEANUP_REGISTERED, LAST_HANDED_HEAD } = layout.Thread;
+const { STAT_REFILLS, STAT_BOUNCES, STAT_HAND_OVERS, STAT_HAND_OVER_DISCARDS, STAT_LOCK_ACQUISITIONS } = layout.Thread;
 const { BATCH_SIZE, BATCH_NEXT } = layout.Slot;
 const { LOCAL_POOL, GLOBAL_POOL } = layout.SlotState;
-const { popSlot, pushSlot, relabelList } = slotList;
+const { relabelList } = slotList;
 
 /**
  * QEMU 9.0's pool: a global pool of batches under a lock, and per-thread local
- * pools of at most two batches.
+ * pools of at most two batches (local-batches.ts: their get and put).
  *
  *   global pool (under the mutex)     .---------.---------.---------.
  *   GLOBAL_POOL_HEAD ---------------> | batch   | batch   | batch   | ...
@@ -44,51 +38,19 @@ const { popSlot, pushSlot, relabelList } = slotList;
  * and size live in the thread's slot; in the global pool its head slot
  * carries the size (BATCH_SIZE) and the link to the next batch (BATCH_NEXT),
  * so moving a batch never allocates. A local batch is never empty: QEMU drops
- * a batch the moment its last stack is taken, so size 0 means "no batch".
+ * a batch the moment its last stack is taken (keepsEmptiedBatch is false),
+ * so size 0 means "no batch", and the next put makes a new one.
  *
  * The lock is taken once per batch (refill or hand-over), never per coroutine.
  */
-export class BatchedPolicy implements PoolPolicy {
+export class BatchedPolicy extends LocalBatches implements PoolPolicy {
   readonly name: string = "batched";
   readonly lock: FutexMutex;
-  protected readonly region: SharedRegion;
-  protected readonly i32: Int32Array;
-  /** Int32 index of stack slot 0 (the region's slotsBase), for slotBase() and the slot-list calls. */
-  protected readonly slotsBase: number;
-  protected readonly stacks: StackAllocator;
+  protected readonly keepsEmptiedBatch: boolean = false;
 
   constructor(region: SharedRegion, stacks: StackAllocator) {
-    this.region = region;
-    this.i32 = region.i32;
-    this.slotsBase = region.slotsBase;
-    this.stacks = stacks;
+    super(region, stacks);
     this.lock = new FutexMutex(region.i32, MUTEX_I32_BASE, region.i64, MUTEX_I64_BASE);
-  }
-
-  /** coroutine_pool_get: the local pool first, then one batch from the global pool. */
-  get(thread: number): number {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    i32[t + STAT_GETS]!++;
-    if (i32[t + LOCAL_SIZE_0] === 0) this.refillLocal(thread);
-    const slot = this.getLocal(thread);
-    if (slot !== NO_SLOT) i32[t + STAT_POOL_HITS]!++;
-    return slot;
-  }
-
-  /** coroutine_pool_put: onto the first local batch, handing a full one over. */
-  put(thread: number, slot: number): void {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    i32[t + STAT_PUTS]!++;
-    const size = i32[t + LOCAL_SIZE_0]!;
-    if (size === 0) {
-      // No local batch yet: QEMU makes one and registers the exit cleanup.
-      this.registerCleanup(thread);
-    } else if (size === BATCH_MAX_SIZE) {
-      this.retireFirstBatch(thread);
-    }
-    this.pushLocal(thread, slot);
   }
 
   /** local_pool_cleanup: every stack in the local pool is freed. */
@@ -123,11 +85,6 @@ export class BatchedPolicy implements PoolPolicy {
     return Atomics.load(this.i32, Header.GLOBAL_POOL_SIZE) >>> 0;
   }
 
-  localPoolSize(thread: number): number {
-    const t = threadBase(thread);
-    return (Atomics.load(this.i32, t + LOCAL_SIZE_0) + Atomics.load(this.i32, t + LOCAL_SIZE_1)) >>> 0;
-  }
-
   drainGlobalPool(): number {
     let freed = 0;
     for (let batch = this.takeGlobalBatch(CONTROLLER_THREAD); batch !== NO_SLOT; batch = this.takeGlobalBatch(CONTROLLER_THREAD)) {
@@ -144,12 +101,9 @@ export class BatchedPolicy implements PoolPolicy {
 
   /**
    * Each global batch against the size its head records, the global pool
-   * against global_pool_size, and each thread's two local batches against
-   * their sizes and QEMU's limits: never more than two batches, never a
-   * second without a first.
+   * against global_pool_size, and each thread's two local batches (localCensus).
    */
   census(walker: ListWalker): PoolCensus {
-    const i32 = this.i32;
     let global = 0;
     const complete = this.forEachGlobalBatch((batch, recorded, index) => {
       const n = walker.walk(batch, GLOBAL_POOL, NO_OWNER, `global batch ${index}`);
@@ -159,21 +113,7 @@ export class BatchedPolicy implements PoolPolicy {
     const recordedGlobal = this.globalBatchStacks();
     if (!complete) walker.expect(false, "the global batch list has a cycle");
     else walker.expect(global === recordedGlobal, `global pool holds ${global} stacks but global_pool_size says ${recordedGlobal}`);
-    const local: number[] = [];
-    for (let thread = 0; thread < this.region.threadCapacity; thread++) {
-      const t = threadBase(thread);
-      const first = walker.walk(i32[t + LOCAL_HEAD_0]!, LOCAL_POOL, thread, `T${thread}'s first local batch`);
-      const second = walker.walk(i32[t + LOCAL_HEAD_1]!, LOCAL_POOL, thread, `T${thread}'s second local batch`);
-      const size0 = i32[t + LOCAL_SIZE_0]! | 0;
-      const size1 = i32[t + LOCAL_SIZE_1]! | 0;
-      walker.expect(first === size0 && second === size1, `T${thread}'s local batches hold ${first} + ${second} stacks but their sizes say ${size0} + ${size1}`);
-      walker.expect(
-        first + second <= LOCAL_BATCHES_MAX * BATCH_MAX_SIZE,
-        `T${thread} holds ${first + second} stacks locally, more than ${LOCAL_BATCHES_MAX} batches of ${BATCH_MAX_SIZE}`,
-      );
-      walker.expect(second === 0 || first > 0, `T${thread} has a second local batch without a first`);
-      local.push(first + second);
-    }
+    const local = this.localCensus(walker);
     return { global, local, globalSizeSkew: 0, localSizeSkew: local.map(() => 0) };
   }
 
@@ -184,59 +124,8 @@ export class BatchedPolicy implements PoolPolicy {
     return this.lock.stats();
   }
 
-  /** coroutine_pool_get_local: pop the first batch; drop it once empty. */
-  protected getLocal(thread: number): number {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    const slot = popSlot(i32, this.slotsBase, t + LOCAL_HEAD_0);
-    if (slot === NO_SLOT) return NO_SLOT;
-    const left = i32[t + LOCAL_SIZE_0]! - 1;
-    i32[t + LOCAL_SIZE_0] = left;
-    if (left === 0) this.dropEmptyFirstBatch(t);
-    this.stacks.markLive(slot, thread);
-    return slot;
-  }
-
-  /**
-   * The first batch gave its last stack: QEMU drops it, and the second one
-   * (if any) becomes the first. `t` is the thread's base index.
-   */
-  protected dropEmptyFirstBatch(t: number): void {
-    const i32 = this.i32;
-    i32[t + LOCAL_HEAD_0] = i32[t + LOCAL_HEAD_1]!;
-    i32[t + LOCAL_SIZE_0] = i32[t + LOCAL_SIZE_1]!;
-    i32[t + LOCAL_HEAD_1] = NO_SLOT;
-    i32[t + LOCAL_SIZE_1] = 0;
-  }
-
-  protected pushLocal(thread: number, slot: number): void {
-    const t = threadBase(thread);
-    pushSlot(this.i32, this.slotsBase, t + LOCAL_HEAD_0, slot, LOCAL_POOL, thread);
-    this.i32[t + LOCAL_SIZE_0]!++;
-  }
-
-  /**
-   * The first local batch is full: it makes room for a new, empty first
-   * batch. Kept out of put() so that put stays small enough to inline.
-   */
-  protected retireFirstBatch(thread: number): void {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    if (i32[t + LOCAL_SIZE_1] !== 0) {
-      // Both local batches in use: the full first one goes to the global
-      // pool and the second stays where it is.
-      this.putGlobal(thread, i32[t + LOCAL_HEAD_0]!, BATCH_MAX_SIZE);
-    } else {
-      // Room for a second local batch: the full one moves to second place.
-      i32[t + LOCAL_HEAD_1] = i32[t + LOCAL_HEAD_0]!;
-      i32[t + LOCAL_SIZE_1] = BATCH_MAX_SIZE;
-    }
-    i32[t + LOCAL_HEAD_0] = NO_SLOT;
-    i32[t + LOCAL_SIZE_0] = 0;
-  }
-
-  /** coroutine_pool_refill_local: take the first global batch, if there is one. */
-  protected refillLocal(thread: number): void {
+  /** coroutine_pool_refill_local: take the first global batch, if there is one (under the lock, even to find none). */
+  protected refillFirstBatch(thread: number): void {
     const batch = this.takeGlobalBatch(thread);
     if (batch === NO_SLOT) return;
     const t = threadBase(thread);
@@ -249,6 +138,11 @@ export class BatchedPolicy implements PoolPolicy {
     if (batch === i32[t + LAST_HANDED_HEAD]) i32[t + STAT_BOUNCES]!++;
     i32[t + LAST_HANDED_HEAD] = NO_SLOT;
     this.registerCleanup(thread);
+  }
+
+  /** Nothing beyond the batches: the caller maps a new stack. */
+  protected getUnbatched(_thread: number): number {
+    return NO_SLOT;
   }
 
   /** Unlinks the first global batch and returns its head slot (NO_SLOT if none). */
@@ -273,7 +167,7 @@ export class BatchedPolicy implements PoolPolicy {
    * is below min(global_pool_max_size, hard cap) — a pool just below the max
    * may overshoot it by one batch — otherwise every stack in it is freed.
    */
-  protected putGlobal(thread: number, batch: number, size: number): void {
+  protected handOver(thread: number, batch: number, size: number): void {
     // Relabel before publishing: once the lock is dropped another thread may take it.
     relabelList(this.i32, this.slotsBase, batch, GLOBAL_POOL, NO_OWNER);
     const accepted = this.withGlobalLock(thread, () => this.joinGlobalPool(batch, size));
@@ -310,24 +204,6 @@ export class BatchedPolicy implements PoolPolicy {
     }
   }
 
-  /** Frees both local batches, counting the frees to `freedBy`; returns how many. */
-  protected freeLocalPool(thread: number, freedBy: number): number {
-    const t = threadBase(thread);
-    return this.stacks.freeList(this.i32[t + LOCAL_HEAD_0]!, freedBy) + this.stacks.freeList(this.i32[t + LOCAL_HEAD_1]!, freedBy);
-  }
-
-  /** The thread starts afresh: no local batch, no cleanup registered, nothing handed over. */
-  protected forgetLocalPool(thread: number): void {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    i32[t + LOCAL_HEAD_0] = NO_SLOT;
-    i32[t + LOCAL_SIZE_0] = 0;
-    i32[t + LOCAL_HEAD_1] = NO_SLOT;
-    i32[t + LOCAL_SIZE_1] = 0;
-    i32[t + CLEANUP_REGISTERED] = 0;
-    i32[t + LAST_HANDED_HEAD] = NO_SLOT;
-  }
-
   /**
    * Calls `visit` on each global batch, first to last, with its head slot,
    * the size its head records and its position. Returns false if the list
@@ -343,15 +219,6 @@ export class BatchedPolicy implements PoolPolicy {
       batch = i32[head + BATCH_NEXT]!;
     }
     return true;
-  }
-
-  protected registerCleanup(thread: number): void {
-    this.i32[threadBase(thread) + CLEANUP_REGISTERED] = 1;
-  }
-
-  /** The region's slotBase(), on this module's constants. */
-  protected slotBase(slot: number): number {
-    return this.slotsBase + slot * SLOT_WORDS;
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as layout from "../shared/layout.js";
-import { CONTROLLER_THREAD, Header, NO_OWNER, Vma } from "../shared/layout.js";
+import { CONTROLLER_THREAD, DECAY_PERIOD_START_I64, Header, NO_OWNER, Vma } from "../shared/layout.js";
 import type { SharedRegion } from "../shared/region.js";
 import * as slotList from "../shared/slot-list.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
@@ -20,13 +20,12 @@ export const ELASTIC_WORKING_SET = BATCH_MAX_SIZE;
  */
 export const ELASTIC_DECAY_PERIOD_MS = 250;
 
-// Module constants on the hot paths (see batched.ts for why).
+// Module constants on the paths that run per batch (see local-batches.ts for why).
 const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
-const { LOCAL_HEAD_0, LOCAL_SIZE_0, LOCAL_HEAD_1, LOCAL_SIZE_1, CLEANUP_REGISTERED } = layout.Thread;
-const { STAT_GETS, STAT_POOL_HITS, STAT_PUTS } = layout.Thread;
-const { GLOBAL_POOL_HEAD, GLOBAL_POOL_SIZE, DONATED_HEAD, DONATED_SIZE, LOW_WATER, TRIM_DUE } = Header;
-const { NEXT, STATE, OWNER, BATCH_SIZE, BATCH_NEXT } = layout.Slot;
-const { GLOBAL_POOL, LOCAL_POOL, LIVE } = layout.SlotState;
+const { LOCAL_HEAD_0, LOCAL_SIZE_0, LOCAL_HEAD_1, CLEANUP_REGISTERED, STAT_POOL_HITS } = layout.Thread;
+const { GLOBAL_POOL_HEAD, GLOBAL_POOL_SIZE, DONATED_HEAD, DONATED_SIZE, LOW_WATER, TRIM_DUE, LOCAL_POOL_HOLDERS } = Header;
+const { NEXT, BATCH_SIZE, BATCH_NEXT } = layout.Slot;
+const { GLOBAL_POOL } = layout.SlotState;
 const { popSlot, pushSlot, listLength } = slotList;
 
 /**
@@ -43,7 +42,9 @@ const { popSlot, pushSlot, listLength } = slotList;
  *   per thread (no lock)                .-------.-------.
  *   LOCAL_HEAD_0/1, LOCAL_SIZE_0/1      | first | second|   at most 2, as batched
  *                                       `-------'-------'
- *   LOW_WATER, TRIM_DUE                 the decay's books (below)
+ *   LOW_WATER, TRIM_DUE,                the decay's books (below)
+ *   DECAY_PERIOD_START (64-bit word)
+ *   LOCAL_POOL_HOLDERS                  threads holding a local pool: the cap counts them
  *
  * What changes against batched, and why:
  * - get reads the global sizes (atomic words) before it takes the lock: a
@@ -65,87 +66,54 @@ const { popSlot, pushSlot, listLength } = slotList;
  *   global, and with ≤ 2 local batches a thread, at most (2 × threads + 1)
  *   batches stay mapped.
  * - A cap that bounds everything idle: batched's hard cap bounds the global
- *   pool only, and not its overshoot; this one leaves room for every
- *   thread's two local batches and one batch of overshoot, so that idle
- *   stacks never take more than (max_map_count − 5000) / 2 — at all times,
- *   and whatever `--uncapped` asks of batched's cap.
+ *   pool only, and not its overshoot; this one leaves room for the two local
+ *   batches of every thread that holds a local pool now and one batch of
+ *   overshoot, so that at each hand-over and donation the global pool and
+ *   those local pools stay within (max_map_count − 5000) / 2, whatever
+ *   `--uncapped` asks of batched's cap. A thread holds a local pool from its
+ *   exit cleanup's registration (first put or refill) until the cleanup runs
+ *   (or its death is reclaimed): the count is the run's, never the region's
+ *   thread slots (elasticHardMaxSize says why). A thread that takes a local
+ *   pool later lowers the cap from then on; what the global pool already
+ *   holds stays (within the budget itself) until it is taken or decays.
  * - A single coroutine cycling on a thread does not churn: the emptied first
- *   batch is not rebuilt from an absent second, and the exit cleanup is
- *   registered once per thread life, not at every first put.
+ *   batch is kept for the next put (keepsEmptiedBatch) instead of being
+ *   dropped and made again; with a second batch behind it, that one moves up
+ *   as in batched.
+ * - The decay's clock and the holders' count live in the region, like every
+ *   other word of the policy: a view opened on a grown replay region carries on.
  */
 export class ElasticPolicy extends BatchedPolicy {
   override readonly name = "elastic";
-  /** The global pool's limit from the OS: see elasticHardMaxSize. */
-  readonly hardMaxSize: number;
-  /** When the current decay period began; only the controlling thread's view ticks. */
-  private periodStart = 0;
+  protected override readonly keepsEmptiedBatch = true;
+  /**
+   * What all idle stacks together may take: batched's cap,
+   * (max_map_count − 5000) / 2, read correctly whatever `--uncapped` did to
+   * batched's (see elasticPoolCap).
+   */
+  readonly idleBudget: number;
+  /** The region's word holding when the current decay period began (only the controlling thread's view ticks). */
+  private readonly periodStartWord: Float64Array;
+  /** That word's value, as this view last read or wrote it: the tick compares with it at every call. */
+  private periodStart: number;
   /** Lists unlinked under the lock, to unmap once it is dropped. */
   private readonly unlinked: number[] = [];
 
   constructor(region: SharedRegion, stacks: StackAllocator) {
     super(region, stacks);
-    this.hardMaxSize = elasticPoolCap(region.readU32(Header.HARD_MAX_SIZE), region.readU32(Vma.LIMIT), region.threadCapacity);
+    this.idleBudget = elasticIdleBudget(region.readU32(Header.HARD_MAX_SIZE), region.readU32(Vma.LIMIT));
+    this.periodStartWord = new Float64Array(region.i64.buffer, region.i64.byteOffset + DECAY_PERIOD_START_I64 * 8, 1);
+    this.periodStart = this.periodStartWord[0]!;
   }
 
-  /**
-   * The local pool, then a global batch, then one donated stack; NO_SLOT
-   * means map a new one. The common case, a stack from the first local
-   * batch, is written out here in full: no call, nothing but the words it
-   * must touch.
-   */
-  override get(thread: number): number {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    i32[t + STAT_GETS]!++;
-    const size = i32[t + LOCAL_SIZE_0]!;
-    if (size > 0) {
-      const slot = i32[t + LOCAL_HEAD_0]!;
-      const s = this.slotsBase + slot * SLOT_WORDS;
-      i32[t + LOCAL_HEAD_0] = i32[s + NEXT]!;
-      i32[t + LOCAL_SIZE_0] = size - 1;
-      // The first batch gave its last stack: the second (if any) moves up; with none, nothing churns.
-      if (size === 1 && i32[t + LOCAL_SIZE_1] !== 0) super.dropEmptyFirstBatch(t);
-      // markLive, less the owner: a stack in this thread's local pool is already labelled with it.
-      i32[s + STATE] = LIVE;
-      i32[t + STAT_POOL_HITS]!++;
-      return slot;
-    }
-    return this.getSlowly(thread, t);
+  /** The global pool's cap now: the idle budget less the local batches of the threads that hold a local pool (elasticHardMaxSize). */
+  get hardMaxSize(): number {
+    return elasticHardMaxSize(this.idleBudget, this.localPoolHolders());
   }
 
-  /** get when the first local batch is empty: a global batch if the pool's size says there is one (no lock to find none). */
-  private getSlowly(thread: number, t: number): number {
-    const i32 = this.i32;
-    if (Atomics.load(i32, GLOBAL_POOL_SIZE) !== 0) this.refillLocal(thread);
-    const slot = this.getLocal(thread);
-    if (slot !== NO_SLOT) {
-      i32[t + STAT_POOL_HITS]!++;
-      return slot;
-    }
-    return this.takeDonated(thread);
-  }
-
-  /**
-   * batched's put; the exit cleanup is registered on the thread's first put
-   * only. Onto a first batch with room, written out in full, as in get.
-   */
-  override put(thread: number, slot: number): void {
-    const t = threadBase(thread);
-    const i32 = this.i32;
-    i32[t + STAT_PUTS]!++;
-    let size = i32[t + LOCAL_SIZE_0]!;
-    if (size === BATCH_MAX_SIZE) {
-      this.retireFirstBatch(thread);
-      size = 0;
-    } else if (size === 0 && i32[t + CLEANUP_REGISTERED] === 0) {
-      this.registerCleanup(thread);
-    }
-    const s = this.slotsBase + slot * SLOT_WORDS;
-    i32[s + NEXT] = i32[t + LOCAL_HEAD_0]!;
-    i32[s + STATE] = LOCAL_POOL;
-    i32[s + OWNER] = thread;
-    i32[t + LOCAL_HEAD_0] = slot;
-    i32[t + LOCAL_SIZE_0] = size + 1;
+  /** Threads whose local pool exists now: exit cleanup registered, not yet run (Header.LOCAL_POOL_HOLDERS). */
+  localPoolHolders(): number {
+    return Atomics.load(this.i32, LOCAL_POOL_HOLDERS);
   }
 
   /** The exit cleanup gives the local stacks to the global pool while it has room; the rest are freed. */
@@ -165,16 +133,15 @@ export class ElasticPolicy extends BatchedPolicy {
     return freed + this.stacks.freeList(donated, CONTROLLER_THREAD);
   }
 
-  /** batched's census, plus the donated list, and the cap on everything the global pool holds. */
+  /** batched's census, plus the donated list, and the budget on everything the global pool holds. */
   override census(walker: ListWalker): PoolCensus {
     const census = super.census(walker);
     const donated = walker.walk(this.i32[DONATED_HEAD]!, GLOBAL_POOL, NO_OWNER, "the donated stacks");
     walker.expect(donated === this.donatedStacks(), `the donated list holds ${donated} stacks but its size says ${this.donatedStacks()}`);
     const global = census.global + donated;
-    walker.expect(
-      global < this.hardMaxSize + BATCH_MAX_SIZE,
-      `the global pool holds ${global} stacks, past elastic's cap ${this.hardMaxSize} and one batch of overshoot`,
-    );
+    // Each hand-over and donation kept the pool within the cap of its moment and one batch of overshoot;
+    // threads that took a local pool since have lowered the cap, so what holds at all times is the budget.
+    walker.expect(global <= this.idleBudget, `the global pool holds ${global} stacks, past elastic's idle budget ${this.idleBudget}`);
     return { ...census, global };
   }
 
@@ -186,6 +153,7 @@ export class ElasticPolicy extends BatchedPolicy {
   override tick(nowMs: number): void {
     if (nowMs - this.periodStart < ELASTIC_DECAY_PERIOD_MS) return;
     this.periodStart = nowMs;
+    this.periodStartWord[0] = nowMs;
     const i32 = this.i32;
     const idle = Atomics.load(i32, LOW_WATER);
     if (idle === 0 || this.globalPoolSize() <= ELASTIC_WORKING_SET) {
@@ -218,7 +186,7 @@ export class ElasticPolicy extends BatchedPolicy {
    * a batch that joins may push the donated stacks out, since they are what
    * batched would not have kept.
    */
-  protected override putGlobal(thread: number, batch: number, size: number): void {
+  protected override handOver(thread: number, batch: number, size: number): void {
     if (this.globalBatchStacks() >= this.globalPoolLimit()) {
       this.recordHandOver(thread, batch, false);
       return;
@@ -232,9 +200,32 @@ export class ElasticPolicy extends BatchedPolicy {
     this.recordHandOver(thread, batch, accepted);
   }
 
-  /** min(global_pool_max_size, elastic's cap). */
+  /** min(global_pool_max_size, elastic's cap for the threads holding a local pool now). */
   protected override globalPoolLimit(): number {
     return Math.min(this.i32[Header.POOL_MAX_SIZE]! >>> 0, this.hardMaxSize);
+  }
+
+  /** A global batch only if the pool's size word says there is one: no lock to find none. */
+  protected override refillFirstBatch(thread: number): void {
+    if (Atomics.load(this.i32, GLOBAL_POOL_SIZE) !== 0) super.refillFirstBatch(thread);
+  }
+
+  /** No batch anywhere: one donated stack, where batched would map a new one. */
+  protected override getUnbatched(thread: number): number {
+    return this.takeDonated(thread);
+  }
+
+  /** Registered once in a thread's life (as 9.0's init_once); the thread now holds a local pool. */
+  protected override registerCleanup(thread: number): void {
+    if (this.i32[threadBase(thread) + CLEANUP_REGISTERED] === 1) return;
+    super.registerCleanup(thread);
+    Atomics.add(this.i32, LOCAL_POOL_HOLDERS, 1);
+  }
+
+  /** The thread's local pool is gone (its cleanup ran, or it died): it no longer holds one. */
+  protected override forgetLocalPool(thread: number): void {
+    if (this.i32[threadBase(thread) + CLEANUP_REGISTERED] === 1) Atomics.sub(this.i32, LOCAL_POOL_HOLDERS, 1);
+    super.forgetLocalPool(thread);
   }
 
   /** batched's repair, and the donated list recounted too. */
@@ -242,14 +233,6 @@ export class ElasticPolicy extends BatchedPolicy {
     super.repairGlobalPool();
     const donated = listLength(this.i32, this.slotsBase, this.i32[DONATED_HEAD]!, this.region.stackCapacity, "the donated list");
     Atomics.store(this.i32, DONATED_SIZE, donated);
-  }
-
-  /**
-   * batched drops the emptied first batch and rebuilds it from the second;
-   * with no second (a coroutine cycling alone) there is nothing to rebuild.
-   */
-  protected override dropEmptyFirstBatch(t: number): void {
-    if (this.i32[t + LOCAL_SIZE_1] !== 0) super.dropEmptyFirstBatch(t);
   }
 
   /** One donated stack, where batched would map a new one; NO_SLOT if there is none. */
@@ -390,24 +373,37 @@ export class ElasticPolicy extends BatchedPolicy {
 }
 
 /**
- * elastic's cap on the global pool, from batched's (`osLimit`, which is
- * (max_map_count − 5000) / 2): less every thread's two local batches and one
- * batch of overshoot, so that all the idle stacks together — global pool,
- * its overshoot and every local pool — stay within batched's own budget and
- * the 5000 VMAs of headroom stay free. 0 when the threads' local pools alone
- * fill the budget: the global pool is then off, as batched's is below 5000.
+ * elastic's cap on the global pool, from its idle budget (batched's cap,
+ * (max_map_count − 5000) / 2): less the two local batches of each of the
+ * `holders` threads that hold a local pool now, and one batch of overshoot,
+ * so that the global pool, its overshoot and those local pools together stay
+ * within batched's own budget and the 5000 VMAs of headroom stay free. 0
+ * when the local pools alone fill the budget: the global pool is then off,
+ * as batched's is below 5000.
+ *
+ * Why holders, not thread slots: a count of slots is the storage's (a
+ * streamed replay grows them as it goes), while the threads holding a local
+ * pool are the run's own, and QEMU can keep the count the same way — its
+ * per-thread flag already exists (the pool's exit notifier is registered,
+ * local_pool_cleanup_init_once), and a global counter goes up where the flag
+ * is set and down in local_pool_cleanup.
  */
-export function elasticHardMaxSize(osLimit: number, threads: number): number {
-  return Math.max(0, osLimit - threads * LOCAL_BATCHES_MAX * BATCH_MAX_SIZE - (BATCH_MAX_SIZE - 1));
+export function elasticHardMaxSize(idleBudget: number, holders: number): number {
+  return Math.max(0, idleBudget - holders * LOCAL_BATCHES_MAX * BATCH_MAX_SIZE - (BATCH_MAX_SIZE - 1));
 }
 
 /**
- * elastic's cap for a region: from batched's cap as the region records it,
- * or, where `--uncapped` lifted that (UINT_MAX), from the VMA limit itself.
+ * What elastic's idle stacks may take, for a region: batched's cap as the
+ * region records it, or, where `--uncapped` lifted that (UINT_MAX), from the
+ * VMA limit itself.
  */
-export function elasticPoolCap(hardMaxSize: number, vmaLimit: number, threads: number): number {
-  const osLimit = hardMaxSize === UNLIMITED_POOL_SIZE ? batchedHardMaxSize(vmaLimit) : hardMaxSize;
-  return elasticHardMaxSize(osLimit, threads);
+export function elasticIdleBudget(hardMaxSize: number, vmaLimit: number): number {
+  return hardMaxSize === UNLIMITED_POOL_SIZE ? batchedHardMaxSize(vmaLimit) : hardMaxSize;
+}
+
+/** elastic's cap for a region with `holders` threads holding a local pool (the registry's globalPoolCap). */
+export function elasticPoolCap(hardMaxSize: number, vmaLimit: number, holders: number): number {
+  return elasticHardMaxSize(elasticIdleBudget(hardMaxSize, vmaLimit), holders);
 }
 
 /** batched with donation, decay and a cap that bounds every idle stack, in the policies' registry. */

@@ -115,9 +115,11 @@ export interface PolicyDefinition<Name extends string = string> {
   /**
    * The cap the policy's global pool obeys, from what the region records:
    * HARD_MAX_SIZE (batched's cap, or UINT_MAX under `--uncapped`), the VMA
-   * limit and the threads. null for a policy without one.
+   * limit, and `holders`, the threads that hold a local pool at the moment
+   * (elastic's cap falls by two batches for each; batched's ignores it).
+   * null for a policy without one.
    */
-  readonly globalPoolCap: ((hardMaxSize: number, vmaLimit: number, threads: number) => number) | null;
+  readonly globalPoolCap: ((hardMaxSize: number, vmaLimit: number, holders: number) => number) | null;
   /** Whether the policy takes the global lock, so its lock figures mean something. */
   readonly usesGlobalLock: boolean;
   /**

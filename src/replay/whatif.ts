@@ -233,11 +233,10 @@ async function smallestSafeMaxMapCount(
   if (!definition.usesHardCap || (run.spec.uncapped && definition.liftableCap)) return safeLimitOf(run.replay);
   if (definition.hardCapStep === undefined || uncapped === undefined) return null;
   if (definition.hardCapStepNeedsNoExits && uncapped.replay.exits > 0) return null;
-  // A cap that counts the region's thread slots changes where the slots grow: one cap per replay is what the search below needs.
-  const threads = uncapped.replay.region.threadCapacity;
-  if (threads !== uncapped.replay.initialThreadCapacity) return null;
-  const capOf = (maxMapCount: number) => definition.globalPoolCap!(batchedHardMaxSize(maxMapCount), maxMapCount, threads);
-  return smallestSafeCapped(policy, new CapClasses(capOf, definition.hardCapStep), uncapped, decoded, input, options);
+  // The cap with no thread holding a local pool names the class; with every thread of the input holding one, it bounds the search.
+  const capOf = (holders: number) => (maxMapCount: number) => definition.globalPoolCap!(batchedHardMaxSize(maxMapCount), maxMapCount, holders);
+  const classes = new CapClasses(capOf(0), definition.hardCapStep, capOf(uncapped.replay.threads));
+  return smallestSafeCapped(policy, classes, uncapped, decoded, input, options);
 }
 
 function safeLimitOf(replay: PolicyReplay): number {
@@ -246,20 +245,23 @@ function safeLimitOf(replay: PolicyReplay): number {
 }
 
 /**
- * A policy whose global pool obeys a cap C(M) that grows with M (batched:
+ * A policy whose global pool obeys a cap C(M, n) that grows with M (batched:
  * its hard cap H(M) = (M − 5000) / 2, 0 at or below 5001; elastic: H(M) less
- * the threads' local batches and one batch), compared only with a pool size
- * that is a multiple of its step S (whole batches of 128). Why the search
- * below is exact (said for S = 128):
+ * two batches for each of the n threads holding a local pool at the moment,
+ * and one batch), compared only with a pool size that is a multiple of its
+ * step S (whole batches of 128). Why the search below is exact (said for
+ * S = 128):
  *
  * 1. C enters the policy in one comparison only, when a full batch is handed
  *    over: it joins the global pool iff G < min(global_pool_max_size, C),
  *    where G, the global pool's size, is always a multiple of 128: only full
  *    batches go in and whole batches come out. For G = 128j, G < C iff
- *    j < ceil(C / 128). So the replay depends on M only through the class
- *    k = ceil(C(M) / 128), and every M of one class gives the same replay.
- *    (elastic also compares C with single stacks when a thread exits and
- *    donates: the search is made only for an input where none does.)
+ *    j < ceil(C / 128). elastic's C(M, n) is C(M, 0) less 256n (while it is
+ *    above 0), so ceil(C(M, n) / 128) = max(0, ceil(C(M, 0) / 128) − 2n):
+ *    the replay depends on M only through the class k = ceil(C(M, 0) / 128),
+ *    and every M of one class gives the same replay. (elastic also compares
+ *    C with single stacks when a thread exits and donates: the search is
+ *    made only for an input where none does.)
  * 2. C never falls as M grows, so the M of one class form one range, and
  *    the ranges ascend with k (CapClasses finds them).
  * 3. Within class k the replay is fixed, so (as for the other policies) it
@@ -269,10 +271,12 @@ function safeLimitOf(replay: PolicyReplay): number {
  *    a replay whose range lies wholly below baseline + 2 × (most coroutines
  *    live at once): every live coroutine holds a mapped stack, so P(k) is at
  *    least that for every k.
- * 5. Once 128k exceeds the most the global pool ever held in the uncapped
- *    replay, G < C holds at every hand-over of that replay, so replay k is
- *    the uncapped one: every k from there on is that one replay, its range
- *    unbounded above, and it always has an answer. The search stops there.
+ * 5. Once C(M, T), with all T threads of the input holding a local pool,
+ *    exceeds the most the global pool ever held in the uncapped replay,
+ *    G < C holds at every hand-over of that replay (n ≤ T), so the replay of
+ *    M's class is the uncapped one: every class from there on is that one
+ *    replay, its range unbounded above, and it always has an answer. The
+ *    search stops at the class of the least such M (CapClasses.lastClass).
  */
 async function smallestSafeCapped(
   policy: PolicyName,
@@ -282,7 +286,7 @@ async function smallestSafeCapped(
   input: LogInput,
   options: WhatIfOptions,
 ): Promise<number> {
-  const lastK = Math.min(Math.floor(uncapped.maxGlobalPooled / classes.step) + 1, classes.highest());
+  const lastK = classes.lastClass(uncapped.maxGlobalPooled);
   const mustHold = decoded.maxLive === 0 ? 1 : options.baselineVmas + 2 * decoded.maxLive;
   let k = 0;
   while (k < lastK && classes.range(k).high < mustHold) k++;
@@ -301,12 +305,27 @@ async function smallestSafeCapped(
   return Math.max(classes.range(lastK).low, safeLimitOf(uncapped.replay));
 }
 
-/** The max_map_count values M by the class ceil(C(M) / step) of the cap C they give. */
+/**
+ * The max_map_count values M by the class ceil(C(M) / step) of the cap C
+ * they give with no thread holding a local pool; `capWithAll`: the cap with
+ * every thread of the input holding one (the same for a cap that ignores them).
+ */
 class CapClasses {
   constructor(
     private readonly capOf: (maxMapCount: number) => number,
     readonly step: number,
+    private readonly capWithAll: (maxMapCount: number) => number,
   ) {}
+
+  /**
+   * The class from which on every replay is the uncapped one: that of the
+   * least M whose cap, with every thread holding a local pool, exceeds
+   * `maxGlobalPooled` (the most the uncapped replay's global pool held).
+   */
+  lastClass(maxGlobalPooled: number): number {
+    const beyond = new CapClasses(this.capWithAll, this.step, this.capWithAll).leastWithClassAtLeast(Math.floor(maxGlobalPooled / this.step) + 1);
+    return beyond === null ? this.highest() : this.classOf(beyond);
+  }
 
   /** The M whose class is k ≤ highest(): [low, high] (high is NO_VMA_LIMIT for the top class). */
   range(k: number): { low: number; high: number } {

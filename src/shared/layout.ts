@@ -30,7 +30,7 @@ export const NO_SLOT = -1;
 export const NO_OWNER = -1;
 
 export const REGION_MAGIC = 0x43525031; // "CRP1"
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Header words (Int32 indices from 0). */
 export const Header = {
@@ -71,6 +71,12 @@ export const Header = {
   LOW_WATER: 16,
   /** elastic: idle stacks the main thread's tick could not trim (the lock was busy); the next holder does. */
   TRIM_DUE: 17,
+  /**
+   * elastic: the threads that hold a local pool now — whose exit cleanup is
+   * registered (at their first put or refill) and has not run yet (exit, or
+   * the reclaim of a dead thread). Its cap leaves room for their local batches.
+   */
+  LOCAL_POOL_HOLDERS: 18,
 } as const;
 
 export const AbortKind = {
@@ -203,7 +209,13 @@ export const Totals = {
 } as const;
 export const MUTEX_I64_BASE = 4;
 export const MUTEX_I64_WORDS = 4;
-export const I64_WORDS = MUTEX_I64_BASE + MUTEX_I64_WORDS;
+/**
+ * elastic: when its current decay period began, in ms of the clock its tick
+ * is given — a float64 in this 64-bit word, kept in the region (not in a
+ * policy's view) so that a view opened on a grown region goes on with it.
+ */
+export const DECAY_PERIOD_START_I64 = MUTEX_I64_BASE + MUTEX_I64_WORDS;
+export const I64_WORDS = DECAY_PERIOD_START_I64 + 1;
 
 /**
  * Stands for the controlling (main) thread where a thread index is asked for:
