@@ -26,6 +26,7 @@ const LAYERS = [
   "scenarios",
   "experiments",
   "report",
+  "options",
   "api",
   "cli",
 ] as const;
