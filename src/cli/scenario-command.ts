@@ -11,7 +11,7 @@ import { InputError } from "../errors.js";
 import { BUNDLED_SCENARIOS, bundledPath, bundledOrPath } from "../experiments/bundled.js";
 import type { ThreadedExperimentOptions } from "../experiments/options.js";
 import { cliDoor } from "../options/door.js";
-import { resolveRunOptions } from "../options/doors.js";
+import { resolveRunOptions, RUN_OPTIONS } from "../options/doors.js";
 import { checkOptionsFitScenario, type RunPlace } from "../options/scenario-fit.js";
 import type { PolicyName } from "../pools/index.js";
 import type { ResultDocument } from "../report/document.js";
@@ -62,7 +62,9 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
     const takesArgument = command.defaultScenario === undefined;
     const flags = readFlags(name, argv, command.flags, takesArgument ? 1 : 0);
     if (flags.help) return { stdout: command.help, exitCode: EXIT.OK };
-    const { scenario: scenarioFlag, ...given } = flags.options;
+    const { scenario: scenarioFlag } = flags.options;
+    // The run's options go to the door run() uses; the command's own (--rounds, --iodepths, …) change the scenario in prepare().
+    const given = Object.fromEntries(Object.entries(flags.options).filter(([name]) => (RUN_OPTIONS as readonly string[]).includes(name)));
     const file = takesArgument ? scenarioArgument(name, flags.positionals, scenarioFlag) : scenarioFile(scenarioFlag, command.defaultScenario!);
     const door = cliDoor(name);
     const resolved = resolveRunOptions(door, given);
