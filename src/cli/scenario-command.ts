@@ -12,6 +12,7 @@ import type { ThreadedExperimentOptions } from "../experiments/options.js";
 import type { PolicyName } from "../pools/index.js";
 import type { ResultDocument } from "../report/document.js";
 import type { Scenario } from "../scenarios/types.js";
+import { scenarioInputFiles } from "../scenarios/registry.js";
 import { loadScenarioFile } from "../scenarios/validate.js";
 import { parseCommandArgs, type OptionSpec, type ParsedArgs } from "./args.js";
 import { commandOutput, REPORT_OPTION, reportPathFlag } from "./command-output.js";
@@ -62,7 +63,7 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
     const file = argument ?? flags.scenario ?? bundledPath(BUNDLED_SCENARIOS, command.defaultScenario!);
     const loaded = ofKind(name, command.kind, loadScenarioFile(file));
     const scenario = command.prepare ? command.prepare(loaded, values, flags) : loaded;
-    const reportPath = reportPathFlag(values.report, [file]);
+    const reportPath = reportPathFlag(values.report, scenarioInputFiles(scenario, file));
     const signal = interrupt.stopsGracefully();
     const outcome = await withExperimentOptions(flags, signal, (options) => command.execute(scenario, file, flags, options, values));
     return {

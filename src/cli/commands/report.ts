@@ -16,8 +16,8 @@ Options:
   -h, --help              this help
 
   -o accepts a new path or a regular file (a symlink is written through, the
-  link stays); a device, FIFO, socket or folder is refused, and so is the
-  RESULT file itself (also through a link).
+  link stays; missing folders are made); a device, FIFO, socket or folder is
+  refused, and so is the RESULT file itself (also through a link).
 
 Exit status: 0 written, 2 bad input (unreadable, unsupported or oversized
 result, bad output path), 6 the page could not be written, 130/143 stopped by
@@ -27,7 +27,7 @@ Examples:
   coropool stress --json > stress.json; coropool report stress.json -o stress.html
   coropool demo --json > demo.json && coropool report demo.json`;
 
-export function reportCommand(argv: string[]): CommandResult {
+export async function reportCommand(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parseCommandArgs("report", argv, { output: { type: "string", short: "o" } }, 1);
   if (values.help) return { stdout: REPORT_HELP, exitCode: EXIT.OK };
   const file = positionals[0];
@@ -42,7 +42,7 @@ export function reportCommand(argv: string[]): CommandResult {
     const detail = err instanceof Error ? err.message : String(err);
     throw new InputError("ERR_RESULT_FILE", `${file}: not a complete '${doc.command}' result (${detail}); render a file written by 'coropool ${doc.command} --json'`);
   }
-  writeFileAtomic(output, html, "-o");
+  await writeFileAtomic(output, html, "-o", [file]);
   return { stdout: `report: ${output}`, exitCode: EXIT.OK };
 }
 
