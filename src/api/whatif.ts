@@ -27,6 +27,10 @@ export interface WhatIfOptions extends PoolIncreaseOptions {
   maxMapCount?: number;
   /** VMAs the process has besides coroutine stacks; default: this process's /proc/self/maps. */
   baselineVmas?: number;
+  /** Stops the reading: the answer is that of the lines read so far, the document marked `interrupted`. */
+  signal?: AbortSignal;
+  /** Told how much of the input each pass has read: (bytes read, file size, which pass). */
+  onProgress?: (done: number, total: number | undefined, step: string) => void;
 }
 
 /**
@@ -50,6 +54,8 @@ export async function whatIf(log: TraceInput, options: WhatIfOptions = {}): Prom
     poolIncrease: poolIncreaseOf(options),
     source,
     seriesBuckets: DOCUMENT_SERIES_BUCKETS,
+    signal: options.signal,
+    onProgress: options.onProgress,
   });
   return toDocument(whatIfReport(result, source));
 }

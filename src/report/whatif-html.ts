@@ -15,7 +15,7 @@ import { escapeHtml } from "./html-escape.js";
 import { htmlTable, paragraph } from "./html-parts.js";
 import { describeLogInput } from "./log-input-text.js";
 import { renderLineChart, type LineSeries, type Marker, type Point } from "./svg.js";
-import { stacksUnderLimit, type WhatIfReport } from "./whatif-document.js";
+import { stacksUnderLimit, whatIfNotes, type WhatIfReport } from "./whatif-document.js";
 import { abortLines, whatIfTable } from "./whatif-text.js";
 
 /** The colour a policy is drawn in (the report's own, so a policy looks the same on every page). */
@@ -30,6 +30,7 @@ export function whatIfBody(report: WhatIfReport, color: PolicyColor): string {
   const aborts = abortLines(report);
   return [
     ...describeLogInput(report.source, report.input).map(paragraph),
+    ...whatIfNotes(report).map(paragraph),
     paragraph(
       `Each policy replays the whole log with no VMA limit; "aborts" says where max_map_count ${report.maxMapCount} would have stopped it ` +
         `(QEMU aborts there), with ${report.baselineVmas} VMAs besides the stacks. The smallest safe max_map_count is exact: the least limit at which the replay completes.`,

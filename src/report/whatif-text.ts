@@ -6,13 +6,14 @@ import { isPolicyName, policyDefinition } from "../pools/index.js";
 import type { WhatIfRow } from "../replay/whatif.js";
 import { formatTable } from "../text-table.js";
 import { describeLogInput } from "./log-input-text.js";
-import type { WhatIfReport } from "./whatif-document.js";
+import { whatIfNotes, type WhatIfReport } from "./whatif-document.js";
 
 export function formatWhatIf(report: WhatIfReport): string {
   const { header, rows } = whatIfTable(report);
   return [
     ...describeLogInput(report.source, report.input),
     `limit asked about: max_map_count ${report.maxMapCount}, with ${report.baselineVmas} VMAs besides the stacks`,
+    ...whatIfNotes(report),
     "",
     formatTable(header, rows),
     ...abortLines(report),
@@ -29,10 +30,16 @@ export function whatIfTable(report: WhatIfReport): { header: string[]; rows: str
     r.peakLine === 0 ? "-" : where(r.peakLine, r.peakSeconds),
     String(r.mappedAtEnd),
     r.abort === null ? "no" : `yes, ${where(r.abort.line, r.abort.seconds)}`,
-    r.smallestSafeMaxMapCount === null ? "unknown" : String(r.smallestSafeMaxMapCount),
+    smallestSafeText(r),
     usesGlobalLock(r) ? String(r.globalLockAcquisitions) : "-",
   ]);
   return { header, rows };
+}
+
+/** The least limit, "none" when no max_map_count there is lets the run complete, or "unknown". */
+function smallestSafeText(row: WhatIfRow): string {
+  if (row.smallestSafeMaxMapCount !== null) return String(row.smallestSafeMaxMapCount);
+  return row.noSafeMaxMapCount === true ? "none up to 2147483647" : "unknown";
 }
 
 /** "batched: aborts at line 812 (3.250 s): failed to set up stack guard page", one per policy that aborts. */

@@ -4,8 +4,10 @@ import { BUNDLED_TRACES, bundledOrPath } from "../../experiments/bundled.js";
 import { someAbort } from "../../report/whatif-document.js";
 import { formatWhatIf } from "../../report/whatif-text.js";
 import { integerFlag, parseCommandArgs, policyListFlag } from "../args.js";
-import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag } from "../command-output.js";
+import { commandOutput, REPORT_HELP_LINE, REPORT_OPTION, reportPathFlag, showsProgress } from "../command-output.js";
 import { EXIT, type CommandResult } from "../exit.js";
+import { Interrupt } from "../interrupt.js";
+import { StepProgress } from "../progress.js";
 import { POOL_INCREASE_HELP, POOL_INCREASE_OPTIONS, poolIncreaseFlags } from "../log-flags.js";
 
 export const WHATIF_HELP = `Usage: coropool whatif LOG [options]
@@ -36,16 +38,21 @@ ${REPORT_HELP_LINE}
                          pooled stacks per thread
   -h, --help             this help
 
+On a terminal, stderr shows how much of the log each pass has read. SIGINT
+or SIGTERM stops the reading: the answer for the lines read so far is
+printed and the report written, both marked interrupted.
+
 Exit status: 0 every policy completes at M, 3 some policy aborts at M (the
 answer is still printed), 2 bad input (a bad line is named by its number),
-1 internal error.
+6 the answer was printed but the report could not be written, 130/143
+stopped by SIGINT/SIGTERM (the answer so far printed), 1 internal error.
 
 Examples:
   coropool whatif qemu-7.2-virtio --virtio-blk 4x256,4x256 --max-map-count 65530
   coropool whatif qemu-7.2-virtio --pool-inc 1024 --baseline-vmas 1200 --report whatif.html
   coropool whatif qemu-7.2-virtio --policy legacy,batched --uncapped --json`;
 
-export async function whatIfCommand(argv: string[]): Promise<CommandResult> {
+export async function whatIfCommand(argv: string[], interrupt = new Interrupt()): Promise<CommandResult> {
   const { values, positionals } = parseCommandArgs(
     "whatif",
     argv,
@@ -68,12 +75,17 @@ export async function whatIfCommand(argv: string[]): Promise<CommandResult> {
   }
   // The page never replaces the log it is drawn from.
   const reportPath = reportPathFlag(values.report, [file]);
+  const json = values.json === true;
+  const progress = new StepProgress(showsProgress(json));
+  const signal = interrupt.stopsGracefully();
   const doc = await whatIf(file, {
     policies: values.policy === undefined ? undefined : policyListFlag(values.policy, []),
     uncapped: values.uncapped === true,
     maxMapCount: integerFlag("max-map-count", values["max-map-count"], 1, 0x7fffffff),
     baselineVmas: integerFlag("baseline-vmas", values["baseline-vmas"], 0, 0x7fffffff),
     ...poolIncreaseFlags("whatif", values),
-  });
-  return { ...commandOutput(doc, () => formatWhatIf(doc), values.json === true, reportPath), exitCode: someAbort(doc) ? EXIT.VMA_ABORT : EXIT.OK };
+    signal,
+    onProgress: progress.onProgress,
+  }).finally(() => progress.finish());
+  return { ...commandOutput(doc, () => formatWhatIf(doc), json, reportPath, signal), exitCode: someAbort(doc) ? EXIT.VMA_ABORT : EXIT.OK };
 }
