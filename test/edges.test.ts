@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
 import type { WhatIfDocument } from "../src/report/document.js";
 import { renderReportHtml } from "../src/report/html.js";
@@ -23,14 +22,7 @@ import { whatIf, type WhatIfResult } from "../src/replay/whatif.js";
 import { toDocument } from "../src/report/document.js";
 import { loadScenarioFile, parseScenario } from "../src/scenarios/validate.js";
 import { CLI, ROOT } from "./helpers/cli.js";
-
-const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module;
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-ajv.addFormat("date-time", { type: "string", validate: (s: string) => !Number.isNaN(Date.parse(s)) });
-const validateResult = ajv.compile(JSON.parse(readFileSync(join(ROOT, "docs", "result.schema.json"), "utf8")));
-function expectValidDocument(doc: unknown): void {
-  if (!validateResult(doc)) throw new Error(ajv.errorsText(validateResult.errors, { separator: "\n" }));
-}
+import { expectValidDocument } from "./helpers/result-schema.js";
 
 const dir = mkdtempSync(join(tmpdir(), "coropool-edges-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
