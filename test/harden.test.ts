@@ -9,19 +9,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { kernelBackendUnavailableReason } from "../src/stacks/kernel-backend.js";
 import { CLI, ROOT, runCli, type CliRun } from "./helpers/cli.js";
-
-const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module;
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-ajv.addFormat("date-time", { type: "string", validate: (s: string) => !Number.isNaN(Date.parse(s)) });
-const validateResult = ajv.compile(JSON.parse(readFileSync(join(ROOT, "docs", "result.schema.json"), "utf8")));
-
-function expectValidDocument(doc: unknown): void {
-  if (!validateResult(doc)) throw new Error(ajv.errorsText(validateResult.errors, { separator: "\n" }));
-}
+import { expectValidDocument } from "./helpers/result-schema.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "coropool-harden-"));
 const FIFO = join(TMP, "pipe");

@@ -166,9 +166,9 @@ describe("coropool import", () => {
   });
 
   it.each([
-    ["the output is the log", () => [copied("self.log"), "-o", join(dir, "self.log")], "cannot write -o '", "it is the log being imported"],
-    ["the output is a folder", () => [TIMESTAMPED.path, "-o", dir], "it exists and is not a regular file", ""],
-    ["the output's folder does not exist", () => [TIMESTAMPED.path, "-o", join(dir, "no", "such", "x.trace")], "does not exist", ""],
+    ["the output is the log", () => [copied("self.log"), "-o", join(dir, "self.log")], "cannot write -o '", "it is the input file"],
+    ["the output is a folder", () => [TIMESTAMPED.path, "-o", dir], "it is a folder", ""],
+    ["the output's folder is a file", () => [TIMESTAMPED.path, "-o", join(copied("plain.log"), "x.trace")], "cannot be used (ENOTDIR)", ""],
     ["no -o", () => [TIMESTAMPED.path], "import: missing -o FILE.trace", ""],
     ["no log", () => ["-o", join(dir, "x.trace")], "import: missing the QEMU LOG", ""],
     ["a coropool trace", () => [join(ORACLE, "traces/sample-01.trace"), "-o", join(dir, "again.trace")], "already a coropool trace, not a QEMU log", ""],

@@ -13,11 +13,13 @@ const SAMPLES = join(import.meta.dirname, "fixtures", "qemu-real");
 /**
  * The least M at which replayTrace at limit M completes, by trying every M in
  * turn. Below baseline + 2 no stack can be mapped at all (its two VMAs would
- * pass M), so a trace that creates any coroutine starts there.
+ * pass M), so a trace that creates any coroutine starts there; one that
+ * creates none fits under its baseline (the process's own VMAs), or 1.
  */
 function leastCompletingLimit(text: string, policy: PolicyName, baselineVmas: number, upTo: number): number {
   const trace = parseTrace(text);
-  for (let m = trace.creates > 0 ? baselineVmas + 2 : 1; m <= upTo; m++) {
+  if (trace.creates === 0) return Math.max(1, baselineVmas);
+  for (let m = baselineVmas + 2; m <= upTo; m++) {
     if (replayTrace(trace, { policy, maxMapCount: m, baselineVmas }).result.failure === null) return m;
   }
   throw new Error(`no limit up to ${upTo} completes`);

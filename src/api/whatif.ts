@@ -27,8 +27,10 @@ export interface WhatIfOptions extends PoolIncreaseOptions {
   maxMapCount?: number;
   /** VMAs the process has besides coroutine stacks; default: QEMU_BASELINE_VMAS (what an idle QEMU maps). */
   baselineVmas?: number;
-  /** Stops the what-if when it fires: the rows so far come back, the document marked interrupted. */
+  /** Stops the reading: the answer is that of the lines read so far, the document marked `interrupted`. */
   signal?: AbortSignal;
+  /** Told how much of the input each pass has read: (bytes read, file size, which pass). */
+  onProgress?: (done: number, total: number | undefined, step: string) => void;
 }
 
 /**
@@ -58,6 +60,8 @@ export async function whatIfAt(door: Door, log: TraceInput, options: unknown): P
     poolIncrease: request.poolIncrease,
     source,
     seriesBuckets: DOCUMENT_SERIES_BUCKETS,
+    signal: request.signal,
+    onProgress: request.onProgress,
   });
   return toDocument(whatIfReport(result, source));
 }

@@ -8,14 +8,29 @@ export const REPORT_OPTION: OptionSpec = { report: { type: "string" } };
 
 export const REPORT_HELP_LINE = `  --report FILE.html     also write a self-contained HTML report (charts, parameters, machine),
                          after the results are printed; FILE must be a regular file or a new
-                         path (a symlink is written through), never the scenario file`;
+                         path (a symlink is written through; missing folders are made), never a
+                         file the command reads`;
 
 /**
  * The checked absolute --report path, or undefined without the flag; checked
  * before the run starts. `inputs`: files the run reads, which it may not replace.
  */
-export function reportPathFlag(value: unknown, inputs: string[] = []): string | undefined {
-  return value === undefined ? undefined : prepareReportPath(value, "--report", inputs);
+export function reportPathFlag(value: unknown, inputs: readonly string[] = []): string | undefined {
+  if (value === undefined) return undefined;
+  const path = prepareReportPath(value, "--report", inputs);
+  inputsOfReport.set(path, inputs);
+  return path;
+}
+
+/** The inputs each checked --report path may not be: checked again when the page is written, after the run. */
+const inputsOfReport = new Map<string, readonly string[]>();
+
+/**
+ * Whether a long read (whatif, import) shows its progress on stderr: only
+ * for a person at a terminal, never with --json (a program reads that).
+ */
+export function showsProgress(json: boolean): boolean {
+  return !json && process.stderr.isTTY === true;
 }
 
 /**
@@ -43,7 +58,7 @@ export function commandOutput(
  */
 export async function writePendingReport(report: PendingReport, out: { write(text: string): unknown }): Promise<string | null> {
   try {
-    writeFileAtomic(report.path, await report.render());
+    await writeFileAtomic(report.path, await report.render(), "--report", inputsOfReport.get(report.path) ?? []);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return `the results are printed but the report was not written: ${reason}`;

@@ -16,6 +16,7 @@ import { checkOptionsFitScenario, type RunPlace } from "../options/scenario-fit.
 import type { PolicyName } from "../pools/index.js";
 import type { ResultDocument } from "../report/document.js";
 import type { Scenario } from "../scenarios/types.js";
+import { scenarioInputFiles } from "../scenarios/registry.js";
 import { loadScenarioFile } from "../scenarios/validate.js";
 import { commandOutput, reportPathFlag } from "./command-output.js";
 import { EXIT, type CommandResult } from "./exit.js";
@@ -72,7 +73,7 @@ export function scenarioCommand<S extends Scenario>(command: ScenarioCommand<S>)
     const scenario = command.prepare ? command.prepare(loaded, flags) : loaded;
     const options = { ...resolved, policies: resolved.policies ?? command.policiesFor?.(scenario) ?? command.defaultPolicies };
     checkOptionsFitScenario(door, scenario, options, command.runPlace);
-    const reportPath = reportPathFlag(flags.report, [file]);
+    const reportPath = reportPathFlag(flags.report, scenarioInputFiles(scenario, file));
     const signal = interrupt.stopsGracefully();
     const outcome = await withProgress({ ...options, signal }, flags.json, (o) => command.execute(scenario, file, o, flags));
     return {

@@ -10,7 +10,7 @@
  *   startRuntime                          START_OPTIONS     → StartRequest
  *   runtime.run                           WORKLOAD_OPTIONS  → WorkloadRequest
  */
-import type { ThreadedExperimentOptions } from "../experiments/options.js";
+import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
 import { POLICY_NAMES, type PolicyName } from "../pools/index.js";
 import { poolIncreaseFor } from "../replay/pool-increase.js";
 import type { PolicySpec } from "../replay/replay-log.js";
@@ -78,12 +78,13 @@ export function resolveImportOptions(door: Door, given: unknown): { poolIncrease
   return { poolIncrease: poolIncreaseOf(door, resolveOptions(door, IMPORT_OPTIONS, given)) };
 }
 
-export const WHATIF_OPTIONS = ["policies", ...LOG_OPTIONS, "signal"] as const satisfies readonly OptionName[];
+export const WHATIF_OPTIONS = ["policies", ...LOG_OPTIONS, "signal", "onProgress"] as const satisfies readonly OptionName[];
 
 export interface WhatIfRequest extends LogRequest {
   /** undefined: the what-if's own list (every policy, batched both uncapped and capped). */
   policies: PolicySpec[] | undefined;
   signal: AbortSignal | undefined;
+  onProgress: ProgressCallback | undefined;
 }
 
 /**
@@ -99,7 +100,7 @@ export function resolveWhatIfOptions(door: Door, given: unknown): WhatIfRequest 
   if (policies === undefined && options.uncapped !== undefined) {
     throw new InputError("ERR_BAD_OPTION", `${optionLabel(door, "uncapped")} needs ${optionLabel(door, "policies")}: the default list runs batched both uncapped and capped`);
   }
-  return { ...logRequest(door, options), policies, signal: options.signal };
+  return { ...logRequest(door, options), policies, signal: options.signal, onProgress: options.onProgress };
 }
 
 /** The values every log replay fills in: the host's limit, the documented baseline, the pool increase. */

@@ -1,14 +1,22 @@
-import { closeSync, createReadStream, createWriteStream, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, openSync, writeSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { CoropoolError, InputError } from "../errors.js";
+import { writeOutputFile, type OutputRequest, type OutputScratch } from "../output-file.js";
 import { decodeInput, type DecodedInput } from "./input-format.js";
-import { inputName, type LogInput } from "./line-source.js";
+import { inputName, type LogInput, type ReadProgress } from "./line-source.js";
 import { MICROS_PER_SECOND, NO_TIME, type PoolEventSink } from "./pool-events.js";
 
 export interface ImportOptions {
   /** The pool size increase the log's devices made (the log does not record it). */
   poolIncrease?: number;
   source?: string;
+  /** How the output is named in messages (`-o`) and the files it may never be (the log is always one). */
+  flag?: string;
+  inputs?: readonly string[];
+  /** Stops the import between two chunks of the log: nothing is written, no temporary file is left. */
+  signal?: AbortSignal;
+  /** Told how much of the log is read (see ReadProgress). */
+  onProgress?: ReadProgress;
 }
 
 export interface ImportSummary {
@@ -16,6 +24,8 @@ export interface ImportSummary {
   /** Event lines written (inc, create, terminate). */
   events: number;
   threads: number;
+  /** False when the signal stopped the import: the output is as it was. */
+  written: boolean;
 }
 
 /**
@@ -27,34 +37,44 @@ export interface ImportSummary {
  * Coroutines are named c<id>, ids reused once a coroutine terminated, as QEMU
  * reuses addresses. The thread count is known only at the end, so the events
  * go to a scratch file beside the output first, then after the header.
+ * `outPath` is written by the rule of every output (../output-file.ts): whole
+ * or not at all, through a symlink, never over the log.
  */
 export async function importQemuLog(input: LogInput, outPath: string, options: ImportOptions = {}): Promise<ImportSummary> {
   const source = options.source ?? inputName(input);
-  const bodyPath = `${outPath}.events.tmp`;
-  const body = new TraceWriter(openOutput(bodyPath));
-  let decoded: DecodedInput;
-  try {
-    decoded = await decodeInput(input, body, { source, poolIncrease: options.poolIncrease ?? 0 });
-    body.close();
-    if (decoded.qemu === null) throw new InputError("ERR_TRACE", `${source}: already a coropool trace, not a QEMU log; replay it as it is`);
-    const header = new TraceWriter(openOutput(outPath));
-    header.writeHeader(source, decoded, body.threads);
-    header.close();
-    await pipeline(createReadStream(bodyPath), createWriteStream(outPath, { flags: "a" }));
-  } finally {
-    body.close();
-    rmSync(bodyPath, { force: true });
-  }
-  return { input: decoded, events: body.events, threads: Math.max(1, body.threads) };
+  const logFile = "path" in input ? [input.path] : [];
+  const request: OutputRequest = { flag: options.flag ?? "output", value: outPath, inputs: [...logFile, ...(options.inputs ?? [])] };
+  let summary: ImportSummary | undefined;
+  await writeOutputFile(outPath, request, async (scratch) => {
+    summary = await writeTrace(input, scratch, source, options);
+    return summary.written;
+  });
+  return summary!;
 }
 
-function openOutput(path: string): number {
+async function writeTrace(input: LogInput, scratch: OutputScratch, source: string, options: ImportOptions): Promise<ImportSummary> {
+  const bodyPath = scratch.scratch("events");
+  const body = new TraceWriter(openSync(bodyPath, "wx"));
+  let decoded: DecodedInput;
   try {
-    return openSync(path, "w");
+    decoded = await decodeInput(input, body, { source, poolIncrease: options.poolIncrease ?? 0, signal: options.signal, onProgress: options.onProgress });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
-    throw new InputError("ERR_USAGE", `cannot write '${path}': ${code}; give a writable output path`);
+    // The log's own error is the one to report, not a write of lines that no longer matter.
+    body.discard();
+    throw err;
   }
+  body.close();
+  const summary = { input: decoded, events: body.events, threads: Math.max(1, body.threads), written: !decoded.stopped };
+  if (decoded.stopped) return summary;
+  if (decoded.qemu === null) throw new InputError("ERR_TRACE", `${source}: already a coropool trace, not a QEMU log; replay it as it is`);
+  const header = new TraceWriter(openSync(scratch.temporary, "wx"));
+  try {
+    header.writeHeader(source, decoded, body.threads);
+  } finally {
+    header.close();
+  }
+  await pipeline(createReadStream(bodyPath), createWriteStream(scratch.temporary, { flags: "a" }));
+  return summary;
 }
 
 /** Lines are gathered and written 64 KiB at a time. */
@@ -100,11 +120,21 @@ class TraceWriter implements PoolEventSink {
     this.write(`threads ${Math.max(1, threads)}\n`);
   }
 
+  /** Closes the file without writing what is pending. */
+  discard(): void {
+    this.pending = "";
+    this.close();
+  }
+
+  /** Writes what is pending and closes the file; closed even when that write fails. */
   close(): void {
     if (this.fd < 0) return;
-    this.flush();
-    closeSync(this.fd);
-    this.fd = -1;
+    try {
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
   }
 
   private event(time: number, text: string): void {

@@ -1,6 +1,6 @@
 import { AT, HASH, isDigit, NEWLINE } from "./byte-scan.js";
 import { isEventName, QemuLogDecoder } from "./qemu-log.js";
-import { byteChunks, LineSplitter, type BlockHandler, type LogInput } from "./line-source.js";
+import { byteChunks, LineSplitter, type BlockHandler, type LogInput, type ReadProgress } from "./line-source.js";
 import { NO_TIME, type PoolEventSink } from "./pool-events.js";
 import { TraceDecoder } from "./trace.js";
 
@@ -18,6 +18,8 @@ export interface DecodedInput {
   /** The most coroutines live at once, and how many were created. */
   maxLive: number;
   creates: number;
+  /** An AbortSignal stopped the reading: everything above is of the lines read before it. */
+  stopped: boolean;
   /** For a QEMU log: what it held and how its threads were identified. */
   qemu: QemuLogFacts | null;
 }
@@ -52,6 +54,10 @@ export interface DecodeOptions {
   source: string;
   /** A QEMU log's pool increase (a coropool trace has its own `inc` lines). */
   poolIncrease: number;
+  /** Stops the reading between two chunks; what was read so far is decoded and described. */
+  signal?: AbortSignal;
+  /** Told after each chunk how far the reading is (see ReadProgress). */
+  onProgress?: ReadProgress;
 }
 
 /**
@@ -79,17 +85,31 @@ export async function decodeInput(input: LogInput, sink: PoolEventSink, options:
     return line - firstLine;
   };
   const splitter = new LineSplitter(options.source, recognise);
-  for await (const chunk of byteChunks(input)) splitter.feed(chunk);
-  splitter.end();
+  const stopped = await feedUntilStopped(byteChunks(input, options.onProgress), splitter, options.signal);
+  // A line cut by the stop is left out: it may be the first part of a longer one.
+  if (!stopped) splitter.end();
   const lines = splitter.lines;
-  if (qemu !== null) return qemuFacts(qemu, lines);
-  // No line said anything: a trace without its 'threads' line, reported as ever.
+  if (qemu !== null) return qemuFacts(qemu, lines, stopped);
+  // No line said anything: a trace without its 'threads' line, reported as ever (unless the reading stopped first).
   const decoder = (trace as TraceDecoder | null) ?? new TraceDecoder(options.source, sink);
-  decoder.finish(Math.max(1, lines));
-  return { format: "coropool-trace", lines, hasTimes: decoder.hasTimes, firstTime: decoder.firstTime, maxLive: decoder.maxLive, creates: decoder.creates, qemu: null };
+  if (!stopped) decoder.finish(Math.max(1, lines));
+  return { format: "coropool-trace", lines, hasTimes: decoder.hasTimes, firstTime: decoder.firstTime, maxLive: decoder.maxLive, creates: decoder.creates, stopped, qemu: null };
 }
 
-function qemuFacts(decoder: QemuLogDecoder, lines: number): DecodedInput {
+/** Feeds every chunk to the splitter, or those before `signal` aborted; true if it did. */
+async function feedUntilStopped(chunks: AsyncGenerator<Buffer>, splitter: LineSplitter, signal: AbortSignal | undefined): Promise<boolean> {
+  for await (const chunk of chunks) {
+    splitter.feed(chunk);
+    // Checked after each chunk (the one in hand is read): a signal handler runs between two of them.
+    if (signal?.aborted) {
+      await chunks.return(undefined);
+      return true;
+    }
+  }
+  return false;
+}
+
+function qemuFacts(decoder: QemuLogDecoder, lines: number, stopped: boolean): DecodedInput {
   const c = decoder.counts;
   return {
     format: "qemu-log",
@@ -98,6 +118,7 @@ function qemuFacts(decoder: QemuLogDecoder, lines: number): DecodedInput {
     firstTime: decoder.firstTime,
     maxLive: decoder.maxLive,
     creates: decoder.creates,
+    stopped,
     qemu: {
       poolIncrease: decoder.poolIncrease,
       enters: c.enters,

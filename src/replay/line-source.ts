@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { InputError } from "../errors.js";
@@ -30,23 +30,40 @@ const CHUNK_BYTES = 1 << 19;
 const CHUNKS_AHEAD = 8;
 
 /**
+ * How far the reading of an input is, told after each chunk: for a file, the
+ * bytes read of its size (of the file as stored: a gzip file's compressed
+ * bytes); for a text, its bytes; for lines, the lines so far (total unknown).
+ */
+export type ReadProgress = (done: number, total: number | undefined) => void;
+
+/** Lines given one by one are counted as progress this many at a time. */
+const LINES_PER_PROGRESS = 1 << 16;
+
+/**
  * The input as a sequence of byte chunks (text is UTF-8). A line may be cut
  * between two chunks (LineSplitter joins it); only one chunk is held at a
  * time, so memory does not grow with the input. Bytes, not strings: a parser
  * reads them in place, and "\n" never occurs inside a UTF-8 character, so
  * every line can be decoded on its own.
  */
-export async function* byteChunks(input: LogInput): AsyncGenerator<Buffer> {
+export async function* byteChunks(input: LogInput, progress?: ReadProgress): AsyncGenerator<Buffer> {
   if ("text" in input) {
-    yield Buffer.from(input.text, "utf8");
+    const bytes = Buffer.from(input.text, "utf8");
+    yield bytes;
+    progress?.(bytes.length, bytes.length);
   } else if ("lines" in input) {
-    for await (const line of input.lines) yield Buffer.from(line + "\n", "utf8");
+    let lines = 0;
+    for await (const line of input.lines) {
+      yield Buffer.from(line + "\n", "utf8");
+      if (++lines % LINES_PER_PROGRESS === 0) progress?.(lines, undefined);
+    }
+    progress?.(lines, undefined);
   } else {
-    yield* fileChunks(input.path);
+    yield* fileChunks(input.path, progress);
   }
 }
 
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+async function* fileChunks(path: string, progress?: ReadProgress): AsyncGenerator<Buffer> {
   // Stat first: opening a FIFO with no writer would block, and a device never ends.
   const problem = inputFileProblem(path);
   if (problem !== null) throw new InputError("ERR_TRACE", `cannot read trace '${path}': ${problem}; give the path of a trace or log file`);
@@ -56,8 +73,12 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   const inflating = { chunkSize: CHUNK_BYTES, highWaterMark: CHUNKS_AHEAD * CHUNK_BYTES };
   const bytes = gzip ? file.pipe(createGunzip(inflating)) : file;
   if (gzip) file.on("error", (err) => bytes.destroy(err));
+  const size = progress === undefined ? 0 : statSync(path).size;
   try {
-    for await (const chunk of bytes as AsyncIterable<Buffer>) yield chunk;
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      yield chunk;
+      progress?.(file.bytesRead, size);
+    }
   } catch (err) {
     throw readError(path, err, gzip);
   }

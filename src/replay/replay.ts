@@ -1,5 +1,5 @@
 import { GUARD_PAGE_FAILED, STACK_ALLOC_FAILED, VmaExhaustedError, type VmaFailureMessage } from "../errors.js";
-import { initialPoolMaxSize, openPolicy, policyId, ThreadStacks, type PolicyName, type PoolPolicy } from "../pools/index.js";
+import { initialPoolMaxSize, openPolicy, policyDefinition, policyId, ThreadStacks, type PolicyName, type PoolPolicy } from "../pools/index.js";
 import { Thread, Vma } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
@@ -86,8 +86,16 @@ export interface WouldAbort {
   error: VmaFailureMessage;
 }
 
-/** The largest max_map_count a region can hold: "no limit" for a what-if. */
-export const NO_VMA_LIMIT = 0x7fffffff;
+/** A replay with no VMA limit at all (a what-if's): its counter never refuses a mapping. */
+export const NO_VMA_LIMIT = Infinity;
+
+/**
+ * The most VMAs the replay's counter (an Int32 word) holds. It counts the
+ * stacks' VMAs only, the baseline kept aside, so that a baseline up to
+ * 2^31 - 1 plus any number of stacks never wraps: the sum is computed in
+ * doubles whenever the count is compared or shown.
+ */
+const MAX_STACK_VMAS = 0x7fffffff;
 
 /** Slots a streamed replay starts with when it cannot know how many it needs. */
 const INITIAL_STACK_CAPACITY = 1024;
@@ -157,7 +165,8 @@ export class PolicyReplay implements PoolEventSink {
   exits = 0;
   live = 0;
   failure: ReplayResult["failure"] = null;
-  private peakVmas: number;
+  /** The most stack VMAs at once (the baseline not counted), its line and time. */
+  private peakVmas = 0;
   private peakLine = 0;
   private peakTime = NO_TIME;
   /** The first event at which a limit of `watchedLimit` VMAs would have aborted. */
@@ -168,23 +177,26 @@ export class PolicyReplay implements PoolEventSink {
   /** `expectedCreates`, `expectedThreads`: when known (a parsed trace), the region is made to their size. */
   constructor(options: ReplayOptions, expectedCreates = INITIAL_STACK_CAPACITY, expectedThreads = INITIAL_THREAD_CAPACITY) {
     this.options = options;
-    this.hardMaxSize = options.hardMaxSize ?? poolHardMaxSize(options.maxMapCount, options.uncapped === true);
+    // Only a policy whose cap --uncapped lifts is uncapped; another (elastic) keeps the cap the limit gives it.
+    this.hardMaxSize = options.hardMaxSize ?? poolHardMaxSize(options.maxMapCount, options.uncapped === true && policyDefinition(options.policy).liftableCap === true);
+    // The region counts the stacks' VMAs only (see MAX_STACK_VMAS): its limit is the room above the baseline.
+    const room = Math.min(options.maxMapCount - options.baselineVmas, MAX_STACK_VMAS);
     // Slots enough for every stack the replay can hold at once: no more than
     // the VMA limit allows; one more for the stack whose guard page fails.
-    this.maxStackCapacity = Math.max(0, Math.floor((options.maxMapCount - options.baselineVmas) / 2)) + 1;
+    this.maxStackCapacity = Math.max(0, Math.floor(room / 2)) + 1;
     this.region = SharedRegion.create({
       policyId: policyId(options.policy),
       threads: expectedThreads,
       stackCapacity: Math.min(this.maxStackCapacity, expectedCreates + 1),
-      vmaLimit: options.maxMapCount,
-      baselineVmas: options.baselineVmas,
+      // A room below 0: no mapping fits (the baseline alone is at or over the limit).
+      vmaLimit: Math.max(room, -1),
+      baselineVmas: 0,
       initialPoolMaxSize: initialPoolMaxSize(options.policy),
       hardMaxSize: this.hardMaxSize,
     });
     this.initialThreadCapacity = this.region.threadCapacity;
     this.stacks = new StackAllocator(this.region);
     this.policy = openPolicy(this.region, this.stacks);
-    this.peakVmas = options.baselineVmas;
   }
 
   /** Also record where a VMA limit of `limit` would have aborted this replay. */
@@ -219,7 +231,7 @@ export class PolicyReplay implements PoolEventSink {
     this.events++;
     const i32 = this.region.i32;
     const before = i32[Vma.CURRENT]!;
-    if ((before - this.options.baselineVmas) >> 1 >= this.region.stackCapacity) this.growStackTable();
+    if (before >> 1 >= this.region.stackCapacity) this.growStackTable();
     let slot: number;
     try {
       slot = this.threadStacks[thread]!.acquireStack();
@@ -267,7 +279,7 @@ export class PolicyReplay implements PoolEventSink {
 
   /** Stacks mapped now: live, pooled and leaked. */
   mappedStacks(): number {
-    return (this.region.i32[Vma.CURRENT]! - this.options.baselineVmas) >> 1;
+    return this.region.i32[Vma.CURRENT]! >> 1;
   }
 
   /** Stacks in `thread`'s local pool now. */
@@ -290,10 +302,11 @@ export class PolicyReplay implements PoolEventSink {
   /** The state at the end, or at the abort. `firstTime`: the input's first time, the origin of peak.seconds. */
   outcome(view: { showPeak: boolean; firstTime: number }): ReplayOutcome {
     const { region, policy, stacks } = this;
+    const { baselineVmas } = this.options;
     const totals = region.totals();
     const peak: ReplayPeak = {
-      stacks: Math.floor((stacks.vmas.peak - stacks.vmas.baseline) / 2),
-      vmas: stacks.vmas.peak,
+      stacks: Math.floor(stacks.vmas.peak / 2),
+      vmas: baselineVmas + stacks.vmas.peak,
       line: this.peakLine,
       seconds: this.peakTime === NO_TIME || view.firstTime === NO_TIME ? null : (this.peakTime - view.firstTime) / 1e6,
     };
@@ -308,10 +321,10 @@ export class PolicyReplay implements PoolEventSink {
         threads: this.threadStacks.map((_, t) => policy.localPoolSize(t)),
       },
       vmas: {
-        baseline: stacks.vmas.baseline,
-        limit: stacks.vmas.limit,
-        final: stacks.vmas.current,
-        peak: stacks.vmas.peak,
+        baseline: baselineVmas,
+        limit: this.options.maxMapCount,
+        final: baselineVmas + stacks.vmas.current,
+        peak: baselineVmas + stacks.vmas.peak,
       },
       failure: this.failure,
     };
@@ -334,8 +347,9 @@ export class PolicyReplay implements PoolEventSink {
    * limit, the mmap would have failed past it, or else the guard page.
    */
   private watchMapping(before: number, line: number, time: number): void {
-    if (before + 1 > this.watchedLimit) this.wouldAbort = { line, time, error: STACK_ALLOC_FAILED };
-    else if (before + 2 > this.watchedLimit) this.wouldAbort = { line, time, error: GUARD_PAGE_FAILED };
+    const count = this.options.baselineVmas + before;
+    if (count + 1 > this.watchedLimit) this.wouldAbort = { line, time, error: STACK_ALLOC_FAILED };
+    else if (count + 2 > this.watchedLimit) this.wouldAbort = { line, time, error: GUARD_PAGE_FAILED };
   }
 
   private growStackTable(): void {

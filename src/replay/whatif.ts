@@ -1,8 +1,8 @@
 import type { VmaFailureMessage } from "../errors.js";
 import { POLICY_NAMES, policyDefinition, type PolicyName } from "../pools/index.js";
-import { batchedHardMaxSize, poolHardMaxSize } from "../vma/limits.js";
+import { batchedHardMaxSize, LARGEST_MAX_MAP_COUNT, poolHardMaxSize } from "../vma/limits.js";
 import { decodeInput, type DecodedInput } from "./input-format.js";
-import { inputName, type LogInput } from "./line-source.js";
+import { inputName, type LogInput, type ReadProgress } from "./line-source.js";
 import { sinkForAll, MICROS_PER_SECOND, NO_TIME } from "./pool-events.js";
 import { NO_VMA_LIMIT, PolicyReplay } from "./replay.js";
 import type { PolicySpec } from "./replay-log.js";
@@ -19,6 +19,14 @@ export interface WhatIfOptions {
   source?: string;
   /** Buckets per series (each keeps its min and max); a few thousand points at most. */
   seriesBuckets?: number;
+  /**
+   * Stops the what-if between two chunks of the input: the answer is then
+   * that of the lines read so far (`interrupted` says so), and a smallest
+   * safe limit that needs another pass over the input is not sought (null).
+   */
+  signal?: AbortSignal;
+  /** Told how far each pass over the input is, and which pass (a capped policy's search reads it again). */
+  onProgress?: (done: number, total: number | undefined, step: string) => void;
 }
 
 /** One policy's answer. */
@@ -41,11 +49,16 @@ export interface WhatIfRow {
    */
   abort: null | { line: number; seconds: number | null; event: number; error: VmaFailureMessage };
   /**
-   * The least max_map_count for which the replay completes, computed exactly
-   * (see smallestSafeCapped for a policy whose cap depends on it, as batched's does), or null
-   * for a policy whose dependence on the limit this engine cannot enumerate.
+   * The least max_map_count under which the run fits (the baseline and
+   * every stack) and the replay completes, computed exactly (see
+   * smallestSafeCapped for a policy whose cap depends on it); null when
+   * `noSafeMaxMapCount`, or for a policy whose dependence on the limit this
+   * engine cannot enumerate, or when the what-if was interrupted before it
+   * could seek it.
    */
   smallestSafeMaxMapCount: number | null;
+  /** No max_map_count up to LARGEST_MAX_MAP_COUNT (2^31 - 1) lets the run complete. */
+  noSafeMaxMapCount: boolean;
   globalLockAcquisitions: number;
   series: WhatIfSeries;
 }
@@ -65,6 +78,8 @@ export interface WhatIfResult {
   baselineVmas: number;
   axis: "seconds" | "event";
   rows: WhatIfRow[];
+  /** The signal stopped the reading: the rows are those of `input.lines` lines. */
+  interrupted: boolean;
 }
 
 /**
@@ -108,18 +123,20 @@ export async function whatIf(input: LogInput, options: WhatIfOptions): Promise<W
     uncappedOf.set(policy, asked ?? new ObservedRun({ policy, uncapped: true }, options, poolHardMaxSize(options.maxMapCount, true), 1));
   }
   const all = [...runs, ...[...uncappedOf.values()].filter((r) => !runs.includes(r))];
-  const decoded = await decode(input, all.map((r) => r.replay), options);
+  const decoded = await decode(input, all.map((r) => r.replay), options, "whatif: reading");
   const axis = runs[0]?.byTimeAxis ? "seconds" : "event";
   const rows: WhatIfRow[] = [];
   for (const run of runs) {
     const smallestSafe = await smallestSafeMaxMapCount(run, uncappedOf.get(run.spec.policy), decoded, input, options);
     rows.push(run.row(decoded, smallestSafe));
   }
-  return { input: decoded, maxMapCount: options.maxMapCount, baselineVmas: options.baselineVmas, axis, rows };
+  return { input: decoded, maxMapCount: options.maxMapCount, baselineVmas: options.baselineVmas, axis, rows, interrupted: decoded.stopped };
 }
 
-async function decode(input: LogInput, replays: PolicyReplay[], options: WhatIfOptions): Promise<DecodedInput> {
-  return decodeInput(input, sinkForAll(replays), { source: options.source ?? inputName(input), poolIncrease: options.poolIncrease ?? 0 });
+async function decode(input: LogInput, replays: PolicyReplay[], options: WhatIfOptions, step: string): Promise<DecodedInput> {
+  const { onProgress } = options;
+  const progress: ReadProgress | undefined = onProgress === undefined ? undefined : (done, total) => onProgress(done, total, step);
+  return decodeInput(input, sinkForAll(replays), { source: options.source ?? inputName(input), poolIncrease: options.poolIncrease ?? 0, signal: options.signal, onProgress: progress });
 }
 
 /** A replay with no VMA limit that watches `maxMapCount` and records series. */
@@ -187,7 +204,8 @@ class ObservedRun {
       peakSeconds: outcome.peak.seconds,
       mappedAtEnd: this.replay.mappedStacks(),
       abort: abort === null ? null : { line: abort.line, seconds: seconds(abort.time), event: this.abortEvent, error: abort.error },
-      smallestSafeMaxMapCount: smallestSafe,
+      smallestSafeMaxMapCount: smallestSafe !== null && smallestSafe <= LARGEST_MAX_MAP_COUNT ? smallestSafe : null,
+      noSafeMaxMapCount: smallestSafe !== null && smallestSafe > LARGEST_MAX_MAP_COUNT,
       globalLockAcquisitions: outcome.globalLockAcquisitions,
       series: {
         mapped: shift(this.mapped.points(scale)),
@@ -209,14 +227,16 @@ export function policyLabel(spec: PolicySpec): string {
 }
 
 /**
- * The least max_map_count M for which the replay completes.
+ * The least max_map_count M under which the run fits and the replay
+ * completes; a number past LARGEST_MAX_MAP_COUNT when none does.
  *
  * A replay at limit M fails at the first mapping whose mmap (count + 1) or
  * guard page (count + 2) would pass M. If the policy's decisions do not
  * depend on M, they are those of the unlimited replay, whose largest
  * count + 2 over all mappings is its peak VMA count P: the replay completes
- * iff P ≤ M, so the answer is P (or 1, the least limit there is, when no
- * stack is ever mapped). A policy that ignores the hard cap never reads M,
+ * iff P ≤ M, so the answer is P. With no stack ever mapped P is the baseline
+ * (the process needs its own VMAs: a limit below them is not safe), or 1,
+ * the least limit there is. A policy that ignores the hard cap never reads M,
  * nor does one whose cap `--uncapped` lifts, run so. One that obeys it is smallestSafeCapped, when
  * its definition says in what steps the cap acts; otherwise there is no
  * exact answer to give (null).
@@ -231,7 +251,8 @@ async function smallestSafeMaxMapCount(
   const { policy } = run.spec;
   const definition = policyDefinition(policy);
   if (!definition.usesHardCap || (run.spec.uncapped && definition.liftableCap)) return safeLimitOf(run.replay);
-  if (definition.hardCapStep === undefined || uncapped === undefined) return null;
+  // The search reads the input again: not after a stop.
+  if (definition.hardCapStep === undefined || uncapped === undefined || decoded.stopped) return null;
   if (definition.hardCapStepNeedsNoExits && uncapped.replay.exits > 0) return null;
   // The cap with no thread holding a local pool names the class; with every thread of the input holding one, it bounds the search.
   const capOf = (holders: number) => (maxMapCount: number) => definition.globalPoolCap!(batchedHardMaxSize(maxMapCount), maxMapCount, holders);
@@ -240,8 +261,7 @@ async function smallestSafeMaxMapCount(
 }
 
 function safeLimitOf(replay: PolicyReplay): number {
-  const peak = replay.outcome({ showPeak: false, firstTime: NO_TIME }).peak;
-  return peak.stacks === 0 ? 1 : peak.vmas;
+  return Math.max(1, replay.outcome({ showPeak: false, firstTime: NO_TIME }).peak.vmas);
 }
 
 /**
@@ -287,14 +307,14 @@ async function smallestSafeCapped(
   options: WhatIfOptions,
 ): Promise<number> {
   const lastK = classes.lastClass(uncapped.maxGlobalPooled);
-  const mustHold = decoded.maxLive === 0 ? 1 : options.baselineVmas + 2 * decoded.maxLive;
+  const mustHold = Math.max(1, options.baselineVmas + 2 * decoded.maxLive);
   let k = 0;
   while (k < lastK && classes.range(k).high < mustHold) k++;
   while (k < lastK) {
     const ks = Array.from({ length: Math.min(CAPS_PER_PASS, lastK - k) }, (_, i) => k + i);
     // Any M of class k gives its replay: its least, with no VMA limit (the watch above says where M aborts).
     const replays = ks.map((kk) => new PolicyReplay({ policy, maxMapCount: NO_VMA_LIMIT, baselineVmas: options.baselineVmas, hardMaxSize: batchedHardMaxSize(classes.range(kk).low) }));
-    await decode(input, replays, options);
+    await decode(input, replays, options, `whatif: ${policy}'s cap, limits ${classes.range(k).low} and up`);
     for (let i = 0; i < ks.length; i++) {
       const { low, high } = classes.range(ks[i]!);
       const safe = Math.max(low, safeLimitOf(replays[i]!));
@@ -327,16 +347,16 @@ class CapClasses {
     return beyond === null ? this.highest() : this.classOf(beyond);
   }
 
-  /** The M whose class is k ≤ highest(): [low, high] (high is NO_VMA_LIMIT for the top class). */
+  /** The M whose class is k ≤ highest(): [low, high] (high is LARGEST_MAX_MAP_COUNT for the top class). */
   range(k: number): { low: number; high: number } {
     const low = k === 0 ? 1 : this.leastWithClassAtLeast(k)!;
     const next = this.leastWithClassAtLeast(k + 1);
-    return { low, high: next === null ? NO_VMA_LIMIT : next - 1 };
+    return { low, high: next === null ? LARGEST_MAX_MAP_COUNT : next - 1 };
   }
 
   /** The class of the largest M there is: no search goes past it. */
   highest(): number {
-    return this.classOf(NO_VMA_LIMIT);
+    return this.classOf(LARGEST_MAX_MAP_COUNT);
   }
 
   private classOf(maxMapCount: number): number {
@@ -345,9 +365,9 @@ class CapClasses {
 
   /** The least M whose class is at least k (the class never falls as M grows), or null if none is. */
   private leastWithClassAtLeast(k: number): number | null {
-    if (this.classOf(NO_VMA_LIMIT) < k) return null;
+    if (this.classOf(LARGEST_MAX_MAP_COUNT) < k) return null;
     let lo = 1;
-    let hi = NO_VMA_LIMIT;
+    let hi = LARGEST_MAX_MAP_COUNT;
     while (lo < hi) {
       const mid = lo + Math.floor((hi - lo) / 2);
       if (this.classOf(mid) >= k) hi = mid;

@@ -19,6 +19,8 @@ export interface WhatIfReport {
   axis: "seconds" | "event";
   /** One per policy asked (by default every policy, batched uncapped and capped). */
   rows: WhatIfRow[];
+  /** Present only when a signal stopped the reading: the rows are those of the lines read before it. */
+  interrupted?: true;
 }
 
 /** What the input held, whatever the policy. */
@@ -29,6 +31,8 @@ export interface WhatIfInput {
   /** The most coroutines live at once, and how many were created. */
   maxLive: number;
   creates: number;
+  /** False for an input in which no coroutine ever starts: no stack is ever mapped, under any policy. */
+  hasCoroutineEvents: boolean;
   /** For a QEMU log: its events, its threads and the pool increase applied. */
   qemu: QemuLogFacts | null;
 }
@@ -38,17 +42,38 @@ export function whatIfReport(result: WhatIfResult, source: string): WhatIfReport
   return {
     command: "whatif",
     source,
-    input: { format, lines, hasTimes, maxLive, creates, qemu },
+    input: { format, lines, hasTimes, maxLive, creates, hasCoroutineEvents: creates > 0, qemu },
     maxMapCount: result.maxMapCount,
     baselineVmas: result.baselineVmas,
     axis: result.axis,
     rows: result.rows,
+    ...(result.interrupted ? { interrupted: true as const } : {}),
   };
 }
 
 /** Whether any policy aborts at the limit asked about (the command's exit 3). */
 export function someAbort(report: WhatIfReport): boolean {
   return report.rows.some((r) => r.abort !== null);
+}
+
+/**
+ * What the reader must know before the table, one sentence each: an input
+ * with no coroutine events, a baseline that leaves no room for a stack, an
+ * answer cut short by a signal. Shared by the terminal and the page.
+ */
+export function whatIfNotes(report: WhatIfReport): string[] {
+  const notes: string[] = [];
+  if (report.interrupted) notes.push(`interrupted after line ${report.input.lines}: the answer is that of the lines read so far`);
+  if (report.input.hasCoroutineEvents === false) {
+    notes.push(`${report.source} has no coroutine events: no coroutine starts, so no policy maps a stack`);
+  }
+  // A stack takes 2 VMAs: a baseline within 2 of the limit leaves room for none.
+  if (report.baselineVmas + 2 > report.maxMapCount) {
+    const over = report.baselineVmas > report.maxMapCount;
+    const what = over ? `the baseline alone (${report.baselineVmas} VMAs) is over max_map_count ${report.maxMapCount}` : `the baseline (${report.baselineVmas} VMAs) leaves no room under max_map_count ${report.maxMapCount} for a stack (2 VMAs)`;
+    notes.push(`${what}: ${report.input.hasCoroutineEvents === false ? "no stack would fit" : "the first stack aborts"}`);
+  }
+  return notes;
 }
 
 /** The stacks `maxMapCount` leaves room for above the baseline: two VMAs each (the stack and its guard page). */

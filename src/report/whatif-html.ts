@@ -15,12 +15,13 @@ import { GLOBAL_POOL_COLOR, LIMIT_COLOR, policyHtmlColor, THREAD_COLORS } from "
 import { htmlTable, paragraph, tableHtml } from "./html-parts.js";
 import { describeLogInput } from "./log-input-text.js";
 import { renderLineChart, type LineSeries, type Marker, type Point } from "./svg.js";
-import { stacksUnderLimit, type WhatIfReport } from "./whatif-document.js";
+import { stacksUnderLimit, whatIfNotes, type WhatIfReport } from "./whatif-document.js";
 import { whatIfTable } from "./whatif-table.js";
 
 export function whatIfBody(report: WhatIfReport): string {
   return [
     ...describeLogInput(report.source, report.input).map(paragraph),
+    ...whatIfNotes(report).map(paragraph),
     paragraph(
       `Each policy replays the whole log with no VMA limit; "aborts" says where max_map_count ${report.maxMapCount} would have stopped it ` +
         `(QEMU aborts there), with ${report.baselineVmas} VMAs besides the stacks. The smallest safe max_map_count is exact: the least limit at which the replay completes.`,

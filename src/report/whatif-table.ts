@@ -5,6 +5,7 @@
  */
 import { isPolicyName, policyDefinition } from "../pools/index.js";
 import type { WhatIfRow } from "../replay/whatif.js";
+import { LARGEST_MAX_MAP_COUNT } from "../vma/limits.js";
 import type { Table } from "./table.js";
 import type { WhatIfReport } from "./whatif-document.js";
 
@@ -19,11 +20,17 @@ export function whatIfTable(report: WhatIfReport): Table {
       r.peakLine === 0 ? "-" : where(r.peakLine, r.peakSeconds),
       String(r.mappedAtEnd),
       r.abort === null ? "no" : `yes, ${where(r.abort.line, r.abort.seconds)}`,
-      r.smallestSafeMaxMapCount === null ? "unknown" : String(r.smallestSafeMaxMapCount),
+      smallestSafeText(r),
       usesGlobalLock(r) ? String(r.globalLockAcquisitions) : "-",
     ]),
     notes: report.rows.filter((r) => r.abort !== null).map((r) => `${r.label}: aborts at ${where(r.abort!.line, r.abort!.seconds)}: ${r.abort!.error}`),
   };
+}
+
+/** The least limit, "none" when no max_map_count there is lets the run complete, or "unknown". */
+function smallestSafeText(row: WhatIfRow): string {
+  if (row.smallestSafeMaxMapCount !== null) return String(row.smallestSafeMaxMapCount);
+  return row.noSafeMaxMapCount === true ? `none up to ${LARGEST_MAX_MAP_COUNT}` : "unknown";
 }
 
 /** "line 812" or "line 812 (3.250 s)". */

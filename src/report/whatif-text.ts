@@ -4,13 +4,14 @@
  */
 import { describeLogInput } from "./log-input-text.js";
 import { tableText } from "./table.js";
-import type { WhatIfReport } from "./whatif-document.js";
+import { whatIfNotes, type WhatIfReport } from "./whatif-document.js";
 import { whatIfTable } from "./whatif-table.js";
 
 export function formatWhatIf(report: WhatIfReport): string {
   return [
     ...describeLogInput(report.source, report.input),
     `limit asked about: max_map_count ${report.maxMapCount}, with ${report.baselineVmas} VMAs besides the stacks`,
+    ...whatIfNotes(report),
     "",
     tableText(whatIfTable(report)),
   ].join("\n");

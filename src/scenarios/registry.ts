@@ -18,7 +18,7 @@ import { planBurstIdle } from "./burst-idle/plan.js";
 import { BURST_IDLE_FILE } from "./burst-idle/rules.js";
 import { prepareCustomPart, runPreparedCustomPart } from "./custom/part.js";
 import { planCustom } from "./custom/plan.js";
-import { checkModuleExists, CUSTOM_FILE } from "./custom/rules.js";
+import { checkModuleExists, CUSTOM_FILE, customModulePath } from "./custom/rules.js";
 import type { ObjectRule } from "./field-rules.js";
 import { runImbalancePart } from "./imbalance/part.js";
 import { planImbalance } from "./imbalance/plan.js";
@@ -49,6 +49,8 @@ export interface ScenarioKindSpec<S extends Scenario> {
   file: ObjectRule;
   /** Checks that need the file's place on disk (a custom module beside it). */
   checkLocation?(scenario: S, scenarioFile: string): void;
+  /** Files a run reads besides the scenario file itself (a custom workload module). */
+  readFiles?(scenario: S, scenarioFile: string): string[];
   /**
    * The runs the scenario asks for under each policy (randread: one per
    * block size × iodepth, in randreadCases order); relative paths in the
@@ -85,6 +87,7 @@ export const SCENARIO_KIND_SPECS: KindSpecs = {
   custom: {
     file: CUSTOM_FILE,
     checkLocation: checkModuleExists,
+    readFiles: (s, scenarioFile) => [customModulePath(s, scenarioFile)],
     plans: (s, scenarioFile) => [planCustom(s, scenarioFile)],
     part: { prepare: prepareCustomPart, run: runPreparedCustomPart },
     withThreads: (s, threads) => ({ ...s, threads }),
@@ -128,6 +131,14 @@ export function threadsRule(scenario: Scenario): { min: number; max: number; all
 /** The scenario on `threads` threads (see ScenarioKindSpec.withThreads); threadsRule says what is allowed. */
 export function scenarioWithThreads(scenario: Scenario, threads: number): Scenario {
   return specOf(scenario).withThreads!(scenario, threads);
+}
+
+/**
+ * Every file a run of the scenario reads: the scenario file and whatever it
+ * names (a custom workload module). A command never writes over any of them.
+ */
+export function scenarioInputFiles(scenario: Scenario, scenarioFile: string): string[] {
+  return [scenarioFile, ...(specOf(scenario).readFiles?.(scenario, scenarioFile) ?? [])];
 }
 
 /** The runs a scenario asks for under each policy (see ScenarioKindSpec.plans). */

@@ -26,12 +26,20 @@ function fsReason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** U+FEFF, the byte-order mark some editors put first in a UTF-8 file. */
+const BYTE_ORDER_MARK = "\ufeff";
+
+/**
+ * The file's JSON. A byte-order mark in front (Windows editors save one) is
+ * not part of the JSON but says nothing wrong about it: it is skipped.
+ */
 export function parseScenarioJson(text: string, source: string): unknown {
+  const json = text.startsWith(BYTE_ORDER_MARK) ? text.slice(BYTE_ORDER_MARK.length) : text;
   try {
-    return JSON.parse(text);
+    return JSON.parse(json);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new InputError(SCENARIO_ERROR, `${source}: not valid JSON (${jsonErrorReason(reason, text)})`);
+    throw new InputError(SCENARIO_ERROR, `${source}: not valid JSON (${jsonErrorReason(reason, json)})`);
   }
 }
 

@@ -34,6 +34,9 @@ export const DEFAULT_BASELINE_VMAS = 64;
  */
 export const QEMU_BASELINE_VMAS = 371;
 
+/** The largest vm.max_map_count there is: the kernel keeps it in an int. */
+export const LARGEST_MAX_MAP_COUNT = 0x7fffffff;
+
 /** VMAs QEMU leaves for everything that is not a coroutine stack. */
 export const HARD_CAP_RESERVED_VMAS = 5000;
 
@@ -56,7 +59,7 @@ export function readMaxMapCount(path = "/proc/sys/vm/max_map_count"): LimitSourc
     const text = readFileSync(path, "utf8").trim();
     if (/^\d+$/.test(text)) {
       const value = Number(text);
-      if (Number.isSafeInteger(value) && value > 0 && value <= 0x7fffffff) return { value, source: path };
+      if (Number.isSafeInteger(value) && value > 0 && value <= LARGEST_MAX_MAP_COUNT) return { value, source: path };
     }
   } catch {
     // fall through to the default

@@ -17,8 +17,8 @@ Options:
 ${flagHelp(REPORT_FLAGS)}
 
   -o accepts a new path or a regular file (a symlink is written through, the
-  link stays); a device, FIFO, socket or folder is refused, and so is the
-  RESULT file itself (also through a link).
+  link stays; missing folders are made); a device, FIFO, socket or folder is
+  refused, and so is the RESULT file itself (also through a link).
 
 Exit status: 0 written, 2 bad input (unreadable, unsupported or oversized
 result, bad output path), 6 the page could not be written, 130/143 stopped by
@@ -28,14 +28,14 @@ Examples:
   coropool stress --json > stress.json; coropool report stress.json -o stress.html
   coropool demo --json > demo.json && coropool report demo.json`;
 
-export function reportCommand(argv: string[]): CommandResult {
+export async function reportCommand(argv: string[]): Promise<CommandResult> {
   const flags = readFlags("report", argv, REPORT_FLAGS, 1);
   if (flags.help) return { stdout: REPORT_HELP, exitCode: EXIT.OK };
   const file = flags.positionals[0];
   if (file === undefined) throw new InputError("ERR_USAGE", "report: missing the RESULT.json file; see 'coropool report --help'");
   const doc = readResultDocument(file);
   const output = prepareReportPath(flags.output ?? defaultOutput(file), "-o", [file]);
-  writeFileAtomic(output, renderResultDocument(doc, file), "-o");
+  await writeFileAtomic(output, renderResultDocument(doc, file), "-o", [file]);
   return { stdout: `report: ${output}`, exitCode: EXIT.OK };
 }
 

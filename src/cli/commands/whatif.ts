@@ -4,10 +4,11 @@ import { BUNDLED_TRACES, bundledOrPath } from "../../experiments/bundled.js";
 import { cliDoor } from "../../options/door.js";
 import { someAbort } from "../../report/whatif-document.js";
 import { formatWhatIf } from "../../report/whatif-text.js";
-import { commandOutput, reportPathFlag } from "../command-output.js";
+import { commandOutput, reportPathFlag, showsProgress } from "../command-output.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { flag, flagHelp, readFlags } from "../flag-table.js";
 import { Interrupt } from "../interrupt.js";
+import { StepProgress } from "../progress.js";
 import { LOG_LIMIT_FLAGS, POOL_INCREASE_FLAGS } from "../log-flags.js";
 
 const WHATIF_FLAGS = [
@@ -36,6 +37,10 @@ none, and any other policy this build has.
 Options:
 ${flagHelp(WHATIF_FLAGS)}
 
+On a terminal, stderr shows how much of the log each pass has read. SIGINT
+or SIGTERM stops the reading: the answer for the lines read so far is
+printed and the report written, both marked interrupted.
+
 Exit status: 0 every policy completes at M, 3 some policy aborts at M (the
 answer is still printed), 2 bad input (a bad line is named by its number),
 6 the answer was printed but the report could not be written, 130/143
@@ -54,7 +59,8 @@ export async function whatIfCommand(argv: string[], interrupt = new Interrupt())
   const file = bundledOrPath(BUNDLED_TRACES, flags.positionals[0], "whatif");
   // The page never replaces the log it is drawn from.
   const reportPath = reportPathFlag(flags.report, [file]);
+  const progress = new StepProgress(showsProgress(flags.json));
   const signal = interrupt.stopsGracefully();
-  const doc = await whatIfAt(cliDoor("whatif"), file, { ...flags.options, signal });
+  const doc = await whatIfAt(cliDoor("whatif"), file, { ...flags.options, signal, onProgress: progress.onProgress }).finally(() => progress.finish());
   return { ...commandOutput(doc, () => formatWhatIf(doc), flags.json, reportPath, signal), exitCode: someAbort(doc) ? EXIT.VMA_ABORT : EXIT.OK };
 }

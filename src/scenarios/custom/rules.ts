@@ -5,6 +5,7 @@
  * every worker later.
  */
 import { statSync } from "node:fs";
+import { fileKind } from "../../input-file.js";
 import { dirname, resolve } from "node:path";
 import { DEFAULT_THREADS, DESCRIPTION, kindFile, MAX_MAP_COUNT, MAX_THREADS, SEED, THREADS } from "../common-fields.js";
 import { optional, required, text, value } from "../field-rules.js";
@@ -39,16 +40,21 @@ export function customModulePath(scenario: CustomScenario, scenarioFile: string)
 /** Refuses a scenario whose module is not there (relative to `scenarioFile`). */
 export function checkModuleExists(scenario: CustomScenario, scenarioFile: string): void {
   const modulePath = customModulePath(scenario, scenarioFile);
-  if (!isFile(modulePath)) {
-    const allowed = `the path of an existing module file, relative to the scenario file (nothing at ${modulePath})`;
+  const found = whatIsAt(modulePath);
+  if (found !== null) {
+    const allowed = `the path of an existing module file, relative to the scenario file (${found})`;
     throw scenarioError(scenarioFile, ["module"], notAllowed(scenario.module, allowed));
   }
 }
 
-function isFile(path: string): boolean {
+/** Null when `path` is a file, else what is there instead, as the message says it. */
+function whatIsAt(path: string): string | null {
+  let stats;
   try {
-    return statSync(path).isFile();
+    stats = statSync(path);
   } catch {
-    return false;
+    return `nothing at ${path}`;
   }
+  if (stats.isFile()) return null;
+  return `${path} is ${fileKind(stats)}, not a module file`;
 }
