@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BATCH_MAX_SIZE } from "../src/pools/batched.js";
 import { ELASTIC_DECAY_PERIOD_MS, ElasticPolicy, elasticHardMaxSize } from "../src/pools/elastic.js";
 import { checkRegion } from "../src/pools/invariants.js";
+import type { ListWalker, PoolPolicy } from "../src/pools/policy.js";
 import { initialPoolMaxSize, policyId, ThreadStacks } from "../src/pools/index.js";
 import { Header, Thread } from "../src/shared/layout.js";
 import { SharedRegion } from "../src/shared/region.js";
@@ -210,5 +211,51 @@ describe("elastic: a cap that bounds every idle stack", () => {
     expect(elastic.pooled.global + elastic.pooled.threads[0]!).toBeLessThanOrEqual((6022 - 5000) / 2);
     // --uncapped lifts batched's cap (QEMU's parser bug), never elastic's.
     expect(b.replay({ policy: "elastic", maxMapCount: 6022, uncapped: true }).result).toEqual(elastic);
+  });
+});
+
+describe("elastic: the decay never lands inside a walk of the region", () => {
+  /**
+   * The policy as the invariant checker sees it on worker thread 0 at a phase
+   * boundary, with the main thread's sampler firing `tick` in the middle of
+   * the walk: just before it walks global batch 1. The other threads wait at
+   * the barrier, but the main thread is not one of them.
+   */
+  function tickingDuringWalk(policy: ElasticPolicy, tick: () => void): PoolPolicy {
+    const view = Object.create(policy) as ElasticPolicy;
+    view.census = (walker: ListWalker) =>
+      policy.census({
+        walk: (head, state, owner, where) => {
+          if (where === "global batch 1") tick();
+          return walker.walk(head, state, owner, where);
+        },
+        expect: (ok, message) => walker.expect(ok, message),
+      });
+    return view;
+  }
+
+  it("a tick during a phase boundary's check leaves the trim due; the walk sees the pool whole", () => {
+    // 768 global (six batches) and 232 local, as above; the first period's
+    // end records the low-water mark. The second period ends while thread 0
+    // walks the global batches: before the fix the main thread's view
+    // unlinked batches 1-5 and unmapped them under the walk (their slots
+    // FREE inside "global batch 1", created - freed 640 short of what was
+    // counted). Now the tick finds the region held and leaves 768 due.
+    const { region, policy, burst, expectSound } = elasticRegion(2);
+    const controller = new ElasticPolicy(region, new StackAllocator(region));
+    policy.incPoolSize(2000);
+    burst(0, 1000);
+    controller.tick(ELASTIC_DECAY_PERIOD_MS);
+    const census = checkRegion(region, 0, tickingDuringWalk(policy, () => controller.tick(2 * ELASTIC_DECAY_PERIOD_MS)));
+    expect(census.violations).toEqual([]);
+    expect(census.inGlobalPool).toBe(768);
+    expect(region.totals().freed).toBe(0);
+    expect(region.readU32(Header.TRIM_DUE)).toBe(768);
+    // The walk is over and the gate open again: the next period's tick trims on the main thread, 768 -> 128.
+    controller.tick(3 * ELASTIC_DECAY_PERIOD_MS);
+    expect(policy.globalPoolSize()).toBe(BATCH_MAX_SIZE);
+    expect(region.totals().freed).toBe(640);
+    expect(region.readU32(Header.TRIM_DUE)).toBe(0);
+    expectSound();
   });
 });

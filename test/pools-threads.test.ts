@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { BATCH_MAX_SIZE, BatchedPolicy } from "../src/pools/batched.js";
+import { DecayGate, leaveDecay, tryEnterDecay } from "../src/pools/decay-gate.js";
 import { ElasticPolicy } from "../src/pools/elastic.js";
 import { initialPoolMaxSize, openPolicy, policyId, type PolicyName } from "../src/pools/index.js";
 import { RELEASE_POOL_TAKE_THRESHOLD } from "../src/pools/legacy.js";
@@ -512,5 +513,56 @@ describe("legacy: a terminate racing a take-all", () => {
     expect(census.violations).toEqual([]);
     expect(census.globalSizeSkew).toBe(1);
     expect(census.localSizeSkew[0]).toBe(-1);
+  });
+});
+
+describe("the decay gate on a real worker thread", { timeout: TEST_MS }, () => {
+  // The check's side waits for a tick in progress (src/pools/decay-gate.ts):
+  // here the main thread is mid-tick (it entered the gate) when a worker's
+  // check starts; the check runs only once the tick leaves, with the gate
+  // held against the next one.
+  it("a check on a worker waits for the main thread's tick to finish, and holds the gate while it runs", async () => {
+    const region = SharedRegion.create({
+      policyId: policyId("elastic"),
+      threads: 1,
+      stackCapacity: 16,
+      vmaLimit: VMA_LIMIT,
+      baselineVmas: BASELINE_VMAS,
+      initialPoolMaxSize: initialPoolMaxSize("elastic"),
+      hardMaxSize: batchedHardMaxSize(VMA_LIMIT),
+    });
+    expect(tryEnterDecay(region.i32)).toBe(true);
+    const code = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      (async () => {
+        const { holdDecay } = await import(workerData.gate);
+        const { SharedRegion } = await import(workerData.region);
+        const region = SharedRegion.attach(workerData.buffer);
+        parentPort.postMessage("checking");
+        holdDecay(region, () => parentPort.postMessage(Atomics.load(region.i32, workerData.word)));
+      })();`;
+    const worker = new Worker(code, {
+      eval: true,
+      workerData: {
+        buffer: region.buffer,
+        word: Header.DECAY_GATE,
+        gate: new URL("../dist/src/pools/decay-gate.js", import.meta.url).href,
+        region: new URL("../dist/src/shared/region.js", import.meta.url).href,
+      },
+    });
+    const messages: unknown[] = [];
+    const exited = new Promise((resolve) => worker.once("exit", resolve));
+    worker.on("message", (m) => messages.push(m));
+    for (const deadline = Date.now() + REPORT_MS; messages.length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
+    expect(messages).toEqual(["checking"]);
+    // The worker is in holdDecay; give it time it would need to run the check, were the gate not closed.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(messages).toEqual(["checking"]);
+    leaveDecay(region.i32);
+    await exited;
+    // Inside the check the gate was HELD; after it, OPEN again, and a tick may enter.
+    expect(messages).toEqual(["checking", DecayGate.HELD]);
+    expect(Atomics.load(region.i32, Header.DECAY_GATE)).toBe(DecayGate.OPEN);
+    expect(tryEnterDecay(region.i32)).toBe(true);
   });
 });

@@ -5,6 +5,7 @@ import * as slotList from "../shared/slot-list.js";
 import type { StackAllocator } from "../stacks/stack-allocator.js";
 import { batchedHardMaxSize, UNLIMITED_POOL_SIZE } from "../vma/limits.js";
 import { BATCH_MAX_SIZE, BATCHED_INITIAL_POOL_MAX_SIZE, BatchedPolicy, CONTROLLER_LOCK_OWNER, LOCAL_BATCHES_MAX } from "./batched.js";
+import { leaveDecay, tryEnterDecay } from "./decay-gate.js";
 import type { ListWalker, PolicyDefinition, PoolCensus } from "./policy.js";
 
 /**
@@ -149,6 +150,12 @@ export class ElasticPolicy extends BatchedPolicy {
    * A decay period ended: unmap what sat idle in the global pool for all of
    * it, beyond the working set. Takes the lock only if there is something to
    * give back, and only if it is free at once.
+   *
+   * The tick runs on the main thread, which no barrier stops: while a phase
+   * boundary's check walks the region on worker thread 0, a trim here would
+   * unlink and unmap the batches under the walk (decay-gate.ts tells the
+   * race). So the trim passes the decay gate, from before the lock until its
+   * last unmap; a check holding the gate leaves the trim due, as a busy lock does.
    */
   override tick(nowMs: number): void {
     if (nowMs - this.periodStart < ELASTIC_DECAY_PERIOD_MS) return;
@@ -160,8 +167,21 @@ export class ElasticPolicy extends BatchedPolicy {
       Atomics.store(i32, LOW_WATER, this.globalPoolSize());
       return;
     }
-    if (!this.lock.tryLock(CONTROLLER_LOCK_OWNER)) {
+    if (!tryEnterDecay(i32)) {
       Atomics.store(i32, TRIM_DUE, idle);
+      return;
+    }
+    try {
+      this.trimIdleUnlessLocked(idle);
+    } finally {
+      leaveDecay(i32);
+    }
+  }
+
+  /** The tick's trim, inside the decay gate: unlinked under the lock if it is free at once (else left due), unmapped after it. */
+  private trimIdleUnlessLocked(idle: number): void {
+    if (!this.lock.tryLock(CONTROLLER_LOCK_OWNER)) {
+      Atomics.store(this.i32, TRIM_DUE, idle);
       return;
     }
     try {

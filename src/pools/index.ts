@@ -11,4 +11,5 @@ export {
   type PolicyName,
 } from "./registry.js";
 export { checkRegion, orphanedGlobalSlots, type RegionCensus } from "./invariants.js";
+export { holdDecay } from "./decay-gate.js";
 export { ThreadStacks } from "./thread-stacks.js";

@@ -3,6 +3,7 @@ import type { SharedRegion } from "../shared/region.js";
 import { freeSlotHead } from "../stacks/free-slots.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
 import { VMAS_PER_STACK } from "../vma/vma-counter.js";
+import { holdDecay } from "./decay-gate.js";
 import type { ListWalker, PoolPolicy } from "./policy.js";
 import { openPolicy } from "./registry.js";
 
@@ -44,7 +45,8 @@ export interface RegionCensus {
  * of the region's policy.
  */
 export function checkRegion(region: SharedRegion, expectedLive?: number, policy: PoolPolicy = censusView(region)): RegionCensus {
-  return new RegionWalker(region).census(policy, expectedLive);
+  // The workers may be stopped at a barrier, but not the main thread's tick: hold it off (decay-gate.ts).
+  return holdDecay(region, () => new RegionWalker(region).census(policy, expectedLive));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
 import { CoroutineContext } from "../coroutine/index.js";
 import { VmaExhaustedError } from "../errors.js";
-import { checkRegion, openPolicy, ThreadStacks, type PoolPolicy } from "../pools/index.js";
+import { checkRegion, holdDecay, openPolicy, ThreadStacks, type PoolPolicy } from "../pools/index.js";
 import { BARRIER_I32_BASE, Header, Thread, ThreadStatus, Vma } from "../shared/layout.js";
 import { SharedRegion } from "../shared/region.js";
 import { StackAllocator } from "../stacks/stack-allocator.js";
@@ -97,11 +97,14 @@ export class ThreadEnv {
   phaseDone(point: string): void {
     if (this.kernel === null && !this.check) return;
     this.sync();
-    if (this.thread === 0) {
-      if (this.kernel) this.crossChecks.push(crossCheck(this.region, this.kernel, point));
-      if (this.check) this.phaseChecks.push({ point, violations: checkRegion(this.region, this.liveCoroutines(), this.policy).violations });
-    }
+    // The main thread is at no barrier: its tick is held off for both checks (pools/decay-gate.ts).
+    if (this.thread === 0) holdDecay(this.region, () => this.checkPhase(point));
     this.sync();
+  }
+
+  private checkPhase(point: string): void {
+    if (this.kernel) this.crossChecks.push(crossCheck(this.region, this.kernel, point));
+    if (this.check) this.phaseChecks.push({ point, violations: checkRegion(this.region, this.liveCoroutines(), this.policy).violations });
   }
 
   /** Coroutines live on all threads (each thread's LIVE word), read at a quiescent point. */

@@ -77,6 +77,12 @@ export const Header = {
    * the reclaim of a dead thread). Its cap leaves room for their local batches.
    */
   LOCAL_POOL_HOLDERS: 18,
+  /**
+   * elastic: the decay gate (pools/decay-gate.ts): OPEN, DECAYING while the
+   * main thread's tick trims and unmaps, HELD while a phase boundary's check
+   * walks the region.
+   */
+  DECAY_GATE: 19,
 } as const;
 
 export const AbortKind = {
