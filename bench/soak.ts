@@ -51,7 +51,7 @@ export async function soak(options: SoakOptions, onPolicy?: (r: SoakPolicyResult
       policy,
       maxMapCount: SOAK_MAX_MAP_COUNT,
       baselineVmas: 0,
-      stackCapacity: SOAK_STACK_CAPACITY,
+      stackSlots: SOAK_STACK_CAPACITY,
       check: true,
     });
     const part: SoakPart = {

@@ -82,7 +82,7 @@ describeKernel("kernel backend (real mmap + mprotect + munmap)", () => {
 
   it("runs a scenario on real stacks with the counter matching /proc/self/maps at every phase boundary", async () => {
     const scenario = loadScenarioFile(join(ROOT, "scenarios", "stress-small.json")) as StressScenario;
-    const runtime = new Runtime({ threads: 4, policy: "batched", backend: "kernel", stackBytes: 64 * 1024, maxMapCount: 60_000 });
+    const runtime = new Runtime({ threads: 4, policy: "batched", backend: "kernel", stackSize: 64 * 1024, maxMapCount: 60_000 });
     try {
       const result = await runtime.run(planStress({ ...scenario, rounds: 3, maxMapCount: 60_000 }));
       expect(result.completed).toBe(true);

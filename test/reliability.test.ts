@@ -58,7 +58,7 @@ describe("a worker that dies", () => {
 
   it("stuck in a coroutine that never yields back: the run's time limit stops it and says which thread", async () => {
     const part: CustomPart = { kind: "custom", modulePath: join(ROOT, "test", "fixtures", "reliability", "never-yields.mjs"), options: {}, seed: 1 };
-    const result = await runtime({ threads: 2, policy: "batched", runTimeoutMs: 1500 }).run({ parts: [part, part], poolSizeIncrease: 0 });
+    const result = await runtime({ threads: 2, policy: "batched", timeoutMs: 1500 }).run({ parts: [part, part], poolSizeIncrease: 0 });
     expect(result.timedOut).toBe(true);
     expect(result.deadThreads).toHaveLength(1);
     expect(result.deadThreads[0]!.thread).toBe(1);

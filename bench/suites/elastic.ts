@@ -70,7 +70,7 @@ async function runOnce(config: Config, threads: number, plan: RunPlan, maxMapCou
     policy: config.policy,
     uncapped: config.uncapped,
     ...(maxMapCount === null ? {} : { maxMapCount }),
-    ...(stackCapacity === undefined ? {} : { stackCapacity }),
+    ...(stackCapacity === undefined ? {} : { stackSlots: stackCapacity }),
   });
   try {
     return await runtime.run(plan);

@@ -86,8 +86,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       baselineVmas: request.baselineVmas,
       uncapped: request.uncapped,
       backend: request.backend,
-      stackBytes: request.stackSize,
-      stackCapacity: request.stackSlots,
+      stackSize: request.stackSize,
+      stackSlots: request.stackSlots,
     },
     request.poolIncrease,
   );

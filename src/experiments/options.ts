@@ -74,10 +74,10 @@ export function runtimeOptionsFor(
     baselineVmas: options.baselineVmas,
     uncapped: options.uncapped === true,
     backend: options.backend ?? "simulated",
-    stackBytes: options.stackSize,
+    stackSize: options.stackSize,
     check: options.check === true,
-    runTimeoutMs: options.timeoutMs,
-    stackCapacity: options.stackSlots,
+    timeoutMs: options.timeoutMs,
+    stackSlots: options.stackSlots,
     signal: options.signal,
     ...(onSample ? { onSample: (sample: Sample) => onSample(sample, policy) } : {}),
   };

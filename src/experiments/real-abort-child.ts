@@ -16,7 +16,7 @@ import { readMaxMapCount, readProcessVmaCount } from "../vma/limits.js";
 export interface RealAbortChildArgs {
   scenario: StressScenario;
   policy: PolicyName;
-  stackBytes?: number;
+  stackSize?: number;
 }
 
 /** Progress lines at most this often: enough to know the last count, cheap to print. */
@@ -33,7 +33,7 @@ async function main(args: RealAbortChildArgs): Promise<void> {
     realLimitChild: true,
     maxMapCount: readMaxMapCount().value,
     sampleIntervalMs: REPORT_INTERVAL_MS,
-    ...(args.stackBytes ? { stackBytes: args.stackBytes } : {}),
+    ...(args.stackSize ? { stackSize: args.stackSize } : {}),
     // A worker that dies (V8 could not map memory of its own) ends the child
     // at once, as the death of a thread would end QEMU.
     onWorkerFailure: (reason) => {

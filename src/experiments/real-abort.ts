@@ -62,11 +62,11 @@ const CHILD_ENTRY = ["dist", "src", "experiments", "real-abort-child.js"];
  */
 export async function runRealAbort(scenario: StressScenario, file: string, options: ExperimentOptions): Promise<RealAbortReport> {
   const seeded = withSeed(scenario, options);
-  const stackBytes = options.stackSize;
+  const stackSize = options.stackSize;
   const children: ChildReport[] = [];
   for (const policy of options.policies ?? DEFAULT_STRESS_POLICIES) {
     if (options.signal?.aborted) break;
-    children.push(await runChild({ scenario: seeded, policy, ...(stackBytes ? { stackBytes } : {}) }, options.signal));
+    children.push(await runChild({ scenario: seeded, policy, ...(stackSize ? { stackSize } : {}) }, options.signal));
   }
   return { command: "stress", backend: "kernel", scenarioFile: file, scenario: seeded, hostMaxMapCount: readMaxMapCount().value, children };
 }

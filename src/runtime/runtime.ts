@@ -27,7 +27,7 @@ export interface RuntimeOptions {
   /** batched: no hard cap from max_map_count (QEMU's practical behaviour). */
   uncapped?: boolean;
   /** Most stacks that may exist at once (1 to MAX_STACK_SLOTS); default: what the VMA limit allows, at most MAX_DEFAULT_STACK_CAPACITY. */
-  stackCapacity?: number;
+  stackSlots?: number;
   sampleIntervalMs?: number;
   /** Any barrier wait longer than this means a thread is stuck: the run fails, never hangs. */
   barrierTimeoutMs?: number;
@@ -42,7 +42,7 @@ export interface RuntimeOptions {
    * reported as dead (a coroutine that never yields back cannot be
    * interrupted any other way).
    */
-  runTimeoutMs?: number;
+  timeoutMs?: number;
   /** Deterministic failure injection (reliability tests only). */
   testHooks?: TestHooks;
   /** Stops the run when it fires: its workers are terminated and it is reported as interrupted. */
@@ -52,7 +52,7 @@ export interface RuntimeOptions {
   /** simulated: accounting only; kernel: every stack a real mmap + mprotect (Linux, koffi). */
   backend?: BackendName;
   /** Kernel backend: bytes per stack (default 1 MiB, as QEMU), plus a guard page. */
-  stackBytes?: number;
+  stackSize?: number;
   /**
    * Kernel backend only, for the child process that reproduces the real
    * abort: let the run go up to the host's real limit, and die like QEMU.
@@ -130,7 +130,7 @@ export interface RunPlan {
 
 /** Slots allocated at most by default: 2^21 stacks (42 MiB of table) is far past any real limit's half. */
 export const MAX_DEFAULT_STACK_CAPACITY = 1 << 21;
-/** The most slots a run may ask for (stackCapacity, --stack-slots): 2^25 stacks, 640 MiB of table. */
+/** The most slots a run may ask for (stackSlots, --stack-slots): 2^25 stacks, 640 MiB of table. */
 export const MAX_STACK_SLOTS = 1 << 25;
 const DEFAULT_SAMPLE_INTERVAL_MS = 5;
 const DEFAULT_BARRIER_TIMEOUT_MS = 60_000;
@@ -145,7 +145,7 @@ type DefaultedOptions =
   | "sampleIntervalMs"
   | "barrierTimeoutMs"
   | "backend"
-  | "runTimeoutMs";
+  | "timeoutMs";
 
 /**
  * The main thread's side: it creates the shared region for each run, hands
@@ -172,7 +172,7 @@ export class Runtime {
       sampleIntervalMs: DEFAULT_SAMPLE_INTERVAL_MS,
       barrierTimeoutMs: DEFAULT_BARRIER_TIMEOUT_MS,
       backend: "simulated",
-      runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS,
+      timeoutMs: DEFAULT_RUN_TIMEOUT_MS,
       ...stripUndefined(options),
     };
     if (this.options.backend === "kernel") this.checkKernelMode();
@@ -248,7 +248,7 @@ export class Runtime {
   /** A new shared region for this runtime's options, with the views the main thread keeps on it. */
   openRegion(): OpenRegion {
     const region = this.createRegion();
-    const kernel = this.options.backend === "kernel" ? KernelStackBackend.create(region.stackCapacity, this.options.stackBytes) : null;
+    const kernel = this.options.backend === "kernel" ? KernelStackBackend.create(region.stackCapacity, this.options.stackSize) : null;
     const allocator = new StackAllocator(region, kernel ?? undefined);
     const crossChecks: CrossCheck[] = kernel ? [crossCheck(region, kernel, "at start")] : [];
     return { region, kernel, allocator, policy: openPolicy(region, allocator), crossChecks };
@@ -297,7 +297,7 @@ export class Runtime {
     return SharedRegion.create({
       policyId: policyId(policy),
       threads,
-      stackCapacity: this.options.stackCapacity ?? defaultStackCapacity(maxMapCount, this.options.realLimitChild ? 0 : baselineVmas, threads),
+      stackCapacity: this.options.stackSlots ?? defaultStackCapacity(maxMapCount, this.options.realLimitChild ? 0 : baselineVmas, threads),
       vmaLimit,
       baselineVmas,
       initialPoolMaxSize: initialPoolMaxSize(policy),
@@ -320,7 +320,7 @@ export class Runtime {
     keepThreads: boolean,
     limits: PhaseLimits,
   ): Promise<PartsOutcome> {
-    const timeoutMs = limits.timeoutMs ?? this.options.runTimeoutMs;
+    const timeoutMs = limits.timeoutMs ?? this.options.timeoutMs;
     const pool = this.workers();
     const barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
     const base: Omit<WorkerTask, "taskId"> = {
