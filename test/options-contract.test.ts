@@ -139,6 +139,21 @@ describe("the library checks what the CLI checks", () => {
   });
 });
 
+describe("a replay depends only on its input and options", () => {
+  it("the default baseline is the documented QEMU_BASELINE_VMAS, not this process's maps: two runs give the same JSON", async () => {
+    const { QEMU_BASELINE_VMAS } = await import("../src/vma/limits.js");
+    const first = runCli(["replay", "imbalance", "--policy", "legacy,batched", "--max-map-count", "65530", "--json"]);
+    const second = runCli(["replay", "imbalance", "--policy", "legacy,batched", "--max-map-count", "65530", "--json"]);
+    expect(first.stdout).toBe(second.stdout);
+    const results = JSON.parse(first.stdout) as { vmas: { baseline: number } }[];
+    expect(results.map((r) => r.vmas.baseline)).toEqual([QEMU_BASELINE_VMAS, QEMU_BASELINE_VMAS]);
+    const api = await replay("imbalance", { policies: ["legacy"], maxMapCount: 65530 });
+    expect(api[0]!.vmas.baseline).toBe(QEMU_BASELINE_VMAS);
+    const answer = await whatIf("imbalance", { maxMapCount: 65530 });
+    expect(answer.baselineVmas).toBe(QEMU_BASELINE_VMAS);
+  });
+});
+
 describe("the property: every door, every kind of option", () => {
   it("gives a result or a CoropoolError, and leaves nothing behind (the child exits by itself)", () => {
     const child = spawnSync(process.execPath, [join(ROOT, "test", "fixtures", "contract", "every-door.mjs"), "60", "17"], {
