@@ -1,5 +1,4 @@
 import { accountingFailures, deadThreadLine, type RunResult } from "../runtime/result.js";
-import type { StopSignal } from "./interrupt.js";
 
 /** The exit statuses every command shares (README "Exit status" and every --help list them). */
 export const EXIT = {
@@ -61,12 +60,12 @@ function accountingLine(r: RunResult): string | null {
 /**
  * The status a command ends with, from its runs' status: a failed accounting
  * (1) stands whatever else happened, since it says the figures printed are
- * wrong; else a stop by a signal is 130/143; else a report that could not be
- * written is 6; else the runs' own.
+ * wrong; else a stop by a signal (`interrupted`: its 130 or 143, null if
+ * none came); else a report that could not be written is 6; else the runs' own.
  */
-export function finalStatus(runsStatus: number, reportFailed: boolean, signal: StopSignal | null): number {
+export function finalStatus(runsStatus: number, reportFailed: boolean, interrupted: number | null): number {
   if (runsStatus === EXIT.INTERNAL) return EXIT.INTERNAL;
-  if (signal !== null) return signal === "SIGINT" ? EXIT.INTERRUPTED_SIGINT : EXIT.INTERRUPTED_SIGTERM;
+  if (interrupted !== null) return interrupted;
   return reportFailed ? EXIT.REPORT_FAILED : runsStatus;
 }
 

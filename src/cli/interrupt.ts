@@ -7,14 +7,14 @@
  * A second signal, or a first one while no such command runs, exits at once
  * with the same status ('exit' handlers still run: a child process is killed).
  */
-import { EXIT, finalStatus } from "./exit.js";
+import { EXIT } from "./exit.js";
 
 export type StopSignal = "SIGINT" | "SIGTERM";
 const STOP_SIGNALS: StopSignal[] = ["SIGINT", "SIGTERM"];
 
 /** The exit status of a process stopped by `signal`: 128 + its number, as a shell reports it. */
 export function interruptedStatus(signal: StopSignal): number {
-  return finalStatus(EXIT.OK, false, signal);
+  return signal === "SIGINT" ? EXIT.INTERRUPTED_SIGINT : EXIT.INTERRUPTED_SIGTERM;
 }
 
 export class Interrupt {

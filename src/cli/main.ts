@@ -2,7 +2,7 @@ import { CoropoolError, InputError } from "../errors.js";
 import { escapeControls } from "../message-text.js";
 import { shownArg } from "./args.js";
 import { EXIT, EXIT_HELP, finalStatus, type CommandResult } from "./exit.js";
-import { Interrupt } from "./interrupt.js";
+import { Interrupt, interruptedStatus } from "./interrupt.js";
 import { writePendingReport } from "./command-output.js";
 import { REPORT_WRITE_FAILED } from "../report/write.js";
 import { packageVersion } from "./version.js";
@@ -85,7 +85,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     if (failure !== null) err.write(`coropool: ${escapeControls(failure)}\n`);
     const signal = interrupt.received;
     if (signal !== null) err.write(`coropool: interrupted by ${signal}: the results so far are printed${result.report ? ", the report marked interrupted" : ""}\n`);
-    return finalStatus(result.exitCode, failure !== null, signal);
+    return finalStatus(result.exitCode, failure !== null, signal === null ? null : interruptedStatus(signal));
   } catch (e) {
     // Each error is one line, whatever text from the user or the system it quotes.
     if (e instanceof InputError) {

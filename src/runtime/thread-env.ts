@@ -1,5 +1,5 @@
 import { writeSync } from "node:fs";
-import { CoroutineContext } from "../coroutine/index.js";
+import { CoroutineContext, type Coroutine } from "../coroutine/index.js";
 import { VmaExhaustedError } from "../errors.js";
 import { checkRegion, openPolicy, ThreadStacks, type PoolPolicy } from "../pools/index.js";
 import { BARRIER_I32_BASE, Header, Thread, ThreadStatus, Vma } from "../shared/layout.js";
@@ -52,7 +52,7 @@ export class ThreadEnv {
     const allocator = new StackAllocator(region, stalling(this.kernel ?? simulatedBackend, thread, task.testHooks));
     this.policy = openPolicy(region, allocator);
     this.stacks = new ThreadStacks(region, this.policy, allocator, thread);
-    this.coroutines = new CoroutineContext(this.stoppable(this.stacks));
+    this.coroutines = new StoppableContext(this.stoppable(this.stacks), this.stop, thread);
     this.barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
     this.barrierTimeoutMs = task.barrierTimeoutMs;
     const base = region.threadBase(thread);
@@ -238,6 +238,26 @@ export class ThreadEnv {
       pooledGlobal: this.policy.globalPoolSize(),
       pooledThreads,
     };
+  }
+}
+
+/**
+ * A thread's coroutine context with a safe point at every enter: no pool
+ * operation is under way when a coroutine is entered, so a workload whose
+ * coroutines only yield (and never take or give back a stack) still stops.
+ */
+class StoppableContext extends CoroutineContext {
+  constructor(
+    stacks: StackSource,
+    private readonly stop: StopControl,
+    private readonly thread: number,
+  ) {
+    super(stacks);
+  }
+
+  override enter(co: Coroutine): void {
+    this.stop.stopPoint(this.thread);
+    super.enter(co);
   }
 }
 
