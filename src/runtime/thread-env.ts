@@ -9,7 +9,6 @@ import { Barrier } from "../sync/barrier.js";
 import { crossCheck, type CrossCheck } from "../stacks/cross-check.js";
 import { readProcessVmaCount } from "../vma/limits.js";
 import { KernelStackBackend } from "../stacks/kernel-backend.js";
-import type { StackSource } from "../coroutine/stack-source.js";
 import { simulatedBackend, type StackBackend } from "../stacks/backend.js";
 import type { AbortSnapshot, PhaseCheck, TestHooks, WorkerTask } from "./protocol.js";
 import { StopControl } from "./stop-control.js";
@@ -52,7 +51,7 @@ export class ThreadEnv {
     const allocator = new StackAllocator(region, stalling(this.kernel ?? simulatedBackend, thread, task.testHooks));
     this.policy = openPolicy(region, allocator);
     this.stacks = new ThreadStacks(region, this.policy, allocator, thread);
-    this.coroutines = new StoppableContext(this.stoppable(this.stacks), this.stop, thread);
+    this.coroutines = new StoppableContext(this.stacks, this.stop, thread);
     this.barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
     this.barrierTimeoutMs = task.barrierTimeoutMs;
     const base = region.threadBase(thread);
@@ -88,19 +87,6 @@ export class ThreadEnv {
       throw new Error(`more workers than the ${region.threadCapacity} thread slots claimed a part`);
     }
     return new ThreadEnv(region, thread, task);
-  }
-
-  /**
-   * The thread's stacks, with a safe point before each is taken or given
-   * back: no pool operation is under way there, so a stop asked for parks
-   * the thread before its next one.
-   */
-  private stoppable(stacks: ThreadStacks): StackSource {
-    const { stop, thread } = this;
-    return {
-      acquireStack: () => (stop.stopPoint(thread), stacks.acquireStack()),
-      releaseStack: (slot) => (stop.stopPoint(thread), stacks.releaseStack(slot)),
-    };
   }
 
   /**
@@ -243,12 +229,14 @@ export class ThreadEnv {
 
 /**
  * A thread's coroutine context with a safe point at every enter: no pool
- * operation is under way when a coroutine is entered, so a workload whose
- * coroutines only yield (and never take or give back a stack) still stops.
+ * operation is under way when a coroutine is entered, and every stack given
+ * back (at a coroutine's end) follows one, so a thread stops between two
+ * coroutines, whatever its part does. (Creating one is a safe point too, in
+ * tryCreate, where the parts create.)
  */
 class StoppableContext extends CoroutineContext {
   constructor(
-    stacks: StackSource,
+    stacks: ThreadStacks,
     private readonly stop: StopControl,
     private readonly thread: number,
   ) {
