@@ -1,8 +1,9 @@
-import { deadThreadLine, type RunResult } from "../runtime/result.js";
+import { accountingFailures, deadThreadLine, type RunResult } from "../runtime/result.js";
 
 /** The exit statuses every command shares (README "Exit status" and every --help list them). */
 export const EXIT = {
   OK: 0,
+  /** A bug: an internal error, or a run whose stacks were not all accounted for (results printed). */
   INTERNAL: 1,
   BAD_INPUT: 2,
   VMA_ABORT: 3,
@@ -18,18 +19,21 @@ export const EXIT = {
 } as const;
 
 /** What the runs of a command must show for each status. */
-export interface RunOutcomeFlags {
+export interface RunOutcomeFlags extends Pick<RunResult, "phaseChecks" | "crossCheckMismatches"> {
   completed: boolean;
   deadThreads: unknown[];
   timedOut: boolean;
 }
 
 /**
- * The status a set of runs earns: a worker that died or a run that timed out
- * is 5, else a VMA-exhaustion abort is 3, else coroutine bodies that threw
- * (`failedCoroutines` > 0, when not allowed) are 4, else 0.
+ * The status a set of runs earns: a run whose stacks were not all accounted
+ * for (an invariant violated, a /proc/self/maps mismatch) is 1, a bug; else
+ * a worker that died or a run that timed out is 5, else a VMA-exhaustion
+ * abort is 3, else coroutine bodies that threw (`failedCoroutines` > 0, when
+ * not allowed) are 4, else 0.
  */
 export function exitCodeFor(runs: RunOutcomeFlags[], failedCoroutines = 0): number {
+  if (runs.some((r) => accountingFailures(r).length > 0)) return EXIT.INTERNAL;
   if (runs.some((r) => r.deadThreads.length > 0 || r.timedOut)) return EXIT.THREAD_DIED;
   if (!runs.every((r) => r.completed)) return EXIT.VMA_ABORT;
   return failedCoroutines > 0 ? EXIT.COROUTINES_FAILED : EXIT.OK;
@@ -37,12 +41,32 @@ export function exitCodeFor(runs: RunOutcomeFlags[], failedCoroutines = 0): numb
 
 /**
  * The status a set of runs earns, and the one stderr line that goes with a
- * dead thread or a timeout (naming the thread and the cause).
+ * failed accounting (its first failure and how many more), a dead thread or
+ * a timeout (naming the thread and the cause).
  */
 export function runsVerdict(runs: RunResult[], failedCoroutines = 0): { exitCode: number; stderr?: string } {
   const exitCode = exitCodeFor(runs, failedCoroutines);
-  const lines = runs.map(deadThreadLine).filter((l) => l !== null);
+  const lines = [...runs.map(accountingLine), ...runs.map(deadThreadLine)].filter((l) => l !== null);
   return lines.length === 0 ? { exitCode } : { exitCode, stderr: lines.join("; ") };
+}
+
+/** The stderr line of a run whose stacks were not all accounted for; null when they were. */
+function accountingLine(r: RunResult): string | null {
+  const [first, ...more] = accountingFailures(r);
+  if (first === undefined) return null;
+  return `${r.policy}: the stacks were not all accounted for (a bug): ${first}${more.length > 0 ? ` (and ${more.length} more)` : ""}`;
+}
+
+/**
+ * The status a command ends with, from its runs' status: a failed accounting
+ * (1) stands whatever else happened, since it says the figures printed are
+ * wrong; else a stop by a signal (`interrupted`: its 130 or 143, null if
+ * none came); else a report that could not be written is 6; else the runs' own.
+ */
+export function finalStatus(runsStatus: number, reportFailed: boolean, interrupted: number | null): number {
+  if (runsStatus === EXIT.INTERNAL) return EXIT.INTERNAL;
+  if (interrupted !== null) return interrupted;
+  return reportFailed ? EXIT.REPORT_FAILED : runsStatus;
 }
 
 /** The exit statuses as --help lists them. */
@@ -52,7 +76,9 @@ export const EXIT_HELP = `Exit status: 0 every run completed; 3 at least one run
 line names the thread and the cause); 6 the results were printed but the
 report could not be written; 2 bad input (one line; nothing runs); 130/143
 stopped by SIGINT/SIGTERM (the results so far printed, the report marked
-interrupted); 1 internal error.`;
+interrupted); 1 internal error, or a run's stacks were not all accounted for
+(a bug: results printed, one stderr line says what). When several apply: 1
+first, then 130/143, then 6, then the first of 5, 3, 4.`;
 
 /** A report page to write once the command's results are out on stdout. */
 export interface PendingReport {

@@ -1,7 +1,7 @@
 import { CoropoolError, InputError } from "../errors.js";
 import { escapeControls } from "../message-text.js";
 import { shownArg } from "./args.js";
-import { EXIT, EXIT_HELP, type CommandResult } from "./exit.js";
+import { EXIT, EXIT_HELP, finalStatus, type CommandResult } from "./exit.js";
 import { Interrupt, interruptedStatus } from "./interrupt.js";
 import { writePendingReport } from "./command-output.js";
 import { REPORT_WRITE_FAILED } from "../report/write.js";
@@ -81,18 +81,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     const result = await command(rest, interrupt);
     out.write(result.stdout.endsWith("\n") ? result.stdout : result.stdout + "\n");
     if (result.stderr !== undefined) err.write(`coropool: ${escapeControls(result.stderr)}\n`);
-    let exitCode = result.exitCode;
-    if (result.report !== undefined) {
-      const failure = await writePendingReport(result.report, out);
-      if (failure !== null) {
-        err.write(`coropool: ${escapeControls(failure)}\n`);
-        exitCode = EXIT.REPORT_FAILED;
-      }
-    }
+    const failure = result.report === undefined ? null : await writePendingReport(result.report, out);
+    if (failure !== null) err.write(`coropool: ${escapeControls(failure)}\n`);
     const signal = interrupt.received;
-    if (signal === null) return exitCode;
-    err.write(`coropool: interrupted by ${signal}: the results so far are printed${result.report ? ", the report marked interrupted" : ""}\n`);
-    return interruptedStatus(signal);
+    if (signal !== null) err.write(`coropool: interrupted by ${signal}: the results so far are printed${result.report ? ", the report marked interrupted" : ""}\n`);
+    return finalStatus(result.exitCode, failure !== null, signal === null ? null : interruptedStatus(signal));
   } catch (e) {
     // Each error is one line, whatever text from the user or the system it quotes.
     if (e instanceof InputError) {

@@ -11,8 +11,12 @@ import type { ThreadedExperimentOptions } from "./options.js";
 import { runRandread, type RandreadReport } from "./randread.js";
 import { runStress, type StressReport } from "./stress.js";
 
-/** The report of a scenario of any kind; `command` tells which. */
-export type ScenarioReport = StressReport | ImbalanceReport | RandreadReport | CustomReport | BurstIdleReport;
+/**
+ * The report of a scenario of any kind; `command` tells which. `interrupted`
+ * (last, true or absent): the options' AbortSignal stopped it, as a signal
+ * marks the CLI's document; its runs are those done so far.
+ */
+export type ScenarioReport = (StressReport | ImbalanceReport | RandreadReport | CustomReport | BurstIdleReport) & { interrupted?: true };
 
 /**
  * Runs `scenario` with the experiment of its kind; the options are resolved
@@ -20,7 +24,13 @@ export type ScenarioReport = StressReport | ImbalanceReport | RandreadReport | C
  * `threads`, its IOThreads and main loop set them). With the kernel backend a vma-exhaustion run stays in this process,
  * below the host's limit; for the real abort, see runRealAbort.
  */
-export function runScenario(scenario: Scenario, file: string, options: ThreadedExperimentOptions): Promise<ScenarioReport> {
+export async function runScenario(scenario: Scenario, file: string, options: ThreadedExperimentOptions): Promise<ScenarioReport> {
+  const report = await runOfKind(scenario, file, options);
+  // Aborted before anything ran too: an empty report must still say why it is empty.
+  return options.signal?.aborted ? { ...report, interrupted: true } : report;
+}
+
+function runOfKind(scenario: Scenario, file: string, options: ThreadedExperimentOptions): Promise<ScenarioReport> {
   switch (scenario.kind) {
     case "vma-exhaustion": {
       const { threads: _setByTheGuest, ...rest } = options;

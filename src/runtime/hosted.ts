@@ -117,6 +117,7 @@ export class HostedRuntime {
     const { deadThreads } = reclaimDeadThreads(this.opened, outcome.dead);
     this.unfinished += outcome.reports.reduce((n, r) => n + r.coroutinesCreated - r.coroutinesTerminated, 0);
     this.runsDone++;
+    if (outcome.callbackFailure) throw outcome.callbackFailure.error;
     const after = region.totals();
     return {
       durationMs: Number(process.hrtime.bigint() - sampler.startNs) / 1e6,

@@ -26,6 +26,8 @@ export interface WorkerTask {
    * abort the process (the child process of the real-limit reproduction).
    */
   dieOnVmaExhaustion?: boolean;
+  /** The phase's stop control (stop-control.ts): where the main thread asks the workers to stop at a safe point. */
+  control: SharedArrayBuffer;
   /** Which of the run's tasks this is (each claims a thread and records this id there). */
   taskId: number;
   /** process.hrtime of the run's start (the samples' time origin), in ns: the same clock in every thread. */
@@ -52,6 +54,12 @@ export interface TestHooks {
   dieInCriticalSection?: { thread: number; acquisition: number };
   /** Thread `thread` throws from its part after it has `afterCreates` coroutines live. */
   throwWithLiveCoroutines?: { thread: number; afterCreates: number };
+  /**
+   * Thread `thread` sleeps `ms` inside its `mapping`-th stack mapping, with
+   * the mapping's first VMA counted and its stack not yet live: a stop that
+   * lands then must wait for it to reach a safe point.
+   */
+  stallInMapping?: { thread: number; mapping: number; ms: number };
 }
 
 /** A worker that died, and what was found of the stacks it held. */

@@ -29,7 +29,7 @@ export interface ThreadStats {
 export interface RunResult {
   policy: PolicyName;
   threads: number;
-  /** False when a thread hit VMA exhaustion (QEMU would have aborted). */
+  /** False when a thread hit VMA exhaustion (QEMU would have aborted), a worker died, or the run was stopped early. */
   completed: boolean;
   abort: AbortSnapshot | null;
   /** Worker threads that died (threw, exited, were terminated), with what was reclaimed of their stacks. */
@@ -97,6 +97,19 @@ export function deadThreadLine(r: RunResult): string | null {
   const more = r.deadThreads.length > 1 ? ` (and ${r.deadThreads.length - 1} more thread(s))` : "";
   const what = r.timedOut ? "timed out" : r.interrupted ? "interrupted" : "worker died";
   return `${r.policy}: ${what}: T${first.thread}: ${first.reason}${more}`;
+}
+
+/**
+ * What the run's accounting found wrong: every violation of the invariant
+ * walks (after shutdown, and at phase boundaries with check on) and every
+ * /proc/self/maps mismatch. Empty when every stack was where the stack table
+ * says. Anything here is a bug of coropool's, whatever else the run met.
+ */
+export function accountingFailures(r: Pick<RunResult, "phaseChecks" | "crossCheckMismatches">): string[] {
+  return [
+    ...r.phaseChecks.flatMap((c) => c.violations.map((v) => `invariant violated ${c.point}: ${v}`)),
+    ...r.crossCheckMismatches.map((m) => `/proc/self/maps mismatch ${m}`),
+  ];
 }
 
 export function readThreadStats(region: SharedRegion, t: number, peakPooled: number): ThreadStats {

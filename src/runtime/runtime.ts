@@ -15,6 +15,8 @@ import { markDead, reclaimDeadThread, reclaimOrphanedGlobalStacks, threadOfTask 
 import { Barrier } from "../sync/barrier.js";
 import { readThreadStats, type RunResult } from "./result.js";
 import { Sampler, type Sample } from "./sampler.js";
+import { CallbackFailure, STOP_GRACE_MS, STOP_POLL_MS, stopReason, stopWhen, type StopCause } from "./run-stop.js";
+import { StopControl } from "./stop-control.js";
 
 export interface RuntimeOptions {
   /** Worker threads (IOThreads, plus the main loop where a scenario has one). */
@@ -73,10 +75,18 @@ export const KERNEL_SAFETY_MARGIN_VMAS = 4096;
 /** How the workers' parts ended: the reports of those that finished, and the threads that died. */
 export interface PartsOutcome {
   reports: WorkerReport[];
+  /**
+   * The threads that did not finish their part: those whose worker died,
+   * and on a stop every other one (stopped at a safe point, terminated, or
+   * not started yet). `exitRan`: its pools are as its exit (or its last
+   * part) left them; else the runtime frees what it held.
+   */
   dead: { thread: number; reason: string; exitRan: boolean }[];
   timedOut: boolean;
   /** The run's AbortSignal stopped it. */
   interrupted: boolean;
+  /** A callback of the caller's threw: the run stopped, and rejects with this once its stacks are accounted for. */
+  callbackFailure: { error: unknown } | null;
 }
 
 /** The region a runtime works on, with the views the main thread keeps on it. */
@@ -93,31 +103,6 @@ export interface OpenRegion {
 export interface PhaseLimits {
   timeoutMs?: number;
   signal?: AbortSignal;
-}
-
-type StopCause = "timeout" | "interrupted";
-
-/**
- * Settles when a run must stop before its parts end: its time limit passed,
- * or its AbortSignal fired (at once if it already has). cancel() stops
- * listening once the parts have ended.
- */
-function stopWhen(timeoutMs: number, signal: AbortSignal | undefined): { stopped: Promise<StopCause>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stopped = new Promise<StopCause>((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    if (signal?.aborted) return resolve("interrupted");
-    onAbort = () => resolve("interrupted");
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  return {
-    stopped,
-    cancel() {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
-    },
-  };
 }
 
 /** What one run does: a part per thread, and the pool-size increase the devices bring. */
@@ -204,6 +189,7 @@ export class Runtime {
     const { reports, timedOut, interrupted } = outcome;
     const durationMs = Number(process.hrtime.bigint() - sampler.startNs) / 1e6;
     const { deadThreads, reclaimedInFlight, drainedAtShutdown, strandedMappingsReleased, census } = shutDown(region, allocator, policy, outcome);
+    if (outcome.callbackFailure) throw outcome.callbackFailure.error;
     if (kernel) crossChecks.push(...reports.flatMap((r) => r.crossChecks), crossCheck(region, kernel, "after shutdown"));
     const totals = region.totals();
     // Several threads may fail at once; the one reported is the first, as the header recorded it.
@@ -216,7 +202,8 @@ export class Runtime {
     return {
       policy: policyName,
       threads,
-      completed: abort === null && deadThreads.length === 0,
+      // A run stopped early did not complete, even if none of its threads had started.
+      completed: abort === null && deadThreads.length === 0 && !timedOut && !interrupted,
       deadThreads,
       reclaimedInFlight,
       timedOut,
@@ -269,17 +256,23 @@ export class Runtime {
     const { region, policy, kernel } = opened;
     // Every phase claims thread indexes from 0 and meets at a barrier of all its threads.
     Atomics.store(region.i32, Header.THREADS_CLAIMED, 0);
+    for (let t = 0; t < region.threadCapacity; t++) Atomics.store(region.i32, region.threadBase(t) + Thread.TASK_ID, 0);
     Barrier.initialize(region.i32, BARRIER_I32_BASE, region.threadCapacity);
-    const sampler = new Sampler(region, policy, this.options.onSample);
+    const callbacks = new CallbackFailure();
+    const { onSample, onProgress } = this.options;
+    const sampler = new Sampler(region, policy, onSample && callbacks.guard(onSample));
     sampler.start(this.options.sampleIntervalMs);
-    const progress = this.options.onProgress ? setInterval(() => this.options.onProgress!(sampler.progress()), 100) : null;
+    const progress = onProgress ? setInterval(callbacks.guard(() => onProgress(sampler.progress())), 100) : null;
+    let outcome: PartsOutcome;
     try {
-      const outcome = await this.runParts(region, parts, kernel, Number(sampler.startNs), keepThreads, limits);
-      return { outcome, sampler };
+      outcome = await this.runParts(region, parts, kernel, Number(sampler.startNs), keepThreads, limits, callbacks);
     } finally {
       if (progress) clearInterval(progress);
       sampler.stop();
     }
+    // After the last sample: its callback may have thrown too.
+    outcome.callbackFailure = callbacks.failure;
+    return { outcome, sampler };
   }
 
   /** Stops the worker threads. */
@@ -309,8 +302,8 @@ export class Runtime {
    * Runs every part; never throws for a worker's death. A task that fails
    * marks its thread dead (so a robust lock waiter can take over a lock it
    * held) and leaves the barrier (so the others are not kept waiting for
-   * it); the run goes on without it. A run past its time limit has its
-   * workers terminated and every unfinished thread reported dead.
+   * it); the run goes on without it. A run past its time limit, interrupted
+   * or failed is stopped (stopWorkers) and every unfinished thread reported.
    */
   private async runParts(
     region: SharedRegion,
@@ -319,59 +312,110 @@ export class Runtime {
     runStartNs: number,
     keepThreads: boolean,
     limits: PhaseLimits,
+    callbacks: CallbackFailure,
   ): Promise<PartsOutcome> {
     const timeoutMs = limits.timeoutMs ?? this.options.timeoutMs;
-    const pool = this.workers();
-    const barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
-    const base: Omit<WorkerTask, "taskId"> = {
-      buffer: region.buffer,
-      parts,
-      runStartNs,
-      barrierTimeoutMs: this.options.barrierTimeoutMs,
-      ...(kernel ? { kernel: kernel.state } : {}),
-      ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),
-      ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
-      ...(this.options.check ? { check: true } : {}),
-      ...(keepThreads ? { keepThreads: true } : {}),
-    };
-    const outcome: PartsOutcome = { reports: [], dead: [], timedOut: false, interrupted: false };
-    let over = false;
-    const runOne = (taskId: number) =>
-      (pool.run({ ...base, taskId }) as Promise<WorkerReport>).then(
-        (report) => void outcome.reports.push(report),
-        (err: unknown) => {
-          if (over) return;
-          const reason = describeThrown(err);
-          this.options.onWorkerFailure?.(reason);
-          const thread = threadOfTask(region, taskId);
-          if (thread !== null) {
-            const exitRan = region.threadWord(thread, Thread.STATUS) === ThreadStatus.EXITED;
-            markDead(region, thread);
-            outcome.dead.push({ thread, reason, exitRan });
-          }
-          if (barrier.parties > 1) barrier.removeParty();
-        },
-      );
-    const stop = stopWhen(timeoutMs, limits.signal ?? this.options.signal);
-    const finished = await Promise.race([Promise.all(parts.map((_, k) => runOne(k))), stop.stopped]);
-    stop.cancel();
-    over = true;
-    if (finished === "timeout" || finished === "interrupted") {
-      outcome.timedOut = finished === "timeout";
-      outcome.interrupted = finished === "interrupted";
-      const reason =
-        finished === "timeout"
-          ? `did not finish within ${timeoutMs} ms; its worker was terminated`
-          : "interrupted before it finished; its worker was terminated";
-      for (let t = 0; t < region.threadCapacity; t++) {
-        if (region.threadWord(t, Thread.STATUS) !== ThreadStatus.ATTACHED) continue;
-        markDead(region, t);
-        outcome.dead.push({ thread: t, reason, exitRan: false });
-      }
+    const outcome: PartsOutcome = { reports: [], dead: [], timedOut: false, interrupted: false, callbackFailure: null };
+    const stop = stopWhen(timeoutMs, limits.signal ?? this.options.signal, callbacks);
+    const control = StopControl.create(region.threadCapacity);
+    const settled = parts.map(() => stop.already !== null);
+    if (stop.already === null) {
+      const pool = this.workers();
+      const barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
+      const base: Omit<WorkerTask, "taskId"> = {
+        buffer: region.buffer,
+        control: control.buffer,
+        parts,
+        runStartNs,
+        barrierTimeoutMs: this.options.barrierTimeoutMs,
+        ...(kernel ? { kernel: kernel.state } : {}),
+        ...(this.options.realLimitChild ? { dieOnVmaExhaustion: true } : {}),
+        ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
+        ...(this.options.check ? { check: true } : {}),
+        ...(keepThreads ? { keepThreads: true } : {}),
+      };
+      let over = false;
+      const runOne = (taskId: number) =>
+        (pool.run({ ...base, taskId }) as Promise<WorkerReport>).then(
+          (report) => {
+            settled[taskId] = true;
+            outcome.reports.push(report);
+          },
+          (err: unknown) => {
+            settled[taskId] = true;
+            if (over) return;
+            const reason = describeThrown(err);
+            this.options.onWorkerFailure?.(reason);
+            const thread = threadOfTask(region, taskId);
+            if (thread !== null) {
+              const exitRan = region.threadWord(thread, Thread.STATUS) === ThreadStatus.EXITED;
+              markDead(region, thread);
+              outcome.dead.push({ thread, reason, exitRan });
+            }
+            if (barrier.parties > 1) barrier.removeParty();
+          },
+        );
+      const all = Promise.all(parts.map((_, k) => runOne(k)));
+      const finished = await Promise.race([all, stop.stopped]);
+      over = true;
+      if (typeof finished === "string") await this.stopWorkers(region, control, settled, finished, timeoutMs, outcome);
+    } else {
+      this.listStopped(region, stop.already, timeoutMs, outcome);
     }
+    stop.cancel();
     // A worker that died or was stopped may have left piscina's pool short: start afresh next run.
-    if (outcome.dead.length > 0 || outcome.timedOut || outcome.interrupted) await this.close();
+    if (outcome.dead.length > 0) await this.close();
     return outcome;
+  }
+
+  /**
+   * Stops a run's workers so that what they held can be accounted for: each
+   * is asked to park at its next safe point (stop-control.ts); once all are
+   * parked, asleep at a barrier or done (or after STOP_GRACE_MS, for a
+   * worker stuck in a workload's own code), the workers are terminated, and
+   * only then are their threads marked dead. Marked any earlier, a thread
+   * still running would see a lock holder that is still running as dead and
+   * take the lock over from it: two threads in one critical section.
+   */
+  private async stopWorkers(
+    region: SharedRegion,
+    control: StopControl,
+    settled: boolean[],
+    cause: StopCause,
+    timeoutMs: number,
+    outcome: PartsOutcome,
+  ): Promise<void> {
+    control.request();
+    const stillRunning = () =>
+      settled.some((done, taskId) => {
+        const thread = done ? null : threadOfTask(region, taskId);
+        // A task that claimed no thread yet parks at its first barrier, before any pool operation.
+        return thread !== null && !control.holdsStill(thread);
+      });
+    const deadline = performance.now() + STOP_GRACE_MS;
+    while (stillRunning() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    await this.close();
+    this.listStopped(region, cause, timeoutMs, outcome);
+  }
+
+  /**
+   * After a stop, with no worker left (or none started): the cause, and every thread that neither reported
+   * nor is already listed dead is listed, with why it stopped. One that had
+   * attached is marked dead (what it held is freed at shutdown); one that
+   * never attached in this run holds nothing of it.
+   */
+  private listStopped(region: SharedRegion, cause: StopCause, timeoutMs: number, outcome: PartsOutcome): void {
+    outcome.timedOut = cause === "timeout";
+    outcome.interrupted = cause === "interrupted";
+    const done = new Set([...outcome.reports.map((r) => r.thread), ...outcome.dead.map((d) => d.thread)]);
+    for (let t = 0; t < region.threadCapacity; t++) {
+      if (done.has(t)) continue;
+      const status = region.threadWord(t, Thread.STATUS);
+      const attached = status === ThreadStatus.ATTACHED;
+      const started = attached || status === ThreadStatus.EXITED;
+      if (attached) markDead(region, t);
+      outcome.dead.push({ thread: t, reason: stopReason(cause, timeoutMs, started), exitRan: !attached });
+    }
   }
 
   private workers(): Piscina {

@@ -1,5 +1,5 @@
 import { writeSync } from "node:fs";
-import { CoroutineContext } from "../coroutine/index.js";
+import { CoroutineContext, type Coroutine } from "../coroutine/index.js";
 import { VmaExhaustedError } from "../errors.js";
 import { checkRegion, holdDecay, openPolicy, ThreadStacks, type PoolPolicy } from "../pools/index.js";
 import { BARRIER_I32_BASE, Header, Thread, ThreadStatus, Vma } from "../shared/layout.js";
@@ -9,7 +9,9 @@ import { Barrier } from "../sync/barrier.js";
 import { crossCheck, type CrossCheck } from "../stacks/cross-check.js";
 import { readProcessVmaCount } from "../vma/limits.js";
 import { KernelStackBackend } from "../stacks/kernel-backend.js";
-import type { AbortSnapshot, PhaseCheck, WorkerTask } from "./protocol.js";
+import { simulatedBackend, type StackBackend } from "../stacks/backend.js";
+import type { AbortSnapshot, PhaseCheck, TestHooks, WorkerTask } from "./protocol.js";
+import { StopControl } from "./stop-control.js";
 
 /**
  * Everything a worker thread needs to run its part of a scenario: its thread
@@ -33,6 +35,8 @@ export class ThreadEnv {
   private readonly kernel: KernelStackBackend | null;
   private readonly dieOnVmaExhaustion: boolean;
   private readonly runStartNs: number;
+  /** How the main thread stops this thread at a safe point (stop-control.ts). */
+  private readonly stop: StopControl;
   private abortSnapshot: AbortSnapshot | null = null;
 
   private constructor(region: SharedRegion, thread: number, task: WorkerTask) {
@@ -43,10 +47,11 @@ export class ThreadEnv {
     this.dieOnVmaExhaustion = task.dieOnVmaExhaustion === true;
     this.runStartNs = task.runStartNs;
     this.check = task.check === true;
-    const allocator = new StackAllocator(region, this.kernel ?? undefined);
+    this.stop = StopControl.attach(task.control);
+    const allocator = new StackAllocator(region, stalling(this.kernel ?? simulatedBackend, thread, task.testHooks));
     this.policy = openPolicy(region, allocator);
     this.stacks = new ThreadStacks(region, this.policy, allocator, thread);
-    this.coroutines = new CoroutineContext(this.stacks);
+    this.coroutines = new StoppableContext(this.stacks, this.stop, thread);
     this.barrier = new Barrier(region.i32, BARRIER_I32_BASE, region.threadCapacity);
     this.barrierTimeoutMs = task.barrierTimeoutMs;
     const base = region.threadBase(thread);
@@ -84,9 +89,19 @@ export class ThreadEnv {
     return new ThreadEnv(region, thread, task);
   }
 
-  /** Waits until every thread reaches the same point (phases start together). */
+  /**
+   * Waits until every thread reaches the same point (phases start together).
+   * Asleep there, the thread is at a safe point the main thread may claim it
+   * at; if it did, the thread parks when it wakes.
+   */
   sync(): void {
-    this.barrier.arriveAndWait(this.barrierTimeoutMs);
+    this.stop.stopPoint(this.thread);
+    this.stop.enterSafePoint(this.thread);
+    try {
+      this.barrier.arriveAndWait(this.barrierTimeoutMs);
+    } finally {
+      this.stop.leaveSafePoint(this.thread);
+    }
   }
 
   /**
@@ -121,6 +136,7 @@ export class ThreadEnv {
 
   /** Counts units of scenario work, for the main thread's progress display. */
   progress(units = 1): void {
+    this.stop.stopPoint(this.thread);
     Atomics.add(this.region.i32, this.region.threadBase(this.thread) + Thread.PROGRESS, units);
   }
 
@@ -130,6 +146,7 @@ export class ThreadEnv {
    * thread can unwind (complete what is in flight, exit) and report it.
    */
   tryCreate(create: () => void): boolean {
+    this.stop.stopPoint(this.thread);
     if (this.throwAfterCreates !== null && this.coroutines.created >= this.throwAfterCreates) {
       throw new Error(`test hook: thread ${this.thread} fails with ${this.coroutines.live} coroutines live`);
     }
@@ -211,4 +228,48 @@ export class ThreadEnv {
       pooledThreads,
     };
   }
+}
+
+/**
+ * A thread's coroutine context with a safe point at every enter: no pool
+ * operation is under way when a coroutine is entered, and every stack given
+ * back (at a coroutine's end) follows one, so a thread stops between two
+ * coroutines, whatever its part does. (Creating one is a safe point too, in
+ * tryCreate, where the parts create.)
+ */
+class StoppableContext extends CoroutineContext {
+  constructor(
+    stacks: ThreadStacks,
+    private readonly stop: StopControl,
+    private readonly thread: number,
+  ) {
+    super(stacks);
+  }
+
+  override enter(co: Coroutine): void {
+    this.stop.stopPoint(this.thread);
+    super.enter(co);
+  }
+}
+
+/**
+ * Test hook (stallInMapping): the backend that makes the thread's stacks,
+ * sleeping inside its `mapping`-th mapping for `ms`, between the mapping's
+ * VMA being counted and its stack being live: the window a stop must never
+ * cut. Any other thread, or no hook: the backend itself.
+ */
+function stalling(backend: StackBackend, thread: number, hooks: TestHooks | undefined): StackBackend {
+  const stall = hooks?.stallInMapping;
+  if (stall?.thread !== thread) return backend;
+  let mappings = 0;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  return {
+    name: backend.name,
+    map(slot) {
+      backend.map(slot);
+      if (++mappings === stall.mapping) Atomics.wait(sleeper, 0, 0, stall.ms);
+    },
+    protectGuard: (slot) => backend.protectGuard(slot),
+    unmap: (slot) => backend.unmap(slot),
+  };
 }

@@ -33,7 +33,8 @@ ${flagHelp(DEMO_FLAGS)}
 Exit status: 0 the demo ran (part 1's abort included); 5 a worker thread died
 or a run hit its time limit; 6 the results were printed but the report could
 not be written; 2 bad input; 130/143 stopped by SIGINT/SIGTERM (the results so
-far printed, the report marked interrupted); 1 internal error.
+far printed, the report marked interrupted); 1 internal error, or a run's
+stacks were not all accounted for (a bug; it stands over 130/143 and 6).
 
 Examples:
   coropool demo
