@@ -90,8 +90,9 @@ export function snapshot(pid: number, options: SnapshotOptions = {}): ProcessSna
     result.policy = given ?? policyForVersion(result.qemuVersion);
     result.policySource = given !== undefined ? "given" : result.policy === null ? null : "version";
     const count = scanMapsFile(`/proc/${pid}/maps`, stackRuleFor(pid, options.stackSize ?? QEMU_STACK_SIZE));
-    // A live process always maps something; an empty file is one that exited while it was read.
-    if (count.vmas === 0) return { ...result, unreadable: "exited" };
+    // A process that exits while its maps are read leaves a file cut short (or empty): only
+    // maps read from a process still alive afterwards, and the same one, are its count.
+    if (count.vmas === 0 || !stillRunning(pid, stat.startTime)) return { ...result, unreadable: "exited" };
     result.vmas = count.vmas;
     result.stacks = count.stacks;
     result.headroom = { vmas: maxMapCount - count.vmas, ratio: (maxMapCount - count.vmas) / maxMapCount };
@@ -101,6 +102,12 @@ export function snapshot(pid: number, options: SnapshotOptions = {}): ProcessSna
     // Gone before its stat was read: there was no such process, as far as this snapshot can tell.
     return { ...result, unreadable: reason === "exited" && result.startTime === null ? "no such process" : reason };
   }
+}
+
+/** The same process, not exited: its stat still there, not a zombie, the same start time. Throws ENOENT when gone. */
+function stillRunning(pid: number, startTime: number): boolean {
+  const now = readStat(pid);
+  return now.startTime === startTime && now.state !== "Z" && now.state !== "X";
 }
 
 /**
