@@ -7,6 +7,8 @@
  *   renderReport(document)      the HTML page `--report` writes, as a string
  *   startRuntime(options)       worker threads on one shared region, for your own coroutines
  *   defineWorkload(workload)    types a workload module
+ *   watch(options)              live QEMU processes' stacks and VMAs: an async iterator of samples
+ *   snapshot(pid, options)      one live process now
  *
  * See docs/api.md.
  */
@@ -31,6 +33,9 @@ export {
 } from "./api/runtime-handle.js";
 export { defineWorkload, type Workload, type WorkloadApi, type WorkloadSetup } from "./api/workload.js";
 export { renderReport } from "./api/render.js";
+export { watch, snapshot, type WatchOptions, type SnapshotApiOptions } from "./api/watch.js";
+export type { ProcessSnapshot, Headroom } from "./host/snapshot.js";
+export type { WatchSample, WatchedProcess } from "./host/watcher.js";
 export { SCHEMA_VERSION, type ResultDocument } from "./report/document.js";
 export type { ReplayResult } from "./replay/replay.js";
 export type { RunResult, ThreadStats } from "./runtime/result.js";

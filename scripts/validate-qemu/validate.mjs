@@ -44,10 +44,8 @@ const SAMPLE_MS = 50;
 const IDLE_SAMPLE_MS = 1000;
 const TOLERANCE = 2;
 const RUN_TIMEOUT_MS = 150_000;
-const STACK_BYTES = 1 << 20;
-const GUARD_BYTES = 4096;
-/** glibc's default thread stack (RLIMIT_STACK), also below a 4 KiB guard: not a coroutine. */
-const THREAD_STACK_BYTES = 8 << 20;
+/** The stack recognition rule, the same as `coropool watch` (built: npm run validate:qemu builds first). */
+const host = await import(join(ROOT, "dist", "src", "host", "maps-stacks.js"));
 const APT_INSTALL = "apt-get install qemu-system-x86 linux-image-amd64 busybox-static";
 
 /**
@@ -307,34 +305,19 @@ async function runQemu(qemu, config, guest, images) {
 }
 
 /**
- * QEMU's coroutine stacks in its maps: a 4 KiB ---p guard right below a
- * 1 MiB rw-p mapping. Also a guard right below an rw-p mapping of more than
- * 1 MiB and less than a thread's 8 MiB stack: mmap places a new mapping just
- * below the last one, and when that one is anonymous rw-p memory (not
- * another stack's guard), the kernel merges the new stack into it, so the
- * stack no longer shows as 1 MiB (seen here: 1044K, 1060K, 1156K, 1420K, 5124K).
+ * QEMU's coroutine stacks in its maps, by the one rule `coropool watch` uses
+ * (dist/src/host/maps-stacks.js): a one-page ---p guard right below an
+ * anonymous rw-p map of at least 1 MiB and smaller than a thread's stack
+ * (RLIMIT_STACK from /proc/PID/limits). Larger than 1 MiB where mmap put the
+ * stack right below anonymous rw-p memory and the kernel merged them (seen
+ * here: 1044K, 1060K, 1156K, 1420K, 5124K).
  */
 function countStacks(pid) {
   try {
-    return stacksIn(readFileSync(`/proc/${pid}/maps`, "utf8"));
+    return host.scanMapsFile(`/proc/${pid}/maps`, host.stackRuleFor(pid)).stacks;
   } catch {
     return null;
   }
-}
-
-function stacksIn(text) {
-  let n = 0;
-  let guardEnd = -1;
-  for (const line of text.split("\n")) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
-    if (!m) continue;
-    const start = parseInt(m[1], 16);
-    const stop = parseInt(m[2], 16);
-    const size = stop - start;
-    if (m[3] === "rw-p" && start === guardEnd && size >= STACK_BYTES && size < THREAD_STACK_BYTES) n++;
-    guardEnd = m[3] === "---p" && size === GUARD_BYTES ? stop : -1;
-  }
-  return n;
 }
 
 /**
@@ -352,8 +335,7 @@ function idleMaps(pid, log) {
     return null;
   }
   writeFileSync(`${log}.idle.maps`, text);
-  const vmas = text.split("\n").filter((line) => line !== "").length;
-  const stacks = stacksIn(text);
+  const { vmas, stacks } = host.scanMapsText(text, host.stackRuleFor(pid));
   return { vmas, stacks, baseline: vmas - 2 * stacks };
 }
 

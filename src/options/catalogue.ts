@@ -34,6 +34,31 @@ const MAX_TIMEOUT_MS = 86_400_000;
 
 const POLICY = oneOf<PolicyName>(POLICY_NAMES);
 
+/** Linux's largest pid (PID_MAX_LIMIT on 64-bit). */
+export const MAX_PID = 4_194_304;
+/** A watch samples at most 10 times a second: a 65k-map process costs tens of ms to read. */
+const MIN_INTERVAL_MS = 100;
+
+/** "PID=POLICY,…" or a map/object of pid → policy. */
+const POLICY_OVERRIDES = parsed<Map<number, PolicyName>>(
+  `PID=POLICY, comma-separated (POLICY one of ${POLICY_NAMES.join(", ")}), e.g. 4242=batched, or an object or Map of pid to policy`,
+  (value) => {
+    const entries: [unknown, unknown][] =
+      typeof value === "string" ? value.split(",").map((item) => item.split("=") as [string, string?]).map(([k, v]) => [/^\d+$/.test(k) ? Number(k) : k, v])
+      : value instanceof Map ? [...value.entries()]
+      : typeof value === "object" && value !== null && !Array.isArray(value) ? Object.entries(value).map(([k, v]) => [/^\d+$/.test(k) ? Number(k) : k, v])
+      : [];
+    if (entries.length === 0) throw new TypeError("no entries");
+    const map = new Map<number, PolicyName>();
+    for (const [pid, policy] of entries) {
+      if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid < 1 || pid > MAX_PID || map.has(pid)) throw new TypeError("bad pid");
+      if (!(POLICY_NAMES as readonly unknown[]).includes(policy)) throw new TypeError("bad policy");
+      map.set(pid, policy as PolicyName);
+    }
+    return map;
+  },
+);
+
 /** "NQxQS,..." or a list of { numQueues, queueSize }, each as QEMU would take it. */
 const VIRTIO_BLK = parsed<VirtioBlkDevice[]>(
   "NUM_QUEUESxQUEUE_SIZE, comma-separated (num-queues 1 to 1024, queue-size a power of two from 2 to 1024), e.g. 2x512,4x256, or a list of { numQueues, queueSize }",
@@ -56,7 +81,7 @@ export const OPTIONS = {
   uncapped: def(BOOLEAN, "batched: no hard cap from max_map_count (QEMU's practical behaviour on Linux; elastic keeps its own cap)"),
   seed: def(integer(0, MAX_SEED), "seed for everything random in the run"),
   backend: def(oneOf<BackendName>(BACKEND_NAMES), "simulated (VMA accounting only) or kernel (a real mmap + mprotect for every stack, through koffi; Linux)"),
-  stackSize: def(byteSize(PAGE_BYTES, MAX_STACK_BYTES, "64k or 1m"), "kernel backend: bytes per stack (default 1m, as QEMU)"),
+  stackSize: def(byteSize(PAGE_BYTES, MAX_STACK_BYTES, "64k or 1m"), "bytes per coroutine stack (default 1m, as QEMU): the kernel backend's stacks, the smallest map watch counts as one"),
   check: def(BOOLEAN, "walk the shared region with the invariant checker (every stack in exactly one place, sizes match lists, VMAs)"),
   timeoutMs: def(integer(MIN_TIMEOUT_MS, MAX_TIMEOUT_MS), "stop a run not finished by then; its threads are reported"),
   stackSlots: def(integer(1, MAX_STACK_SLOTS), "stacks the shared stack table holds"),
@@ -73,6 +98,10 @@ export const OPTIONS = {
     distinctList(byteSize(SECTOR_SIZE, MAX_BLOCK_SIZE, "4k"), 64, `a list of distinct multiples of ${SECTOR_SIZE} bytes up to 16m, e.g. 4k,128k`),
     "randread's block sizes",
   ),
+  pids: def(distinctList(integer(1, MAX_PID), 4096, `a list of distinct process ids from 1 to ${MAX_PID}`), "the processes to watch, whatever they run (default: every QEMU system emulator on the host)"),
+  intervalMs: def(integer(MIN_INTERVAL_MS, MAX_TIMEOUT_MS), "milliseconds between two samples of a watch"),
+  trendWindowMs: def(integer(MIN_INTERVAL_MS, MAX_TIMEOUT_MS), "how far back a watch's trend (stacks a minute) looks"),
+  policyOverrides: def(POLICY_OVERRIDES, "the pool policy of a vendor build that backports a pool, by pid: it wins over the policy read from the version"),
   scenario: def(nonEmptyText("a bundled scenario's name or a scenario file's path"), "a bundled scenario by name (e.g. stress-small) or a scenario file (JSON; see scenarios/README.md)"),
 } as const;
 

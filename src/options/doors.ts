@@ -9,12 +9,16 @@
  *   whatIf / whatif                       WHATIF_OPTIONS    → WhatIfRequest
  *   startRuntime                          START_OPTIONS     → StartRequest
  *   runtime.run                           WORKLOAD_OPTIONS  → WorkloadRequest
+ *   watch                                 WATCH_OPTIONS     → WatchRequest
+ *   snapshot                              SNAPSHOT_OPTIONS  → SnapshotRequest
  */
 import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
 import { POLICY_NAMES, type PolicyName } from "../pools/index.js";
 import { poolIncreaseFor } from "../replay/pool-increase.js";
 import type { PolicySpec } from "../replay/replay-log.js";
 import { QEMU_BASELINE_VMAS, readMaxMapCount } from "../vma/limits.js";
+import { QEMU_STACK_SIZE } from "../host/maps-stacks.js";
+import { DEFAULT_TREND_WINDOW_MS } from "../host/watcher.js";
 
 import { OPTIONS, type OptionName } from "./catalogue.js";
 import { InputError } from "../errors.js";
@@ -181,6 +185,46 @@ export const DEFAULT_WORKLOAD_SEED = 1;
 export function resolveWorkloadOptions(door: Door, given: unknown): WorkloadRequest {
   const options = resolveOptions(door, WORKLOAD_OPTIONS, given);
   return { ...options, options: options.options ?? {}, seed: options.seed ?? DEFAULT_WORKLOAD_SEED };
+}
+
+export const WATCH_OPTIONS = ["pids", "intervalMs", "stackSize", "policyOverrides", "trendWindowMs", "signal"] as const satisfies readonly OptionName[];
+
+/** Seconds between a watch's samples by default, as `top`'s refresh. */
+export const DEFAULT_WATCH_INTERVAL_MS = 2000;
+
+export interface WatchRequest {
+  /** undefined: every QEMU system emulator on the host, found anew each sample. */
+  pids: number[] | undefined;
+  intervalMs: number;
+  stackSize: number;
+  policyOverrides: ReadonlyMap<number, PolicyName>;
+  trendWindowMs: number;
+  signal: AbortSignal | undefined;
+}
+
+export function resolveWatchOptions(door: Door, given: unknown): WatchRequest {
+  const options = resolveOptions(door, WATCH_OPTIONS, given);
+  return {
+    pids: options.pids,
+    intervalMs: options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
+    stackSize: options.stackSize ?? QEMU_STACK_SIZE,
+    policyOverrides: options.policyOverrides ?? new Map(),
+    trendWindowMs: options.trendWindowMs ?? DEFAULT_TREND_WINDOW_MS,
+    signal: options.signal,
+  };
+}
+
+export const SNAPSHOT_OPTIONS = ["stackSize", "policy"] as const satisfies readonly OptionName[];
+
+export interface SnapshotRequest {
+  stackSize: number;
+  /** The policy given for this process, winning over its version's. */
+  policy: PolicyName | undefined;
+}
+
+export function resolveSnapshotOptions(door: Door, given: unknown): SnapshotRequest {
+  const options = resolveOptions(door, SNAPSHOT_OPTIONS, given);
+  return { stackSize: options.stackSize ?? QEMU_STACK_SIZE, policy: options.policy };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
