@@ -3,56 +3,28 @@
  * maps stacks as QEMU does with decoys around them, the kernel backend maps
  * its real stacks, and QEMU's own binary carries its version.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { snapshot as apiSnapshot, watch } from "../src/index.js";
 import { scanMapsText, threadStackSize, UNLIMITED_THREAD_STACK_SIZE } from "../src/host/maps-stacks.js";
 import { isQemuExe, policyForVersion, vmNameOf } from "../src/host/process-info.js";
 import { listQemuProcesses, snapshot } from "../src/host/snapshot.js";
 import { trendOf } from "../src/host/watcher.js";
 import { ROOT } from "./helpers/cli.js";
+import { HOST_SKIP_REASON, StacksHelpers } from "./helpers/stacks-helper.js";
 
-const SOURCE = join(ROOT, "test", "fixtures", "host", "stacks.c");
-const gcc = ["/usr/bin/gcc", "/usr/local/bin/gcc"].find((p) => existsSync(p)) ?? null;
-const onLinux = process.platform === "linux";
-if (gcc === null || !onLinux) console.warn("host tests skipped: they need Linux and gcc to build test/fixtures/host/stacks.c");
-const describeHost = gcc !== null && onLinux ? describe : describe.skip;
+if (HOST_SKIP_REASON !== null) console.warn(`host tests skipped: ${HOST_SKIP_REASON}`);
+const describeHost = HOST_SKIP_REASON === null ? describe : describe.skip;
 
-let dir = "";
-const children: ChildProcess[] = [];
+const helpers = new StacksHelpers();
+const dir = helpers.dir;
+const build = (name: string, version?: string) => helpers.build(name, version);
+const start = (binary: string, args: string[]) => helpers.start(binary, args);
 
-function build(name: string, version?: string): string {
-  const out = join(dir, name);
-  const define = version === undefined ? [] : [`-DVERSION_TEXT="${version}"`];
-  execFileSync(gcc!, ["-O2", "-o", out, SOURCE, "-lpthread", ...define]);
-  return out;
-}
-
-/** Starts a helper and waits for its first line ("READY vmas zombiePid"). */
-async function start(binary: string, args: string[]): Promise<{ child: ChildProcess; next: () => Promise<string> }> {
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "inherit"] });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async (): Promise<string> => {
-    const r = await lines.next();
-    if (r.done) throw new Error(`${binary} ended before printing a line`);
-    return r.value;
-  };
-  return { child, next };
-}
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "coropool-host-"));
-});
-
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => helpers.cleanUp());
 
 describeHost("the stack rule on a process that maps stacks as qemu_alloc_stack does", () => {
   it("counts plain and merged stacks exactly, none of the decoys, before and after some are unmapped", async () => {
@@ -134,7 +106,7 @@ describeHost("the kernel backend's real stacks", () => {
         say();
       }`;
     const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
-    children.push(child);
+    helpers.adopt(child);
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     expect(Number((await lines.next()).value)).toBe(0);
     // Node's own threads with a 2 MiB stack (libuv's, koffi's) look like merged coroutine stacks: the rule's stated limit. Counted before, they stay.
@@ -173,7 +145,7 @@ describeHost("what a process is", () => {
     const copy = join(dir, "kvm");
     copyFileSync("/bin/sleep", copy);
     const child = spawn(copy, ["30"]);
-    children.push(child);
+    helpers.adopt(child);
     await new Promise((r) => setTimeout(r, 100));
     const s = snapshot(child.pid!);
     expect(s).toMatchObject({ qemu: true, qemuVersion: null, policy: null, policySource: null });
@@ -184,7 +156,7 @@ describeHost("what a process is", () => {
     const qemu = "/usr/bin/qemu-system-x86_64";
     if (!existsSync(qemu)) return ctx.skip(); // stated: no QEMU installed here
     const child = spawn(qemu, ["-machine", "none", "-display", "none", "-S", "-nodefaults", "-name", "guest=web-1,,a,debug-threads=on"], { stdio: "ignore" });
-    children.push(child);
+    helpers.adopt(child);
     await new Promise((r) => setTimeout(r, 300));
     const s = snapshot(child.pid!);
     expect(s.qemuVersion).toMatch(/^7\.2\.\d+$/);

@@ -98,4 +98,6 @@ export interface CommandResult {
   report?: PendingReport;
   /** One line for stderr after the results (without the "coropool: " prefix), e.g. which thread died and why. */
   stderr?: string;
+  /** The command runs until stopped (watch): a signal is how it ends, not an interruption, and its output was streamed as it went. */
+  endsOnSignal?: boolean;
 }

@@ -20,6 +20,12 @@ const CLI_FLAGS = {
       "also write a self-contained HTML report (charts, parameters, machine), after the results are printed; FILE must be a regular file or a new path (a symlink is written through), never a file the run reads",
   },
   output: { value: "FILE", about: "the file to write" },
+  once: { about: "print one snapshot and exit" },
+  interval: { value: "SECONDS", about: "seconds between snapshots (default 2)" },
+  alert: {
+    value: "PERCENT",
+    about: "a line on stderr when a process uses more than PERCENT of max_map_count (when it crosses it); with --once the exit status is then 3",
+  },
   allowFailures: { about: "custom workloads: exit 0 even when coroutine bodies threw (each failure is still listed); without it such a run exits 4" },
 } as const satisfies Record<string, { value?: string; about: string }>;
 
@@ -52,6 +58,9 @@ export interface ReadFlags {
   options: Record<string, unknown>;
   /** The command line's own flags. */
   json: boolean;
+  once: boolean;
+  /** The text of a flag of the command line's own that takes a value (--interval, --alert). */
+  text: (name: CliFlagName) => string | undefined;
   report: string | undefined;
   output: string | undefined;
   allowFailures: boolean;
@@ -73,6 +82,8 @@ export function readFlags(command: string, argv: string[], entries: readonly Fla
   return {
     options,
     json: parsed.values.json === true,
+    once: parsed.values.once === true,
+    text,
     report: text("report"),
     output: text("output"),
     allowFailures: parsed.values["allow-failures"] === true,

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   randread: async () => (await import("./commands/randread.js")).randreadCommand,
   run: async () => (await import("./commands/run.js")).runCommand,
   report: async () => (await import("./commands/report.js")).reportCommand,
+  watch: async () => (await import("./commands/watch.js")).watchCommand,
 };
 
 const MAIN_HELP = `Usage: coropool COMMAND [options]
@@ -42,6 +43,7 @@ Commands:
   randread  the seed's fio-like benchmark: IOPS and latency, OLD vs NEW
   run       any scenario file, including custom workload modules
   report    render a saved --json result as a self-contained HTML page
+  watch     the QEMU processes running on this host: VMAs, coroutine stacks, headroom, live
 
 Options:
   --version  print coropool's version
@@ -79,11 +81,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   try {
     const command = await load();
     const result = await command(rest, interrupt);
-    out.write(result.stdout.endsWith("\n") ? result.stdout : result.stdout + "\n");
+    if (result.stdout !== "" || result.endsOnSignal !== true) out.write(result.stdout.endsWith("\n") ? result.stdout : result.stdout + "\n");
     if (result.stderr !== undefined) err.write(`coropool: ${escapeControls(result.stderr)}\n`);
     const failure = result.report === undefined ? null : await writePendingReport(result.report, out);
     if (failure !== null) err.write(`coropool: ${escapeControls(failure)}\n`);
-    const signal = interrupt.received;
+    const signal = result.endsOnSignal === true ? null : interrupt.received;
     if (signal !== null) err.write(`coropool: interrupted by ${signal}: the results so far are printed${result.report ? ", the report marked interrupted" : ""}\n`);
     return finalStatus(result.exitCode, failure !== null, signal === null ? null : interruptedStatus(signal));
   } catch (e) {

@@ -128,12 +128,18 @@ function guestOf(value: string): string | null {
  * The process's start time (clock ticks after boot, /proc/PID/stat's 22nd
  * field) and state: a pid is the same process only with the same start.
  */
-export function readStat(pid: number): { startTime: number; state: string } {
+export function readStat(pid: number): { startTime: number; state: string; exiting: boolean } {
   const text = readFileSync(`/proc/${pid}/stat`, "latin1");
   // The name (field 2) is in parentheses and may hold anything: count from the last ')'.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0]!, startTime: Number(fields[19]) };
+  // Field 9, the kernel's task flags: PF_EXITING is set as do_exit() begins, before the memory
+  // map is torn down and long before the state turns zombie, so a read it overlaps is known cut.
+  const exiting = (Number(fields[6]) & PF_EXITING) !== 0;
+  return { state: fields[0]!, startTime: Number(fields[19]), exiting };
 }
+
+/** include/linux/sched.h: "getting shut down". */
+const PF_EXITING = 0x00000004;
 
 /** /proc/PID/comm: the process's name, readable for every process (the binary's name cut to 15 bytes, unless it renamed itself). */
 export function readComm(pid: number): string {

@@ -81,7 +81,7 @@ export function snapshot(pid: number, options: SnapshotOptions = {}): ProcessSna
     const stat = readStat(pid);
     result.startTime = stat.startTime;
     // A zombie has no memory left to read: it has exited, only its parent has not collected it.
-    if (stat.state === "Z" || stat.state === "X") return { ...result, unreadable: "exited" };
+    if (stat.state === "Z" || stat.state === "X" || stat.exiting) return { ...result, unreadable: "exited" };
     result.vm = vmNameOf(readCmdline(pid));
     result.exe = readExePath(pid);
     result.qemu = isQemuExe(result.exe);
@@ -107,7 +107,7 @@ export function snapshot(pid: number, options: SnapshotOptions = {}): ProcessSna
 /** The same process, not exited: its stat still there, not a zombie, the same start time. Throws ENOENT when gone. */
 function stillRunning(pid: number, startTime: number): boolean {
   const now = readStat(pid);
-  return now.startTime === startTime && now.state !== "Z" && now.state !== "X";
+  return now.startTime === startTime && now.state !== "Z" && now.state !== "X" && !now.exiting;
 }
 
 /**

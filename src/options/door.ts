@@ -32,7 +32,7 @@ export function flagName(name: string): string {
 }
 
 /** Options whose flag is not their name in kebab case: one table, the only place it is said. */
-const FLAG_NAMES: Record<string, string> = { policies: "policy", poolIncrease: "pool-inc" };
+const FLAG_NAMES: Record<string, string> = { policies: "policy", poolIncrease: "pool-inc", policyOverrides: "policy" };
 
 /**
  * The error that refuses `value` of option `name`: "bad NAME VALUE; allowed:

@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { InputError } from "../../errors.js";
+import { snapshot } from "../../host/snapshot.js";
+import { Watcher, type WatchedProcess, type WatchSample } from "../../host/watcher.js";
+import { MAX_PID } from "../../options/catalogue.js";
+import { badOption, cliDoor } from "../../options/door.js";
+import { resolveWatchOptions } from "../../options/doors.js";
+import { alertLine, formatWatchSample, overAlert } from "../../report/watch-text.js";
+import { watchDocument } from "../../report/watch-document.js";
+import { EXIT, type CommandResult } from "../exit.js";
+import { flag, flagHelp, readFlags, type ReadFlags } from "../flag-table.js";
+import { Interrupt } from "../interrupt.js";
+
+const WATCH_FLAGS = [
+  flag("once"),
+  flag("interval"),
+  flag("json", undefined, "one JSON document per snapshot, one a line (docs/watch.schema.json)"),
+  flag("alert"),
+  flag("policyOverrides", "PID=P[,...]", "the pool policy of a vendor build that backports a pool, by pid (e.g. 4711=batched): it wins over the one its version gives"),
+  flag("stackSize", "SIZE", "the build's coroutine stack size (default 1m, as QEMU)"),
+];
+
+export const WATCH_HELP = `Usage: coropool watch [PID...] [options]
+
+Watches the QEMU processes running on this host, read from /proc without
+running or tracing them: for each, its VM's name (-name), its QEMU version
+(read from the bytes of the binary it runs) and so its pool policy (up to 8.2
+legacy; 9.0 and later batched, whose hard cap is dead on Linux), its VMAs
+against vm.max_map_count and the headroom left, its coroutine stacks mapped
+now (in use and pooled alike: the maps cannot tell them apart), the most seen
+since watching began, and the trend in stacks a minute. Without PID, every
+QEMU system emulator (qemu-system-*, qemu-kvm, kvm, by the binary's name);
+a PID given is watched whatever it runs.
+
+On a terminal the table redraws in place; q or Ctrl-C quits. Reading another
+user's QEMU (libvirt runs it as libvirt-qemu) needs root or CAP_SYS_PTRACE: a
+process that cannot be read is reported as unreadable.
+
+Options:
+${flagHelp(WATCH_FLAGS)}
+
+Exit status: 0 watched (a watch ends with q, SIGINT or SIGTERM); 3 with
+--once, a process is over --alert; 2 bad input (one PID that does not exist or
+cannot be read, a bad flag); 1 internal error.
+
+Examples:
+  coropool watch
+  coropool watch --once --json
+  coropool watch 4711 --alert 80 --interval 5
+  coropool watch --policy 4711=batched`;
+
+/** The seconds between snapshots, as --interval allows them. */
+const MIN_INTERVAL_SECONDS = 0.1;
+const MAX_INTERVAL_SECONDS = 86_400;
+const DEFAULT_INTERVAL_SECONDS = 2;
+
+export async function watchCommand(argv: string[], interrupt = new Interrupt()): Promise<CommandResult> {
+  const flags = readFlags("watch", argv, WATCH_FLAGS, Infinity);
+  if (flags.help) return { stdout: WATCH_HELP, exitCode: EXIT.OK };
+  const door = cliDoor("watch");
+  const pids = flags.positionals.map(pidArgument);
+  const alert = alertPercent(flags);
+  const request = resolveWatchOptions(door, { ...flags.options, intervalMs: intervalMs(flags), ...(pids.length > 0 ? { pids } : {}) });
+  if (pids.length === 1) refuseUnreadable(pids[0]!, request.stackSize);
+  const watcher = new Watcher(request);
+  if (flags.once) return onceResult(watcher.sample(), flags.json, alert, pids.length === 0);
+  await watchLive(watcher, request.intervalMs, flags.json, alert, pids.length === 0, interrupt.stopsGracefully());
+  return { stdout: "", exitCode: EXIT.OK, endsOnSignal: true };
+}
+
+/** A PID argument: a process id. */
+function pidArgument(text: string): number {
+  const pid = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(pid) && pid >= 1 && pid <= MAX_PID)) {
+    throw new InputError("ERR_BAD_ARGUMENT", `watch: bad PID ${text === "" ? "''" : text}; allowed: a process id, an integer from 1 to ${MAX_PID}`);
+  }
+  return pid;
+}
+
+/** One PID that cannot be watched is bad input; among several, it is a row that says so. */
+function refuseUnreadable(pid: number, stackSize: number): void {
+  const now = snapshot(pid, { stackSize });
+  if (now.unreadable !== undefined) throw new InputError("ERR_BAD_ARGUMENT", `watch: PID ${pid}: ${now.unreadable}; allowed: a running process this user may read`);
+}
+
+function intervalMs(flags: ReadFlags): number {
+  const text = flags.text("interval");
+  if (text === undefined) return DEFAULT_INTERVAL_SECONDS * 1000;
+  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(seconds >= MIN_INTERVAL_SECONDS && seconds <= MAX_INTERVAL_SECONDS)) {
+    throw badOption(cliDoor("watch"), "interval", text, `a number of seconds from ${MIN_INTERVAL_SECONDS} to ${MAX_INTERVAL_SECONDS}`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+function alertPercent(flags: ReadFlags): number | null {
+  const text = flags.text("alert");
+  if (text === undefined) return null;
+  const percent = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(percent > 0 && percent < 100)) throw badOption(cliDoor("watch"), "alert", text, "a percentage of max_map_count, more than 0 and less than 100");
+  return percent;
+}
+
+function onceResult(sample: WatchSample, json: boolean, alert: number | null, watchingAll: boolean): CommandResult {
+  const over = alert === null ? [] : sample.processes.filter((p) => overAlert(p, alert));
+  return {
+    stdout: json ? JSON.stringify(watchDocument(sample)) : formatWatchSample(sample, watchingAll),
+    exitCode: over.length > 0 ? EXIT.VMA_ABORT : EXIT.OK,
+    ...(over.length > 0 ? { stderr: over.map((p) => alertLine(p, alert!)).join("; ") } : {}),
+  };
+}
+
+/** Redraws (a terminal) or appends (a pipe, --json) a sample every interval until q, SIGINT or SIGTERM. */
+async function watchLive(watcher: Watcher, interval: number, json: boolean, alert: number | null, watchingAll: boolean, signal: AbortSignal): Promise<void> {
+  const live = !json && process.stdout.isTTY === true;
+  const quit = new AbortController();
+  const stopKeys = live ? listenForQuit(() => quit.abort()) : () => {};
+  const stopped = AbortSignal.any([signal, quit.signal]);
+  const alerted = new Set<number>();
+  try {
+    while (!stopped.aborted) {
+      const sample = watcher.sample();
+      if (json) process.stdout.write(`${JSON.stringify(watchDocument(sample))}\n`);
+      else process.stdout.write(live ? `\x1b[H\x1b[2J${formatWatchSample(sample, watchingAll)}\n(q quits)\n` : `${formatWatchSample(sample, watchingAll)}\n\n`);
+      if (alert !== null) alertOnCrossing(sample.processes, alert, alerted);
+      await sleep(interval, undefined, { signal: stopped }).catch(() => undefined);
+    }
+  } finally {
+    stopKeys();
+  }
+}
+
+/** One stderr line when a process crosses the threshold, not one every sample while it stays over. */
+function alertOnCrossing(processes: WatchedProcess[], percent: number, alerted: Set<number>): void {
+  for (const p of processes) {
+    const over = overAlert(p, percent);
+    if (over && !alerted.has(p.pid)) process.stderr.write(`coropool: ${alertLine(p, percent)}\n`);
+    if (over) alerted.add(p.pid);
+    else alerted.delete(p.pid);
+  }
+}
+
+/** q (or Ctrl-C, which raw mode delivers as a key) quits; returns what puts the terminal back. */
+function listenForQuit(quit: () => void): () => void {
+  const stdin = process.stdin;
+  if (stdin.isTTY !== true) return () => {};
+  const onKey = (key: Buffer) => {
+    if (key.includes(0x71) || key.includes(0x51) || key.includes(0x03)) quit();
+  };
+  stdin.setRawMode(true);
+  stdin.on("data", onKey);
+  stdin.resume();
+  return () => {
+    stdin.off("data", onKey);
+    stdin.setRawMode(false);
+    stdin.pause();
+  };
+}
