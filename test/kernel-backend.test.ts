@@ -64,8 +64,9 @@ describeKernel("kernel backend (real mmap + mprotect + munmap)", () => {
     const during = readProcessVmaCount()!;
     for (const slot of slots) stacks.free(slot, 0);
     const after = readProcessVmaCount()!;
-    expect(Math.abs(during - before - 2 * n)).toBeLessThanOrEqual(8);
-    expect(Math.abs(after - before)).toBeLessThanOrEqual(8);
+    // V8 maps and unmaps on its own (heap pages, JIT code) meanwhile; up to 10 was seen under load.
+    expect(Math.abs(during - before - 2 * n)).toBeLessThanOrEqual(16);
+    expect(Math.abs(after - before)).toBeLessThanOrEqual(16);
   });
 
   it("the options contract refuses to come within the safety margin of the host's real limit, at every door", async () => {

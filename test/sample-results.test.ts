@@ -10,6 +10,7 @@ import { serialize } from "node:v8";
 import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { Runtime } from "../src/runtime/runtime.js";
+import { StopControl } from "../src/runtime/stop-control.js";
 import { ThreadEnv } from "../src/runtime/thread-env.js";
 import { runCustomPart, type CustomPart, type CustomPartResult } from "../src/scenarios/custom/part.js";
 import { loadWorkload } from "../src/scenarios/custom/workload.js";
@@ -60,7 +61,7 @@ describe("sample results are cut to 1 KiB of JSON, on the worker", () => {
     const { region } = runtime.openRegion();
     const part: CustomPart = { kind: "custom", modulePath: MODULE, options: {}, seed: 1 };
     // This thread stands in for a worker: runCustomPart is the code a worker runs.
-    const env = ThreadEnv.claim({ buffer: region.buffer, parts: [part], barrierTimeoutMs: 10_000, taskId: 0, runStartNs: 0 });
+    const env = ThreadEnv.claim({ buffer: region.buffer, control: StopControl.create(1).buffer, parts: [part], barrierTimeoutMs: 10_000, taskId: 0, runStartNs: 0 });
     const result = runCustomPart(env, part, await loadWorkload(MODULE));
     env.exit();
     expectCutParts(result);
