@@ -18,8 +18,12 @@ export const MAX_PORT = 65535;
 /** What `parseListenAddress` allows, in words: the end of a refusal's message. */
 export const LISTEN_ADDRESS_ALLOWED = `[HOST:]PORT, PORT from 0 (any free port) to ${MAX_PORT}, HOST an IPv4 address, [IPv6] in brackets or a host name; 127.0.0.1 unless given`;
 
-/** A host name as DNS allows it: dot-separated labels of letters, digits and inner hyphens. */
-const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+/**
+ * A host name as DNS allows it: dot-separated labels of letters, digits and
+ * inner hyphens, the last one not all digits (so `300.1.1.1` is a bad IPv4
+ * address, not a name).
+ */
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*(?![0-9]+$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 /**
  * `9464`, `0.0.0.0:9464`, `[::1]:9464` or `localhost:9464` as a host and a

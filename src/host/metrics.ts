@@ -66,8 +66,8 @@ export function createHostMetrics(): HostMetrics {
     new Gauge<L>({ name, help, labelNames, registers: [registry] });
   const processGauges = PROCESS_GAUGES.map(([name, help, value]) => ({ gauge: gauge(name, help, PROCESS_LABELS), value }));
   const unreadable = gauge("coropool_qemu_unreadable", "1 for a watched process whose maps cannot be read (the reason label says why: root or CAP_SYS_PTRACE is needed for another user's QEMU)", [...PROCESS_LABELS, "reason"]);
-  const maxMapCount = gauge("coropool_max_map_count", "The host's vm.max_map_count: the most VMAs a process may map");
-  const scrapeDuration = gauge("coropool_scrape_duration_seconds", "Seconds the last snapshot of every watched process took to read from /proc");
+  const maxMapCount = hostGauge(registry, "coropool_max_map_count", "The host's vm.max_map_count: the most VMAs a process may map");
+  const scrapeDuration = hostGauge(registry, "coropool_scrape_duration_seconds", "Seconds the last snapshot of every watched process took to read from /proc");
 
   function updateMetrics(snapshots: readonly WatchedProcess[], info: SnapshotSetInfo = {}): void {
     for (const { gauge } of processGauges) gauge.reset();
@@ -83,6 +83,21 @@ export function createHostMetrics(): HostMetrics {
   }
 
   return { registry, updateMetrics };
+}
+
+/**
+ * A gauge without labels that joins the registry with its first value:
+ * prom-client shows an unlabelled gauge as 0 from its creation, and a
+ * max_map_count of 0 before the first snapshot would be a made-up number.
+ */
+function hostGauge(registry: Registry, name: string, help: string): { set(value: number): void } {
+  const gauge = new Gauge({ name, help, registers: [] });
+  return {
+    set(value) {
+      if (!registry.getSingleMetric(name)) registry.registerMetric(gauge);
+      gauge.set(value);
+    },
+  };
 }
 
 /** A null label is the empty string, which Prometheus treats as the label being absent. */
