@@ -9,22 +9,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startExporter } from "../src/host/exporter.js";
 import { metricNames, panelQueries, readDashboard, variableMetrics } from "./helpers/dashboard.js";
 import { ROOT } from "./helpers/cli.js";
-import { watched } from "./helpers/watched.js";
-
-/** The metric names the exporter serves once it has seen every kind of process and the set's info. */
-async function servedMetrics(): Promise<Set<string>> {
-  const e = await startExporter({ host: "127.0.0.1", port: 0 });
-  try {
-    e.updateMetrics([watched(1), watched(2, { unreadable: "permission denied" })], { maxMapCount: 65530, scrapeSeconds: 0.001 });
-    const text = await (await fetch(e.url)).text();
-    return new Set([...text.matchAll(/^# TYPE (\S+) gauge$/gm)].map((m) => m[1]!));
-  } finally {
-    await e.close();
-  }
-}
+import { servedMetrics } from "./helpers/watched.js";
 
 describe("the Grafana dashboard", () => {
   it("reads metric names out of PromQL (the check below is not vacuous)", () => {

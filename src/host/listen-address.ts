@@ -1,8 +1,8 @@
 /**
  * Where the exporter listens: `[HOST:]PORT`, the loopback unless told. An
  * exporter publishes what the host's VMs are doing, so it is reachable from
- * elsewhere only when the operator names an address (DESIGN: "an exporter
- * listens on the loopback unless told").
+ * elsewhere only when the operator names an address, as is the convention
+ * for Prometheus exporters.
  */
 import { isIP } from "node:net";
 

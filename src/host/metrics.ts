@@ -1,9 +1,10 @@
 /**
- * The watch's snapshots as Prometheus gauges. One series a process, labelled
- * by what identifies it to an operator (pid, vm) and by what explains its
- * numbers (qemu_version, policy); counts are plain numbers, no units
- * (DESIGN: "Live hosts"). Each update replaces the whole set, so a process
- * that went away leaves no series behind to be mistaken for a live one.
+ * The watch's snapshots as Prometheus gauges, named `coropool_<thing>` as
+ * Prometheus's conventions ask. One series a process, labelled by what
+ * identifies it to an operator (pid, vm) and by what explains its numbers
+ * (qemu_version, policy); counts are plain numbers, without units. Each
+ * update replaces the whole set, so a process that went away leaves no series
+ * behind to be mistaken for a live one.
  */
 import { Gauge, Registry } from "prom-client";
 

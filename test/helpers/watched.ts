@@ -1,4 +1,5 @@
 /** Snapshot data for the exporter's tests, and a reader of its /metrics page. */
+import { startExporter } from "../../src/host/exporter.js";
 import type { WatchedProcess } from "../../src/host/metrics.js";
 
 /** A readable QEMU as the watch reports it. */
@@ -30,4 +31,16 @@ export function samples(text: string): Map<string, number> {
     out.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
   return out;
+}
+
+/** The metric names the exporter serves once it has seen every kind of process and the set's info. */
+export async function servedMetrics(): Promise<Set<string>> {
+  const e = await startExporter({ host: "127.0.0.1", port: 0 });
+  try {
+    e.updateMetrics([watched(1), watched(2, { unreadable: "permission denied" })], { maxMapCount: 65530, scrapeSeconds: 0.001 });
+    const text = await (await fetch(e.url)).text();
+    return new Set([...text.matchAll(/^# TYPE (\S+) gauge$/gm)].map((m) => m[1]!));
+  } finally {
+    await e.close();
+  }
 }
