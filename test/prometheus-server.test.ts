@@ -11,18 +11,20 @@
  * - Every query of the Grafana dashboard is valid PromQL to Prometheus.
  * - A process that went away leaves Prometheus's instant queries.
  *
- * The snapshots are read here from /proc/PID/maps (one line a VMA, but
- * [vsyscall]); stacks are 0, as these processes have none.
+ * The snapshots are the watch's own (src/host/snapshot.ts); stacks are 0, as
+ * these processes have none. test/watch-cli.test.ts checks that
+ * `coropool watch --prometheus` serves what it prints.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startExporter, type Exporter } from "../src/host/exporter.js";
-import type { WatchedProcess } from "../src/host/metrics.js";
+import { snapshot } from "../src/host/snapshot.js";
+import type { WatchedProcess } from "../src/host/watcher.js";
 import { ROOT } from "./helpers/cli.js";
 import { panelQueries } from "./helpers/dashboard.js";
 import { skipReason } from "./helpers/installed.js";
@@ -39,13 +41,10 @@ let exporter: Exporter | undefined;
 let prometheusUrl = "";
 let prometheusLog = "";
 
-/** One process as the watch would report it, read from /proc now. */
+/** One process as the watch reports it: the watch's own snapshot, now (a first sample: its peak is its stacks, no trend yet). */
 function readSnapshot(pid: number, maxMapCount: number): WatchedProcess {
-  const vmas = readFileSync(`/proc/${pid}/maps`, "utf8")
-    .split("\n")
-    .filter((line) => line !== "" && !line.endsWith("[vsyscall]")).length;
-  const left = maxMapCount - vmas;
-  return { pid, vm: null, exe: readlinkSync(`/proc/${pid}/exe`), qemuVersion: null, policy: null, vmas, maxMapCount, headroom: { vmas: left, ratio: left / maxMapCount }, stacks: 0, peakStacks: 0, trendPerMinute: null };
+  const now = snapshot(pid, { maxMapCount });
+  return { ...now, peakStacks: now.stacks, trend: null };
 }
 
 /** A port nothing listens on now (closed again before Prometheus takes it). */
@@ -151,7 +150,7 @@ describe.skipIf(SKIP !== null)(SKIP ?? "the exporter under a real Prometheus", (
     if (cc.status !== 0) throw new Error(`gcc: ${cc.stderr}`);
     quiet = await startHelper(binary, 0);
     // Each area adds 2 VMAs (the area and the gap above it): enough areas to leave BUSY_HEADROOM.
-    const idle = readSnapshot(quiet.pid!, maxMapCount).vmas;
+    const idle = readSnapshot(quiet.pid!, maxMapCount).vmas!;
     busy = await startHelper(binary, Math.ceil(((1 - BUSY_HEADROOM) * maxMapCount - idle) / 2));
     const t0 = process.hrtime.bigint();
     fed = [readSnapshot(quiet.pid!, maxMapCount), readSnapshot(busy.pid!, maxMapCount)];
@@ -169,16 +168,16 @@ describe.skipIf(SKIP !== null)(SKIP ?? "the exporter under a real Prometheus", (
 
   it("the busy process really left under 20% of max_map_count, the quiet one far more", () => {
     const [q, b] = fed;
-    expect(b!.headroom.ratio).toBeLessThan(0.2);
-    expect(b!.headroom.ratio).toBeGreaterThan(BUSY_HEADROOM - 0.01);
-    expect(q!.headroom.ratio).toBeGreaterThan(0.99);
+    expect(b!.headroom!.ratio).toBeLessThan(0.2);
+    expect(b!.headroom!.ratio).toBeGreaterThan(BUSY_HEADROOM - 0.01);
+    expect(q!.headroom!.ratio).toBeGreaterThan(0.99);
   });
 
   it("every series arrives with the values the exporter was given", async () => {
     const byPid = (pick: (p: WatchedProcess) => number) => Object.fromEntries(fed.map((p) => [String(p.pid), pick(p)]));
     const want: Record<string, Record<string, number>> = {
-      coropool_qemu_vmas: byPid((p) => p.vmas),
-      coropool_qemu_headroom_ratio: byPid((p) => p.headroom.ratio),
+      coropool_qemu_vmas: byPid((p) => p.vmas!),
+      coropool_qemu_headroom_ratio: byPid((p) => p.headroom!.ratio),
       coropool_qemu_stacks: byPid(() => 0),
       coropool_qemu_peak_stacks: byPid(() => 0),
       coropool_max_map_count: { "": maxMapCount },

@@ -87,6 +87,34 @@ describeHost("coropool watch", () => {
     expect(last.trend).toBeLessThan(0);
   }, 30_000);
 
+  it("--prometheus serves the values the watch prints; a port in use is bad input", async () => {
+    const binary = helpers.build("qemu-system-riscv64", "QEMU emulator version 10.0.2 (coropool test)");
+    const { child, next } = await helpers.start(binary, ["-name", "beta", "--stacks", "12"]);
+    await next();
+    const watch = spawn(process.execPath, [join(ROOT, "dist", "src", "cli", "bin.js"), "watch", String(child.pid), "--interval", "0.3", "--json", "--prometheus", "127.0.0.1:0"], { stdio: ["ignore", "pipe", "pipe"] });
+    helpers.adopt(watch);
+    let out = "";
+    let err = "";
+    watch.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    watch.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    await until(() => /serving (\S+)/.test(err) && out.includes("\n"));
+    const url = /serving (\S+)/.exec(err)![1]!;
+    const printed = parsed(out.split("\n")[0]!).processes[0]!;
+    const metrics = await (await fetch(url)).text();
+    const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*pid="${child.pid}"[^}]*\\} (\\S+)$`, "m").exec(metrics)?.[1]);
+    expect(value("coropool_qemu_stacks")).toBe(printed.stacks);
+    expect(value("coropool_qemu_vmas")).toBe(printed.vmas);
+    expect(value("coropool_qemu_peak_stacks")).toBe(12);
+    expect(metrics).toMatch(new RegExp(`coropool_qemu_stacks\\{pid="${child.pid}",vm="beta",qemu_version="10.0.2",policy="batched \\(uncapped\\)"\\} 12`));
+    const port = new URL(url).port;
+    const taken = runCli(["watch", String(child.pid), "--prometheus", `127.0.0.1:${port}`]);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr.trim()).toBe(`coropool: cannot listen on 127.0.0.1:${port}: the port is in use`);
+    const exit = new Promise<number | null>((r) => watch.on("exit", (code) => r(code)));
+    watch.kill("SIGINT");
+    expect(await exit).toBe(0);
+  }, 30_000);
+
   it("PIDs: one that does not exist is bad input (exit 2, one line); among several it is a row that says so", async () => {
     const none = runCli(["watch", "4194303", "--once"]);
     expect(none.code).toBe(2);

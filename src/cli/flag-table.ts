@@ -26,6 +26,10 @@ const CLI_FLAGS = {
     value: "PERCENT",
     about: "a line on stderr when a process uses more than PERCENT of max_map_count (when it crosses it); with --once the exit status is then 3",
   },
+  prometheus: {
+    value: "[HOST:]PORT",
+    about: "also serve the snapshots as Prometheus gauges at http://HOST:PORT/metrics (127.0.0.1 unless HOST is given; port 0: any free one, said on stderr)",
+  },
   allowFailures: { about: "custom workloads: exit 0 even when coroutine bodies threw (each failure is still listed); without it such a run exits 4" },
 } as const satisfies Record<string, { value?: string; about: string }>;
 

@@ -9,7 +9,8 @@ import type { AddressInfo } from "node:net";
 import { InputError } from "../errors.js";
 import { shownText, MAX_SHOWN_CHARS } from "../message-text.js";
 import { formatListenAddress, type ListenAddress } from "./listen-address.js";
-import { createHostMetrics, type SnapshotSetInfo, type WatchedProcess } from "./metrics.js";
+import { createHostMetrics, type SnapshotSetInfo } from "./metrics.js";
+import type { WatchedProcess } from "./watcher.js";
 
 export const METRICS_PATH = "/metrics";
 

@@ -7,34 +7,7 @@
  * behind to be mistaken for a live one.
  */
 import { Gauge, Registry } from "prom-client";
-
-/**
- * One process as the watch sees it (the shape `snapshot(pid)` gives, plus
- * what the watcher adds over time). A plain data interface: the exporter
- * reads it and keeps nothing of it.
- */
-export interface WatchedProcess {
-  readonly pid: number;
-  /** The VM's name from `-name`, null when the command line gives none. */
-  readonly vm: string | null;
-  readonly exe: string | null;
-  /** From the bytes of /proc/PID/exe, null when none is found (a PID given explicitly that is no QEMU). */
-  readonly qemuVersion: string | null;
-  /** The pool policy of that version (or `--policy PID=P`), null when unknown. */
-  readonly policy: string | null;
-  readonly vmas: number;
-  readonly maxMapCount: number;
-  /** VMAs left before max_map_count, and that as a share of it (0 to 1). */
-  readonly headroom: { readonly vmas: number; readonly ratio: number };
-  /** Coroutine stacks mapped now, in use and pooled. */
-  readonly stacks: number;
-  /** The most stacks seen since watching began. */
-  readonly peakStacks: number;
-  /** Stacks a minute over the watcher's window; null until it has two samples. */
-  readonly trendPerMinute: number | null;
-  /** Why the process could not be read (permissions, gone): its numbers are then not meaningful. */
-  readonly unreadable?: string;
-}
+import type { WatchedProcess } from "./watcher.js";
 
 /** What a snapshot set says beside its processes. */
 export interface SnapshotSetInfo {
@@ -52,7 +25,7 @@ const PROCESS_GAUGES = [
   ["coropool_qemu_stacks", "Coroutine stacks mapped now (in use and pooled): a one-page guard below a rw map of the stack size", (p: WatchedProcess) => p.stacks],
   ["coropool_qemu_vmas", "Memory maps (VMAs) of the process now, the count vm.max_map_count limits", (p: WatchedProcess) => p.vmas],
   ["coropool_qemu_peak_stacks", "The most coroutine stacks seen mapped since the watch began", (p: WatchedProcess) => p.peakStacks],
-  ["coropool_qemu_headroom_ratio", "VMAs left before vm.max_map_count, as a share of it (0 to 1): QEMU aborts at 0", (p: WatchedProcess) => p.headroom.ratio],
+  ["coropool_qemu_headroom_ratio", "VMAs left before vm.max_map_count, as a share of it (0 to 1): QEMU aborts at 0", (p: WatchedProcess) => p.headroom?.ratio ?? null],
 ] as const;
 
 export interface HostMetrics {
@@ -76,7 +49,7 @@ export function createHostMetrics(): HostMetrics {
     for (const p of snapshots) {
       const labels = labelsOf(p);
       if (p.unreadable !== undefined) unreadable.set({ ...labels, reason: p.unreadable }, 1);
-      else for (const { gauge, value } of processGauges) gauge.set(labels, value(p));
+      else for (const { gauge, value } of processGauges) setIfKnown(gauge, labels, value(p));
     }
     const limit = info.maxMapCount ?? snapshots.find((p) => Number.isSafeInteger(p.maxMapCount))?.maxMapCount;
     if (limit !== undefined) maxMapCount.set(limit);
@@ -99,6 +72,11 @@ function hostGauge(registry: Registry, name: string, help: string): { set(value:
       gauge.set(value);
     },
   };
+}
+
+/** A value a snapshot could not tell (null) is no sample, never a made-up 0. */
+function setIfKnown(gauge: Gauge<ProcessLabel>, labels: Record<ProcessLabel, string>, value: number | null): void {
+  if (value !== null) gauge.set(labels, value);
 }
 
 /** A null label is the empty string, which Prometheus treats as the label being absent. */

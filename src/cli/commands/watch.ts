@@ -7,6 +7,8 @@ import { badOption, cliDoor } from "../../options/door.js";
 import { resolveWatchOptions } from "../../options/doors.js";
 import { alertLine, formatWatchSample, overAlert } from "../../report/watch-text.js";
 import { watchDocument } from "../../report/watch-document.js";
+import { startExporter, type Exporter } from "../../host/exporter.js";
+import { LISTEN_ADDRESS_ALLOWED, parseListenAddress, type ListenAddress } from "../../host/listen-address.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { flag, flagHelp, readFlags, type ReadFlags } from "../flag-table.js";
 import { Interrupt } from "../interrupt.js";
@@ -18,6 +20,7 @@ const WATCH_FLAGS = [
   flag("alert"),
   flag("policyOverrides", "PID=P[,...]", "the pool policy of a vendor build that backports a pool, by pid (e.g. 4711=batched): it wins over the one its version gives"),
   flag("stackSize", "SIZE", "the build's coroutine stack size (default 1m, as QEMU)"),
+  flag("prometheus"),
 ];
 
 export const WATCH_HELP = `Usage: coropool watch [PID...] [options]
@@ -41,13 +44,15 @@ ${flagHelp(WATCH_FLAGS)}
 
 Exit status: 0 watched (a watch ends with q, SIGINT or SIGTERM); 3 with
 --once, a process is over --alert; 2 bad input (one PID that does not exist or
-cannot be read, a bad flag); 1 internal error.
+cannot be read, a bad flag, a --prometheus address that is bad or in use);
+1 internal error.
 
 Examples:
   coropool watch
   coropool watch --once --json
   coropool watch 4711 --alert 80 --interval 5
-  coropool watch --policy 4711=batched`;
+  coropool watch --policy 4711=batched
+  coropool watch --prometheus 9464 --interval 15`;
 
 /** The seconds between snapshots, as --interval allows them. */
 const MIN_INTERVAL_SECONDS = 0.1;
@@ -62,10 +67,28 @@ export async function watchCommand(argv: string[], interrupt = new Interrupt()):
   const alert = alertPercent(flags);
   const request = resolveWatchOptions(door, { ...flags.options, intervalMs: intervalMs(flags), ...(pids.length > 0 ? { pids } : {}) });
   if (pids.length === 1) refuseUnreadable(pids[0]!, request.stackSize);
+  const listen = prometheusAddress(flags);
   const watcher = new Watcher(request);
   if (flags.once) return onceResult(watcher.sample(), flags.json, alert, pids.length === 0);
-  await watchLive(watcher, request.intervalMs, flags.json, alert, pids.length === 0, interrupt.stopsGracefully());
+  // Listening is the last thing that can refuse (a port in use): exit 2 before the first sample.
+  const exporter = listen === null ? null : await startExporter(listen);
+  if (exporter !== null) process.stderr.write(`coropool: serving ${exporter.url}\n`);
+  try {
+    await watchLive(watcher, { interval: request.intervalMs, json: flags.json, alert, watchingAll: pids.length === 0, exporter }, interrupt.stopsGracefully());
+  } finally {
+    await exporter?.close();
+  }
   return { stdout: "", exitCode: EXIT.OK, endsOnSignal: true };
+}
+
+/** --prometheus [HOST:]PORT; it serves a running watch, so not with --once. */
+function prometheusAddress(flags: ReadFlags): ListenAddress | null {
+  const text = flags.text("prometheus");
+  if (text === undefined) return null;
+  const address = parseListenAddress(text);
+  if (address === null) throw badOption(cliDoor("watch"), "prometheus", text, LISTEN_ADDRESS_ALLOWED);
+  if (flags.once) throw new InputError("ERR_USAGE", "watch: --prometheus serves a running watch; leave out --once");
+  return address;
 }
 
 /** A PID argument: a process id. */
@@ -110,8 +133,19 @@ function onceResult(sample: WatchSample, json: boolean, alert: number | null, wa
   };
 }
 
-/** Redraws (a terminal) or appends (a pipe, --json) a sample every interval until q, SIGINT or SIGTERM. */
-async function watchLive(watcher: Watcher, interval: number, json: boolean, alert: number | null, watchingAll: boolean, signal: AbortSignal): Promise<void> {
+interface LiveOutput {
+  interval: number;
+  json: boolean;
+  alert: number | null;
+  watchingAll: boolean;
+  exporter: Exporter | null;
+}
+
+/**
+ * Redraws (a terminal) or appends (a pipe, --json) a sample every interval
+ * until q, SIGINT or SIGTERM; the exporter, if any, serves the latest.
+ */
+async function watchLive(watcher: Watcher, { interval, json, alert, watchingAll, exporter }: LiveOutput, signal: AbortSignal): Promise<void> {
   const live = !json && process.stdout.isTTY === true;
   const quit = new AbortController();
   const stopKeys = live ? listenForQuit(() => quit.abort()) : () => {};
@@ -119,7 +153,9 @@ async function watchLive(watcher: Watcher, interval: number, json: boolean, aler
   const alerted = new Set<number>();
   try {
     while (!stopped.aborted) {
+      const started = process.hrtime.bigint();
       const sample = watcher.sample();
+      exporter?.updateMetrics(sample.processes, { maxMapCount: sample.maxMapCount, scrapeSeconds: Number(process.hrtime.bigint() - started) / 1e9 });
       if (json) process.stdout.write(`${JSON.stringify(watchDocument(sample))}\n`);
       else process.stdout.write(live ? `\x1b[H\x1b[2J${formatWatchSample(sample, watchingAll)}\n(q quits)\n` : `${formatWatchSample(sample, watchingAll)}\n\n`);
       if (alert !== null) alertOnCrossing(sample.processes, alert, alerted);
