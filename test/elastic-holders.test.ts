@@ -2,15 +2,13 @@ import { describe, expect, it } from "vitest";
 import { BATCH_MAX_SIZE } from "../src/pools/batched.js";
 import { ELASTIC_DECAY_PERIOD_MS, ElasticPolicy } from "../src/pools/elastic.js";
 import { checkRegion } from "../src/pools/invariants.js";
-import { initialPoolMaxSize, policyId, ThreadStacks } from "../src/pools/index.js";
 import { Header } from "../src/shared/layout.js";
-import { SharedRegion } from "../src/shared/region.js";
 import { StackAllocator } from "../src/stacks/stack-allocator.js";
 import { regrownRegion } from "../src/replay/region-growth.js";
 import { replayTrace } from "../src/replay/replay.js";
 import { replayLog } from "../src/replay/replay-log.js";
 import { parseTrace } from "../src/replay/trace.js";
-import { batchedHardMaxSize } from "../src/vma/limits.js";
+import { drivenElasticRegion } from "./helpers/elastic-region.js";
 import { TraceBuilder } from "./helpers/trace-builder.js";
 
 // elastic's behaviour is the run's, never its storage's: its cap counts the
@@ -21,25 +19,8 @@ const BASELINE = 1000;
 
 /** An elastic region with `slots` thread slots, driven directly. */
 function elasticRegion(slots: number, maxMapCount: number) {
-  const region = SharedRegion.create({
-    policyId: policyId("elastic"),
-    threads: slots,
-    stackCapacity: 4_000,
-    vmaLimit: maxMapCount,
-    baselineVmas: BASELINE,
-    initialPoolMaxSize: initialPoolMaxSize("elastic"),
-    hardMaxSize: batchedHardMaxSize(maxMapCount),
-  });
-  const allocator = new StackAllocator(region);
-  const policy = new ElasticPolicy(region, allocator);
-  const stacks = Array.from({ length: slots }, (_, t) => new ThreadStacks(region, policy, allocator, t));
-  const burst = (t: number, n: number) => {
-    const slots = Array.from({ length: n }, () => stacks[t]!.acquireStack());
-    for (const s of slots) stacks[t]!.releaseStack(s);
-  };
-  const freed = () => region.totals().freed;
-  const expectSound = () => expect(checkRegion(region, 0, policy).violations).toEqual([]);
-  return { region, policy, stacks, burst, freed, expectSound };
+  const driven = drivenElasticRegion(slots, maxMapCount, BASELINE, 4_000);
+  return { ...driven, freed: () => driven.region.totals().freed };
 }
 
 describe("elastic's cap counts the threads that hold a local pool", () => {

@@ -1,13 +1,11 @@
+import { drivenElasticRegion } from "./helpers/elastic-region.js";
 import { describe, expect, it } from "vitest";
 import { BATCH_MAX_SIZE } from "../src/pools/batched.js";
 import { ELASTIC_DECAY_PERIOD_MS, ElasticPolicy, elasticHardMaxSize } from "../src/pools/elastic.js";
 import { checkRegion } from "../src/pools/invariants.js";
 import type { ListWalker, PoolPolicy } from "../src/pools/policy.js";
-import { initialPoolMaxSize, policyId, ThreadStacks } from "../src/pools/index.js";
 import { Header, Thread } from "../src/shared/layout.js";
-import { SharedRegion } from "../src/shared/region.js";
 import { StackAllocator } from "../src/stacks/stack-allocator.js";
-import { batchedHardMaxSize } from "../src/vma/limits.js";
 import { TraceBuilder } from "./helpers/trace-builder.js";
 
 // Hand-worked sequences for elastic: every expected number is derived in the
@@ -19,26 +17,8 @@ const BASELINE = 1000;
 
 /** A region under elastic driven directly, so a test can give the tick its own clock. */
 function elasticRegion(threads: number, maxMapCount = 65530) {
-  const region = SharedRegion.create({
-    policyId: policyId("elastic"),
-    threads,
-    stackCapacity: 20_000,
-    vmaLimit: maxMapCount,
-    baselineVmas: BASELINE,
-    initialPoolMaxSize: initialPoolMaxSize("elastic"),
-    hardMaxSize: batchedHardMaxSize(maxMapCount),
-  });
-  const allocator = new StackAllocator(region);
-  const policy = new ElasticPolicy(region, allocator);
-  const stacks = Array.from({ length: threads }, (_, t) => new ThreadStacks(region, policy, allocator, t));
-  /** n coroutines created on thread t, then all terminated there. */
-  const burst = (t: number, n: number) => {
-    const slots = Array.from({ length: n }, () => stacks[t]!.acquireStack());
-    for (const s of slots) stacks[t]!.releaseStack(s);
-  };
-  const mapped = () => region.totals().created - region.totals().freed;
-  const expectSound = (live = 0) => expect(checkRegion(region, live, policy).violations).toEqual([]);
-  return { region, policy, stacks, burst, mapped, expectSound };
+  const driven = drivenElasticRegion(threads, maxMapCount, BASELINE, 20_000);
+  return { ...driven, mapped: () => driven.region.totals().created - driven.region.totals().freed };
 }
 
 describe("elastic: batched's pools, without the lock where there is nothing to take", () => {
