@@ -46,6 +46,8 @@ const TOLERANCE = 2;
 const RUN_TIMEOUT_MS = 150_000;
 /** The stack recognition rule, the same as `coropool watch` (built: npm run validate:qemu builds first). */
 const host = await import(join(ROOT, "dist", "src", "host", "maps-stacks.js"));
+/** What `coropool watch` reads of a live process: checked against the harness's own read (same rule, its own read, its own moment). */
+const { snapshot: watchSnapshot } = await import(join(ROOT, "dist", "src", "host", "snapshot.js"));
 const APT_INSTALL = "apt-get install qemu-system-x86 linux-image-amd64 busybox-static";
 
 /**
@@ -141,13 +143,31 @@ async function main() {
         predictedPeak: r.peak.stacks,
         idle: run.idleBaseline,
         ok: Math.abs(predicted - run.endStacks) <= TOLERANCE,
+        watch: watchAgrees(run, qemu.policy),
       });
     }
   }
   console.log(table(rows, QEMU_BASELINE_VMAS));
-  const bad = rows.filter((r) => !r.ok);
+  for (const r of rows) console.log(`watch on ${r.config} / ${r.qemu}: ${r.watch.text}`);
+  const bad = rows.filter((r) => !r.ok || !r.watch.ok);
   console.log(bad.length === 0 ? `validate:qemu: all ${rows.length} predictions within ${TOLERANCE} stacks of QEMU's real count` : `validate:qemu: ${bad.length} of ${rows.length} predictions off by more than ${TOLERANCE} stacks`);
   return bad.length === 0 ? 0 : 1;
+}
+
+/**
+ * `coropool watch`'s snapshot of the same QEMU beside the harness's reads: at
+ * idle nothing moves, so the counts are equal; after the load, within
+ * TOLERANCE (a pool may still settle between the two reads). Its version
+ * must give the policy the harness replays with.
+ */
+function watchAgrees(run, policy) {
+  const idle = run.idleBaseline;
+  const want = policy === "batched" ? "batched (uncapped)" : policy;
+  const idleOk = idle !== null && idle.watch.stacks === idle.stacks;
+  const endOk = run.endWatch.stacks !== null && Math.abs(run.endWatch.stacks - run.endStacks) <= TOLERANCE;
+  const policyOk = run.endWatch.policy === want;
+  const text = `idle ${idle === null ? "?" : `${idle.watch.stacks} (harness ${idle.stacks})`}, end ${run.endWatch.stacks} (harness ${run.endStacks}), QEMU ${run.endWatch.qemuVersion} -> ${run.endWatch.policy}`;
+  return { ok: idleOk && endOk && policyOk, text: `${text}: ${idleOk && endOk && policyOk ? "ok" : "MISMATCH"}` };
 }
 
 function missingTools() {
@@ -288,7 +308,7 @@ async function runQemu(qemu, config, guest, images) {
         } catch {
           // QEMU already gone: reported below
         }
-        end = { stacks: n ?? -1, micros: Date.now() * 1000 };
+        end = { stacks: n ?? -1, micros: Date.now() * 1000, watch: watchSnapshot(child.pid) };
         if (n !== null) peakStacks = Math.max(peakStacks, n);
       }, 500);
     }
@@ -301,7 +321,7 @@ async function runQemu(qemu, config, guest, images) {
     throw new Error(`${config.name} on ${qemu.label}: the guest never finished its load (QEMU exit ${status.code ?? status.signal}); its console:\n${console_.slice(-2000)}`);
   }
   const idleBaseline = idle === null || idle === "pending" ? null : idle;
-  return { log, endStacks: end.stacks, endMicros: end.micros, peakStacks, idleBaseline };
+  return { log, endStacks: end.stacks, endMicros: end.micros, peakStacks, idleBaseline, endWatch: end.watch };
 }
 
 /**
@@ -336,7 +356,7 @@ function idleMaps(pid, log) {
   }
   writeFileSync(`${log}.idle.maps`, text);
   const { vmas, stacks } = host.scanMapsText(text, host.stackRuleFor(pid));
-  return { vmas, stacks, baseline: vmas - 2 * stacks };
+  return { vmas, stacks, baseline: vmas - 2 * stacks, watch: watchSnapshot(pid) };
 }
 
 /** The log's lines up to (and at) the time of the last sample: what QEMU had done when it was counted. */
