@@ -125,13 +125,15 @@ function blockdevNode(opt: QemuOption): BlockNodeSpec {
  * q35); each implicit device gets the id QEMU's drive_new() gives its drive.
  */
 function addLegacyDrives(spec: { machineType: string | null; devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored: Ignored[] }, drives: readonly QemuOption[]): void {
-  let count = 0;
+  const counts = new Map<string, number>();
   for (const opt of drives) {
     const p = opt.name === "drive" ? opt.props : { file: opt.raw, if: "ide", media: opt.name === "cdrom" ? "cdrom" : "disk" };
-    const id = p.id ?? `drive${count++}`;
-    spec.nodes.push({ node: id, driver: p.format ?? "raw", child: p.file ? `${id}-file` : null });
     const iface = p.if ?? defaultInterface(spec.machineType);
     const media = p.media === "cdrom";
+    const n = counts.get(iface) ?? 0;
+    counts.set(iface, n + 1);
+    const id = p.id ?? implicitDriveId(iface, n, media);
+    spec.nodes.push({ node: id, driver: p.format ?? "raw", child: null });
     if (iface === "none") continue;
     if (iface === "virtio") spec.devices.push({ driver: spec.machineType?.startsWith("s390") ? "virtio-blk-ccw" : "virtio-blk-pci", props: { drive: id }, json: null });
     else if (iface === "ide") spec.devices.push({ driver: media ? "ide-cd" : "ide-hd", props: { drive: id }, json: null });
@@ -139,6 +141,14 @@ function addLegacyDrives(spec: { machineType: string | null; devices: DeviceSpec
     else if (iface === "scsi") spec.devices.push({ driver: media ? "scsi-cd" : "scsi-hd", props: { drive: id }, json: null });
     else spec.ignored.push({ what: `-drive if=${iface} (${id})`, why: "not a disk whose requests run as coroutines in the model" });
   }
+}
+
+/** drive_new()'s name for a -drive without id=: virtio0, ide0-hd0, ide1-cd0, scsi0-hd0, … */
+function implicitDriveId(iface: string, n: number, cdrom: boolean): string {
+  const kind = cdrom ? "cd" : "hd";
+  if (iface === "ide") return `ide${Math.floor(n / 2)}-${kind}${n % 2}`;
+  if (iface === "virtio") return `virtio${n}`;
+  return `${iface}0-${kind}${n}`;
 }
 
 function defaultInterface(machineType: string | null): string {
