@@ -23,6 +23,7 @@ const LAYERS = [
   "coroutine",
   "runtime",
   "replay",
+  "vmconfig",
   "host",
   "scenarios",
   "experiments",
