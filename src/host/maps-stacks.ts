@@ -35,7 +35,8 @@
  * doubles: a page-aligned address below 2^65 has at most 53 significant bits,
  * so it is exact.
  */
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
+import { readProcText } from "./proc-text.js";
 
 /** QEMU's coroutine stack size (COROUTINE_STACK_SIZE, 1 MiB). */
 export const QEMU_STACK_SIZE = 1 << 20;
@@ -213,7 +214,7 @@ export function stackRuleFor(pid: number, stackSize = QEMU_STACK_SIZE): StackRul
   const guardSize = hostPageSize();
   let limits: string | null = null;
   try {
-    limits = readFileSync(`/proc/${pid}/limits`, "latin1");
+    limits = readProcText(`/proc/${pid}/limits`, "latin1");
   } catch {
     // unreadable: the usual 8 MiB (the maps read that follows says why it failed, if it does)
   }
