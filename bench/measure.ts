@@ -62,3 +62,34 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
+
+export interface Timed {
+  name: string;
+  /** Median wall and CPU milliseconds over the repetitions. */
+  wallMs: number;
+  cpuMs: number;
+  units: number;
+}
+
+/**
+ * Runs the tasks in turn, `rounds` times over (A B C A B C ...), so that a
+ * change in the machine's load hits them all alike; each figure is a median.
+ * CPU time is the whole process's, its pool threads included (zlib's, for
+ * one); a child process's is not.
+ */
+export async function interleaved(rounds: number, tasks: { name: string; run: () => Promise<number> }[]): Promise<Timed[]> {
+  const samples = tasks.map(() => ({ wall: [] as number[], cpu: [] as number[], units: 0 }));
+  // A first round warms the JIT (and the caches) and is not counted: long runs go at the warm speed.
+  for (const task of tasks) await task.run();
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < tasks.length; i++) {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      samples[i]!.units = await tasks[i]!.run();
+      samples[i]!.wall.push(performance.now() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      samples[i]!.cpu.push((cpu.user + cpu.system) / 1000);
+    }
+  }
+  return tasks.map((t, i) => ({ name: t.name, wallMs: median(samples[i]!.wall), cpuMs: median(samples[i]!.cpu), units: samples[i]!.units }));
+}

@@ -1,6 +1,6 @@
 /**
  * npm run bench            every suite, written to bench/RESULTS.md
- * npm run bench -- NAME    one suite (micro, pool, mutex, stacks, randread, figures, import, elastic)
+ * npm run bench -- NAME    one suite (micro, pool, mutex, stacks, randread, figures, import, elastic, watch)
  * npm run bench -- against DIST
  *                          the same-thread lifecycle of every policy, this build against the
  *                          older one in DIST (its dist folder), side by side in one process
@@ -17,6 +17,7 @@ import { runMutex } from "./suites/mutex.js";
 import { runPool } from "./suites/pool.js";
 import { runRandreadTable } from "./suites/randread.js";
 import { runStacks } from "./suites/stacks.js";
+import { runWatch } from "./suites/watch.js";
 
 export interface Suite {
   title: string;
@@ -32,6 +33,7 @@ export const SUITES: Record<string, Suite> = {
   figures: { title: "Imbalance and exhaustion figures", run: runFigures },
   import: { title: "Replay speed: real QEMU logs and coropool traces", run: runImport },
   elastic: { title: "Beyond 9.0: elastic against legacy, batched and batched --uncapped", run: runElastic },
+  watch: { title: "Watch: a snapshot against cat on the same maps files, and a watch's CPU", run: runWatch },
 };
 
 /** The suite that takes an argument, the older build's dist folder; never part of "every suite". */

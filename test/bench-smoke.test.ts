@@ -24,6 +24,14 @@ function tableAfter(text: string, heading: string): string[][] {
   return rows;
 }
 
+/** The text of one suite's section: from its heading to the next suite's. */
+function sectionOf(text: string, heading: string): string {
+  const start = text.indexOf(heading);
+  expect(start, `section '${heading}'`).toBeGreaterThanOrEqual(0);
+  const next = text.indexOf("\n## ", start + heading.length);
+  return text.slice(start, next === -1 ? undefined : next);
+}
+
 const FIGURE = /^-?\d+(\.\d+)?( ns| us|x|%)?$/;
 
 describe("bench smoke test (--quick, nothing written)", () => {
@@ -32,7 +40,7 @@ describe("bench smoke test (--quick, nothing written)", () => {
   it("runs every suite and exits 0", () => {
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
-    for (const s of ["micro", "pool", "mutex", "stacks", "randread", "figures", "import", "elastic"]) expect(r.stderr).toContain(`bench: ${s}...`);
+    for (const s of ["micro", "pool", "mutex", "stacks", "randread", "figures", "import", "elastic", "watch"]) expect(r.stderr).toContain(`bench: ${s}...`);
   });
 
   it("prints the micro table with a finite figure per policy", () => {
@@ -71,7 +79,7 @@ describe("bench smoke test (--quick, nothing written)", () => {
   });
 
   it("prints elastic's side-by-side table: the four configurations, every scenario and a verdict per target", () => {
-    const section = r.stdout.slice(r.stdout.indexOf("## Beyond 9.0"));
+    const section = sectionOf(r.stdout, "## Beyond 9.0");
     const header = section.split("\n").find((l) => l.startsWith("|  |"))!;
     expect(header.split("|").map((c) => c.trim()).filter((c) => c !== "")).toEqual(["legacy", "batched", "batched --uncapped", "elastic"]);
     for (const scenario of ["bug-report stress at 65530", "imbalance", "burst-idle", "thread-churn soak"]) expect(section).toContain(`**${scenario}**`);
@@ -93,12 +101,23 @@ describe("bench smoke test (--quick, nothing written)", () => {
   });
 
   it("prints the real QEMU logs under every configuration: peak / stacks at the end, none aborted", () => {
-    const section = r.stdout.slice(r.stdout.indexOf("## Beyond 9.0"));
+    const section = sectionOf(r.stdout, "## Beyond 9.0");
     const rows = tableAfter(section, "Real QEMU logs");
     expect(rows.map((row) => row[0])).toEqual(["virtio-p1", "virtio-p2-timestamped", "nvme-n2", "qemu10-virtio-p", "qemu10-nvme-np"].map((f) => `${f}.trace.log.gz`));
     for (const row of rows) for (const c of row.slice(4)) expect(c).toMatch(/^\d+ \/ \d+$/);
     expect(rows.map((row) => row[3])).toEqual(["events", "times", "events", "times", "times"]);
     expect(section).toContain("No replay aborted at 65530.");
+  });
+
+  it("prints the watch table: a row per set, its snapshot against cat and the raw read, a watch's CPU share, a verdict each", () => {
+    const rows = tableAfter(r.stdout, "## Watch:");
+    expect(rows.map((row) => row[0])).toEqual(["1 of 2,000", "2 of 200"]);
+    for (const row of rows) {
+      expect(row.slice(3, 6)).toEqual([expect.stringMatching(/^\d+\.\d\d ms$/), expect.stringMatching(/^\d+\.\d\d ms$/), expect.stringMatching(/^\d+\.\d\d ms$/)]);
+      expect(row.slice(6, 8)).toEqual([expect.stringMatching(/^\d+\.\d\dx$/), expect.stringMatching(/^\d+\.\d\dx$/)]);
+      for (const cell of row.slice(8)) expect(cell).toMatch(/^\d+\.\d%$/);
+    }
+    expect(sectionOf(r.stdout, "## Watch:").split("\n").filter((l) => /^- \d+ of [\d,]+: snapshot\/cat \d+\.\d\dx, target at most 1\.5x: (met|MISSED)\.$/.test(l))).toHaveLength(2);
   });
 
   it("against an older build: a row per policy, old and new figures side by side", () => {

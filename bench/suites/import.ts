@@ -8,42 +8,12 @@ import { importQemuLog } from "../../src/replay/import.js";
 import { replayTrace } from "../../src/replay/replay.js";
 import { replayLog } from "../../src/replay/replay-log.js";
 import { parseTrace } from "../../src/replay/trace.js";
-import { markdownTable, median, type BenchSettings } from "../measure.js";
+import { interleaved, markdownTable, median, type BenchSettings } from "../measure.js";
 
 /** The real QEMU 10.0 log (timestamped, 96k lines), repeated to make a long one. */
 const SAMPLE = join(projectRoot(), "test", "fixtures", "qemu-real", "qemu10-virtio-p.trace.log.gz");
 const POOL_INCREASE = 1024;
 const LIMITS = { maxMapCount: 65530, baselineVmas: 1000 };
-
-interface Timed {
-  name: string;
-  /** Median wall and CPU milliseconds over the repetitions. */
-  wallMs: number;
-  cpuMs: number;
-  units: number;
-}
-
-/**
- * Runs the tasks in turn, `rounds` times over (A B C A B C ...), so that a
- * change in the machine's load hits them all alike; each figure is a median.
- * CPU time is the whole process's (zlib inflates on another thread).
- */
-async function interleaved(rounds: number, tasks: { name: string; run: () => Promise<number> }[]): Promise<Timed[]> {
-  const samples = tasks.map(() => ({ wall: [] as number[], cpu: [] as number[], units: 0 }));
-  // A first round warms the JIT and is not counted: a long log runs at the warm speed.
-  for (const task of tasks) await task.run();
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < tasks.length; i++) {
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      samples[i]!.units = await tasks[i]!.run();
-      samples[i]!.wall.push(performance.now() - t0);
-      const cpu = process.cpuUsage(cpu0);
-      samples[i]!.cpu.push((cpu.user + cpu.system) / 1000);
-    }
-  }
-  return tasks.map((t, i) => ({ name: t.name, wallMs: median(samples[i]!.wall), cpuMs: median(samples[i]!.cpu), units: samples[i]!.units }));
-}
 
 const millionsPerSecond = (units: number, ms: number) => (units / ms) * 1e3 / 1e6;
 const perSecond = (units: number, ms: number) => `${millionsPerSecond(units, ms).toFixed(2)} M/s`;

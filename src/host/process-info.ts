@@ -3,9 +3,10 @@
  * whether it is a QEMU system emulator, its version and so its pool policy,
  * its VM's name, and its identity across pid reuse.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readlinkSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readlinkSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import type { PolicyName } from "../pools/index.js";
+import { readProcText } from "./proc-text.js";
 
 /** The names distributions give QEMU's system emulator, besides qemu-system-<arch>. */
 const QEMU_NAMES = new Set(["qemu-kvm", "kvm"]);
@@ -95,7 +96,7 @@ export type PolicyOverrides = ReadonlyMap<number, PolicyName>;
 
 /** The process's command line: its NUL-separated arguments. */
 export function readCmdline(pid: number): string[] {
-  const text = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  const text = readProcText(`/proc/${pid}/cmdline`, "utf8");
   const args = text.split("\0");
   if (args.at(-1) === "") args.pop();
   return args;
@@ -129,7 +130,7 @@ function guestOf(value: string): string | null {
  * field) and state: a pid is the same process only with the same start.
  */
 export function readStat(pid: number): { startTime: number; state: string; exiting: boolean } {
-  const text = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const text = readProcText(`/proc/${pid}/stat`, "latin1");
   // The name (field 2) is in parentheses and may hold anything: count from the last ')'.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   // Field 9, the kernel's task flags: PF_EXITING is set as do_exit() begins, before the memory
@@ -143,5 +144,5 @@ const PF_EXITING = 0x00000004;
 
 /** /proc/PID/comm: the process's name, readable for every process (the binary's name cut to 15 bytes, unless it renamed itself). */
 export function readComm(pid: number): string {
-  return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  return readProcText(`/proc/${pid}/comm`, "utf8").trim();
 }
