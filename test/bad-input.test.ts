@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT, runCli, type CliRun } from "./helpers/cli.js";
+import { ROOT, runCli, runMain, type CliRun } from "./helpers/cli.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "coropool-bad-input-"));
 /** The fixtures, relative to the repository (runCli's default working directory). */
@@ -230,8 +230,10 @@ describe("every bad input answered: exit 2, one line naming the value and what i
     expect(new Set(BAD_INPUTS.map((b) => b.what)).size).toBe(BAD_INPUTS.length);
   });
 
-  it.each(BAD_INPUTS.map((b) => [b.what, b] as const))("%s", (_what, bad) => {
-    const r = runCli(bad.args, { ...SPAWN, ...(bad.cwd === "tmp" ? { cwd: TMP } : {}) });
+  // In this process through main() (the same code, without Node's start per line); test/cli-runtime.test.ts and
+  // test/harden.test.ts check the real process's one line, status and lack of a stack trace on spawned commands.
+  it.each(BAD_INPUTS.map((b) => [b.what, b] as const))("%s", async (_what, bad) => {
+    const r = await runMain(bad.args, bad.cwd === "tmp" ? { cwd: TMP } : {});
     expectRefused(r, bad.message);
     // Refused means nothing written: the --report of a refused run never appears.
     expect(existsSync(REPORT)).toBe(false);

@@ -19,3 +19,24 @@ export function runCli(args: string[], options: { cwd?: string; timeoutMs?: numb
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * The CLI's main() in this process, for the many checks of what one command
+ * line answers (bad input above all): the same code as `coropool ARGS` but
+ * for Node's start and the bin's signal handlers, so hundreds of them cost
+ * what a few spawns do. `cwd` is changed for the call and put back.
+ */
+export async function runMain(args: string[], options: { cwd?: string } = {}): Promise<CliRun> {
+  const { main } = await import("../../src/cli/main.js");
+  const sink = () => ({ text: "", write(t: string) { this.text += t; return true; } });
+  const out = sink();
+  const err = sink();
+  const before = process.cwd();
+  process.chdir(options.cwd ?? ROOT);
+  try {
+    const code = await main(args, out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
+    return { code, stdout: out.text, stderr: err.text };
+  } finally {
+    process.chdir(before);
+  }
+}
