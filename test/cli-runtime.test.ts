@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GUARD_PAGE_FAILED, STACK_ALLOC_FAILED } from "../src/errors.js";
-import { ROOT, runCli, type CliRun } from "./helpers/cli.js";
+import { ROOT, runCli, runMain, type CliRun } from "./helpers/cli.js";
 
 /** Paths relative to the repository, where runCli runs the CLI. */
 const FIXTURES = relative(ROOT, join(import.meta.dirname, "fixtures", "scenarios"));
@@ -192,8 +192,9 @@ describe("bad input: exit 2, one line on stderr, nothing on stdout", () => {
     ["a randread scenario for stress", ["stress", "--scenario", fixture("randread-tiny.json")], "kind 'randread'"],
     ["a stress scenario for imbalance", ["imbalance", "--scenario", STRESS_SMALL], "kind 'vma-exhaustion'"],
     ["a custom scenario for randread", ["randread", "--scenario", fixture("custom-count.json")], "kind 'custom'"],
-  ])("%s", (_what, args, culprit) => {
-    expectRefused(runCli(args, QUICK), culprit);
+  ])("%s", async (_what, args, culprit) => {
+    // Through main() in this process: the same code without Node's start per line (the spawned cases below check the real process).
+    expectRefused(await runMain(args), culprit);
   });
 
   it("a custom module that fails to load", () => {
