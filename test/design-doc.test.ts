@@ -1,7 +1,7 @@
 /**
  * docs/design.md is the architecture the tests and fixtures cite: every
  * citation (the page's path, "#" and a section's anchor) names a section that exists, none cites
- * a DESIGN.md outside the repository, and the page names what it claims to:
+ * the team's background notes outside the repository, and the page names what it claims to:
  * every word of the shared region and every floor of src/.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -15,7 +15,7 @@ const DESIGN = readFileSync(join(ROOT, "docs", "design.md"), "utf8");
 /** The folders whose files may cite the page, and the kinds of file read. */
 const CITING = ["README.md", "docs", "src", "test", "scripts", "bench", "traces", "scenarios", "examples", "workers"];
 const TEXT = /\.(ts|mjs|js|md|json|sh|c|trace)$/;
-/** Tests that say "DESIGN.md" only to check that it is not cited. */
+/** Tests that name the background notes' file only to check that nothing cites it. */
 const CHECKS_ABSENCE = ["test/harden.test.ts", "test/design-doc.test.ts"];
 
 function files(path: string): string[] {
@@ -50,7 +50,7 @@ describe("docs/design.md", () => {
     expect(cited.filter((c) => !anchors.has(c.anchor))).toEqual([]);
   });
 
-  it("no file cites a DESIGN.md outside the repository", () => {
+  it("no file cites the background notes outside the repository", () => {
     const citing = projectFiles.filter((f) => !CHECKS_ABSENCE.includes(f) && /DESIGN(\.md|'s)/.test(readFileSync(join(ROOT, f), "utf8")));
     expect(citing).toEqual([]);
   });

@@ -368,7 +368,7 @@ describe("docs true to behaviour", () => {
     expect(readme).toMatch(/^\| trace or QEMU log for `replay`, `whatif`, `import` \| any size: read as a stream, plain or gzip[^|]*; lines of at most 1 MiB \|$/m);
   });
 
-  it("the README names no DESIGN.md and says npx coropool", () => {
+  it("the README cites no notes outside the repository and says npx coropool", () => {
     expect(readme).not.toMatch(/DESIGN/);
     expect(readme).toContain("npx coropool");
     expect(readme).toContain("died before any stack mapping failed");
