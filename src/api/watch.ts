@@ -4,7 +4,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { PolicyName } from "../pools/index.js";
-import { MAX_PID } from "../options/catalogue.js";
+import { PID } from "../options/catalogue.js";
+import { REFUSED } from "../options/rule.js";
 import { apiDoor } from "../options/door.js";
 import { resolveSnapshotOptions, resolveWatchOptions } from "../options/doors.js";
 import { badArgument } from "../options/resolve.js";
@@ -55,9 +56,7 @@ export async function* watch(options?: WatchOptions): AsyncGenerator<WatchSample
 /** One process now. A pid that is not a positive integer is an InputError; a process gone or unreadable is a snapshot that says so. */
 export async function snapshot(pid: number, options?: SnapshotApiOptions): Promise<ProcessSnapshot> {
   const door = apiDoor("snapshot");
-  if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid < 1 || pid > MAX_PID) {
-    throw badArgument(door, "pid", pid, `a process id, an integer from 1 to ${MAX_PID}`);
-  }
+  if (PID.check(pid) === REFUSED) throw badArgument(door, "pid", pid, PID.allowed);
   const request = resolveSnapshotOptions(door, options);
   const policyOverrides = request.policy === undefined ? undefined : new Map([[pid, request.policy]]);
   return snapshotNow(pid, { stackSize: request.stackSize, policyOverrides });

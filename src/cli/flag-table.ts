@@ -7,8 +7,8 @@
  * `--max-map-count` is `maxMapCount` on every floor below.
  */
 import { OPTIONS, type OptionName } from "../options/catalogue.js";
-import { badOption, cliDoor, flagName } from "../options/door.js";
-import { REFUSED } from "../options/rule.js";
+import { cliDoor, flagName } from "../options/door.js";
+import { checkValue } from "../options/resolve.js";
 import { parseCommandArgs, type OptionSpec } from "./args.js";
 
 /** Flags that only the command line has: where output goes and how it is printed. */
@@ -103,11 +103,8 @@ export function parserSpec(entries: readonly FlagEntry[]): OptionSpec {
 
 /** A flag's value (its text, or true for a switch) as option `name`, checked by the option's rule; refused naming the flag and the text. */
 export function flagValue(command: string, name: OptionName, given: string | boolean): unknown {
-  const rule = OPTIONS[name].rule;
-  const value = typeof given === "boolean" ? given : rule.fromText(given);
-  const checked = rule.check(value);
-  if (checked === REFUSED) throw badOption(cliDoor(command), name, given, rule.allowed, rule.explain?.(value) ?? null);
-  return checked;
+  const value = typeof given === "boolean" ? given : OPTIONS[name].rule.fromText(given);
+  return checkValue(cliDoor(command), name, value, given);
 }
 
 function valueOf(entry: FlagEntry): string | undefined {

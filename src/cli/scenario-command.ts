@@ -48,8 +48,8 @@ export interface ScenarioCommand<S extends Scenario> {
   flags: readonly FlagEntry[];
   /** The command's own flags applied to the scenario, after its kind was checked (their values already checked). */
   prepare?(scenario: S, flags: ReadFlags): S;
-  /** The policies when --policy is not given, when they depend on the scenario. */
-  policiesFor?(scenario: S): PolicyName[];
+  /** The policies when --policy is not given, where the scenario decides them (else defaultPolicies). */
+  policiesFor?(scenario: S): PolicyName[] | undefined;
   /** Where real stacks are mapped under --backend kernel (stress: in children, up to the host's real limit). */
   runPlace?: RunPlace;
   /** Runs the experiment (the --report path is already checked). */

@@ -11,7 +11,7 @@ import { BACKEND_NAMES, MAX_STACK_SLOTS, type BackendName } from "../runtime/run
 import type { ProgressCallback, SampleCallback } from "../experiments/options.js";
 import { MAX_MAX_MAP_COUNT, MAX_ROUNDS, MAX_SEED, MAX_THREADS } from "../scenarios/validate.js";
 import { MAX_BLOCK_SIZE, MAX_DURATION_MS, MAX_IODEPTH, MIN_DURATION_MS, SECTOR_SIZE } from "../scenarios/validate.js";
-import { ABORT_SIGNAL, BOOLEAN, byteSize, callback, CLONEABLE_OBJECT, distinctList, integer, nonEmptyText, oneOf, parsed, type OptionRule } from "./rule.js";
+import { ABORT_SIGNAL, BOOLEAN, byteSize, callback, CLONEABLE_OBJECT, distinctList, integer, nonEmptyText, oneOf, parsed, type OptionRule, REFUSED } from "./rule.js";
 
 export interface OptionDef<T> {
   readonly rule: OptionRule<T>;
@@ -36,6 +36,8 @@ const POLICY = oneOf<PolicyName>(POLICY_NAMES);
 
 /** Linux's largest pid (PID_MAX_LIMIT on 64-bit). */
 export const MAX_PID = 4_194_304;
+/** One process id: a watch's PID argument, snapshot()'s pid, and each pid of pids and policyOverrides. */
+export const PID = integer(1, MAX_PID, `a process id, an integer from 1 to ${MAX_PID}`);
 /** A watch samples at most 10 times a second: a 65k-map process costs tens of ms to read. */
 const MIN_INTERVAL_MS = 100;
 
@@ -51,9 +53,11 @@ const POLICY_OVERRIDES = parsed<Map<number, PolicyName>>(
     if (entries.length === 0) throw new TypeError("no entries");
     const map = new Map<number, PolicyName>();
     for (const [pid, policy] of entries) {
-      if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid < 1 || pid > MAX_PID || map.has(pid)) throw new TypeError("bad pid");
-      if (!(POLICY_NAMES as readonly unknown[]).includes(policy)) throw new TypeError("bad policy");
-      map.set(pid, policy as PolicyName);
+      const id = PID.check(pid);
+      const name = POLICY.check(policy);
+      if (id === REFUSED || map.has(id)) throw new TypeError("bad pid");
+      if (name === REFUSED) throw new TypeError("bad policy");
+      map.set(id, name);
     }
     return map;
   },
@@ -98,7 +102,7 @@ export const OPTIONS = {
     distinctList(byteSize(SECTOR_SIZE, MAX_BLOCK_SIZE, "4k"), 64, `a list of distinct multiples of ${SECTOR_SIZE} bytes up to 16m, e.g. 4k,128k`),
     "randread's block sizes",
   ),
-  pids: def(distinctList(integer(1, MAX_PID), 4096, `a list of distinct process ids from 1 to ${MAX_PID}`), "the processes to watch, whatever they run (default: every QEMU system emulator on the host)"),
+  pids: def(distinctList(PID, 4096, `a list of distinct process ids from 1 to ${MAX_PID}`), "the processes to watch, whatever they run (default: every QEMU system emulator on the host)"),
   intervalMs: def(integer(MIN_INTERVAL_MS, MAX_TIMEOUT_MS), "milliseconds between two samples of a watch"),
   trendWindowMs: def(integer(MIN_INTERVAL_MS, MAX_TIMEOUT_MS), "how far back a watch's trend (stacks a minute) looks"),
   policyOverrides: def(POLICY_OVERRIDES, "the pool policy of a vendor build that backports a pool, by pid: it wins over the policy read from the version"),

@@ -24,7 +24,7 @@ import { OPTIONS, type OptionName } from "./catalogue.js";
 import { InputError } from "../errors.js";
 import { badOption, optionLabel, type Door } from "./door.js";
 import { missingOption, refuseBoth, resolveOptions, type Resolved } from "./resolve.js";
-import { BOOLEAN, REFUSED, type OptionRule } from "./rule.js";
+import { BOOLEAN, REFUSED } from "./rule.js";
 
 /** What every runtime command and run() take. */
 export const RUN_OPTIONS = [
@@ -57,8 +57,6 @@ export const REPLAY_OPTIONS = ["policies", ...LOG_OPTIONS, "check"] as const sat
 /** A log's replay, resolved: every value filled in. */
 export interface LogRequest {
   maxMapCount: number;
-  /** Where the limit came from, for reports: the option, or the host's file. */
-  maxMapCountSource: string;
   baselineVmas: number;
   poolIncrease: number;
 }
@@ -109,10 +107,8 @@ export function resolveWhatIfOptions(door: Door, given: unknown): WhatIfRequest 
 
 /** The values every log replay fills in: the host's limit, the documented baseline, the pool increase. */
 function logRequest(door: Door, options: Resolved<(typeof LOG_OPTIONS)[number]>): LogRequest {
-  const host = options.maxMapCount === undefined ? readMaxMapCount() : null;
   return {
-    maxMapCount: options.maxMapCount ?? host!.value,
-    maxMapCountSource: host === null ? "given" : host.source,
+    maxMapCount: options.maxMapCount ?? readMaxMapCount().value,
     baselineVmas: options.baselineVmas ?? QEMU_BASELINE_VMAS,
     poolIncrease: poolIncreaseOf(door, options),
   };
@@ -229,9 +225,4 @@ export function resolveSnapshotOptions(door: Door, given: unknown): SnapshotRequ
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** A rule's words, for the help and the docs (the flag table reads them). */
-export function allowedOf(name: OptionName): string {
-  return (OPTIONS[name].rule as OptionRule<unknown>).allowed;
 }

@@ -32,11 +32,14 @@ export function resolveOptions<N extends OptionName>(door: Door, names: readonly
   return resolved as Resolved<N>;
 }
 
-/** One option's value checked by its rule. */
-export function checkValue<N extends OptionName>(door: Door, name: N, value: unknown): OptionValue<N> {
+/**
+ * One option's value checked by its rule; `shown` is what a refusal quotes,
+ * as the caller wrote it (a flag's text, which `value` was read from).
+ */
+export function checkValue<N extends OptionName>(door: Door, name: N, value: unknown, shown: unknown = value): OptionValue<N> {
   const rule = OPTIONS[name].rule;
   const checked = rule.check(value);
-  if (checked === REFUSED) throw badOption(door, name, value, rule.allowed, rule.explain?.(value) ?? null);
+  if (checked === REFUSED) throw badOption(door, name, shown, rule.allowed, rule.explain?.(value) ?? null);
   return checked as OptionValue<N>;
 }
 

@@ -39,7 +39,7 @@ export const runCommand = scenarioCommand({
   defaultPolicies: DEFAULT_CUSTOM_POLICIES,
   flags: RUN_FLAGS,
   // burst-idle compares QEMU 9.0's pool with the one that gives idle stacks back.
-  policiesFor: (scenario) => (scenario.kind === "burst-idle" ? DEFAULT_BURST_IDLE_POLICIES : DEFAULT_CUSTOM_POLICIES),
+  policiesFor: (scenario) => (scenario.kind === "burst-idle" ? DEFAULT_BURST_IDLE_POLICIES : undefined),
   async execute(scenario, file, options, flags) {
     const report = await runScenario(scenario, file, options);
     const runs = runsOf(report);

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { InputError } from "../../errors.js";
-import { snapshot } from "../../host/snapshot.js";
 import { Watcher, type WatchedProcess, type WatchSample } from "../../host/watcher.js";
-import { MAX_PID } from "../../options/catalogue.js";
+import { PID } from "../../options/catalogue.js";
+import { REFUSED } from "../../options/rule.js";
+import { badArgument } from "../../options/resolve.js";
 import { badOption, cliDoor } from "../../options/door.js";
 import { resolveWatchOptions } from "../../options/doors.js";
 import { alertLine, formatWatchSample, overAlert } from "../../report/watch-text.js";
@@ -66,15 +67,16 @@ export async function watchCommand(argv: string[], interrupt = new Interrupt()):
   const pids = flags.positionals.map(pidArgument);
   const alert = alertPercent(flags);
   const request = resolveWatchOptions(door, { ...flags.options, intervalMs: intervalMs(flags), ...(pids.length > 0 ? { pids } : {}) });
-  if (pids.length === 1) refuseUnreadable(pids[0]!, request.stackSize);
   const listen = prometheusAddress(flags);
   const watcher = new Watcher(request);
-  if (flags.once) return onceResult(watcher.sample(), flags.json, alert, pids.length === 0);
-  // Listening is the last thing that can refuse (a port in use): exit 2 before the first sample.
+  const first = timedSample(watcher);
+  if (pids.length === 1) refuseUnreadable(first.sample.processes[0]!);
+  if (flags.once) return onceResult(first.sample, flags.json, alert, pids.length === 0);
+  // Listening is the last thing that can refuse (a port in use): exit 2 before anything is printed.
   const exporter = listen === null ? null : await startExporter(listen);
   if (exporter !== null) process.stderr.write(`coropool: serving ${exporter.url}\n`);
   try {
-    await watchLive(watcher, { interval: request.intervalMs, json: flags.json, alert, watchingAll: pids.length === 0, exporter }, interrupt.stopsGracefully());
+    await watchLive(watcher, first, { interval: request.intervalMs, json: flags.json, alert, watchingAll: pids.length === 0, exporter }, interrupt.stopsGracefully());
   } finally {
     await exporter?.close();
   }
@@ -93,23 +95,37 @@ function prometheusAddress(flags: ReadFlags): ListenAddress | null {
 
 /** A PID argument: a process id. */
 function pidArgument(text: string): number {
-  const pid = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(Number.isSafeInteger(pid) && pid >= 1 && pid <= MAX_PID)) {
-    throw new InputError("ERR_BAD_ARGUMENT", `watch: bad PID ${text === "" ? "''" : text}; allowed: a process id, an integer from 1 to ${MAX_PID}`);
-  }
+  const pid = PID.check(PID.fromText(text));
+  if (pid === REFUSED) throw badArgument(cliDoor("watch"), "PID", text, PID.allowed);
   return pid;
 }
 
 /** One PID that cannot be watched is bad input; among several, it is a row that says so. */
-function refuseUnreadable(pid: number, stackSize: number): void {
-  const now = snapshot(pid, { stackSize });
-  if (now.unreadable !== undefined) throw new InputError("ERR_BAD_ARGUMENT", `watch: PID ${pid}: ${now.unreadable}; allowed: a running process this user may read`);
+function refuseUnreadable(p: WatchedProcess): void {
+  if (p.unreadable !== undefined) throw new InputError("ERR_BAD_ARGUMENT", `watch: PID ${p.pid}: ${p.unreadable}; allowed: a running process this user may read`);
+}
+
+/** A sample and how long reading it took (the exporter's scrape duration). */
+interface TimedSample {
+  sample: WatchSample;
+  seconds: number;
+}
+
+function timedSample(watcher: Watcher): TimedSample {
+  const started = process.hrtime.bigint();
+  const sample = watcher.sample();
+  return { sample, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+/** A flag's text as a decimal number ("2", "0.5"), NaN for anything else. */
+function decimal(text: string): number {
+  return /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
 }
 
 function intervalMs(flags: ReadFlags): number {
   const text = flags.text("interval");
   if (text === undefined) return DEFAULT_INTERVAL_SECONDS * 1000;
-  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  const seconds = decimal(text);
   if (!(seconds >= MIN_INTERVAL_SECONDS && seconds <= MAX_INTERVAL_SECONDS)) {
     throw badOption(cliDoor("watch"), "interval", text, `a number of seconds from ${MIN_INTERVAL_SECONDS} to ${MAX_INTERVAL_SECONDS}`);
   }
@@ -119,7 +135,7 @@ function intervalMs(flags: ReadFlags): number {
 function alertPercent(flags: ReadFlags): number | null {
   const text = flags.text("alert");
   if (text === undefined) return null;
-  const percent = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  const percent = decimal(text);
   if (!(percent > 0 && percent < 100)) throw badOption(cliDoor("watch"), "alert", text, "a percentage of max_map_count, more than 0 and less than 100");
   return percent;
 }
@@ -145,21 +161,22 @@ interface LiveOutput {
  * Redraws (a terminal) or appends (a pipe, --json) a sample every interval
  * until q, SIGINT or SIGTERM; the exporter, if any, serves the latest.
  */
-async function watchLive(watcher: Watcher, { interval, json, alert, watchingAll, exporter }: LiveOutput, signal: AbortSignal): Promise<void> {
+async function watchLive(watcher: Watcher, first: TimedSample, { interval, json, alert, watchingAll, exporter }: LiveOutput, signal: AbortSignal): Promise<void> {
   const live = !json && process.stdout.isTTY === true;
   const quit = new AbortController();
   const stopKeys = live ? listenForQuit(() => quit.abort()) : () => {};
   const stopped = AbortSignal.any([signal, quit.signal]);
   const alerted = new Set<number>();
   try {
+    let next = first;
     while (!stopped.aborted) {
-      const started = process.hrtime.bigint();
-      const sample = watcher.sample();
-      exporter?.updateMetrics(sample.processes, { maxMapCount: sample.maxMapCount, scrapeSeconds: Number(process.hrtime.bigint() - started) / 1e9 });
+      const { sample, seconds } = next;
+      exporter?.updateMetrics(sample.processes, { maxMapCount: sample.maxMapCount, scrapeSeconds: seconds });
       if (json) process.stdout.write(`${JSON.stringify(watchDocument(sample))}\n`);
       else process.stdout.write(live ? `\x1b[H\x1b[2J${formatWatchSample(sample, watchingAll)}\n(q quits)\n` : `${formatWatchSample(sample, watchingAll)}\n\n`);
       if (alert !== null) alertOnCrossing(sample.processes, alert, alerted);
       await sleep(interval, undefined, { signal: stopped }).catch(() => undefined);
+      if (!stopped.aborted) next = timedSample(watcher);
     }
   } finally {
     stopKeys();
