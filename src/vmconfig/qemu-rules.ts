@@ -114,3 +114,24 @@ export const DEFAULTS = {
     ioeventfd: { value: "on", source: "hw/virtio/virtio-pci.c: each virtio PCI device's \"ioeventfd\" property (VIRTIO_PCI_FLAG_USE_IOEVENTFD_BIT, true)" },
   },
 } as const satisfies Record<string, Record<string, PropertyDefault>>;
+
+/**
+ * The most requests a device's queues let the guest keep in flight, and the
+ * coroutines each request can hold at once (the plan's demand, see
+ * src/plan/demand.ts). Values as read from QEMU's source; each cites its place.
+ */
+/** AHCI_MAX_CMDS, hw/ide/ahci.h: the NCQ command slots of one AHCI port. */
+export const AHCI_MAX_CMDS = 32;
+/** An IDE bus runs one command at a time (hw/ide/core.c: one IDEState active per bus, its single BlockAIOCB). */
+export const IDE_REQUESTS_PER_BUS = 1;
+/**
+ * An NVMe submission queue of N entries holds at most N - 1 commands: the
+ * queue is full when the tail is one behind the head (NVMe base spec, "Queue
+ * Full"; hw/nvme/ctrl.c nvme_sq_full()).
+ */
+export function nvmeCommandsPerQueue(entries: number): number {
+  return entries - 1;
+}
+/** Coroutines one NVMe request can hold at once (hw/nvme/ctrl.c: see NVME_TWO_COROUTINES_WHY). */
+export const NVME_COROUTINES_PER_REQUEST = 2;
+export const NVME_TWO_COROUTINES_WHY = "hw/nvme/ctrl.c: a request's data and its metadata are separate block requests";
