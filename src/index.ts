@@ -4,6 +4,7 @@
  *   run(scenario, options)      any scenario, as `coropool run` runs it → the --json document
  *   replay(trace, options)      a trace or a QEMU log under each policy → `replay --json`'s results
  *   whatIf(log, options)        a QEMU log (or trace) under every policy → the `whatif --json` document
+ *   plan(config, options)       a VM's configuration: its worst case under every policy → the `plan --json` document
  *   renderReport(document)      the HTML page `--report` writes, as a string
  *   startRuntime(options)       worker threads on one shared region, for your own coroutines
  *   defineWorkload(workload)    types a workload module
@@ -15,6 +16,7 @@
 export { run, type RunOptions, type ScenarioDocument, type ScenarioObject } from "./api/run.js";
 export { replay, type PoolIncreaseOptions, type ReplayOptions, type TraceInput } from "./api/replay.js";
 export { whatIf, type WhatIfOptions } from "./api/whatif.js";
+export { plan, type PlanOptions, type PlanConfig } from "./api/plan.js";
 export type { WhatIfDocument } from "./report/document.js";
 export type { WhatIfReport, WhatIfInput } from "./report/whatif-document.js";
 export type { WhatIfRow, WhatIfSeries } from "./replay/whatif.js";

@@ -25,6 +25,7 @@ const LAYERS = [
   "replay",
   "vmconfig",
   "host",
+  "plan",
   "scenarios",
   "experiments",
   "report",

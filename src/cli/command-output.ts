@@ -2,7 +2,8 @@
 import type { OptionSpec } from "./args.js";
 import type { ResultDocument } from "../report/document.js";
 import { prepareReportPath, writeFileAtomic } from "../report/write.js";
-import type { CommandResult, PendingReport } from "./exit.js";
+import { writeOutputText } from "../output-file.js";
+import type { CommandResult, PendingOutput, PendingReport } from "./exit.js";
 
 export const REPORT_OPTION: OptionSpec = { report: { type: "string" } };
 
@@ -64,5 +65,19 @@ export async function writePendingReport(report: PendingReport, out: { write(tex
     return `the results are printed but the report was not written: ${reason}`;
   }
   if (report.announce) out.write(`report: ${report.path}\n`);
+  return null;
+}
+
+/** Writes each output once the results are out; returns null when all are written, else the one line saying which was not and why. */
+export async function writePendingOutputs(outputs: readonly PendingOutput[], out: { write(text: string): unknown }): Promise<string | null> {
+  for (const o of outputs) {
+    try {
+      await writeOutputText(o.path, { flag: o.flag, value: o.path, inputs: o.inputs }, o.text());
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      return `the results are printed but ${o.flag} was not written: ${reason}`;
+    }
+    if (o.announce) out.write(`wrote ${o.path}\n`);
+  }
   return null;
 }

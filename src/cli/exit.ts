@@ -90,8 +90,23 @@ export interface PendingReport {
   announce: boolean;
 }
 
+/** A file besides the report to write once the results are out (plan's -o): same rules as the report's. */
+export interface PendingOutput {
+  /** The checked absolute path. */
+  path: string;
+  /** The flag that named it, for messages. */
+  flag: string;
+  /** Files the command read, which the output may not replace. */
+  inputs: readonly string[];
+  text: () => string;
+  /** Print "wrote PATH" after writing it (not with --json). */
+  announce: boolean;
+}
+
 /** What a command produced: printed whole at the end, so nothing is half-written. */
 export interface CommandResult {
+  /** Written after stdout and before the report; a failure there is one stderr line and EXIT.REPORT_FAILED. */
+  outputs?: PendingOutput[];
   stdout: string;
   exitCode: number;
   /** Written after stdout; a failure there is one stderr line and EXIT.REPORT_FAILED. */

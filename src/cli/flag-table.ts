@@ -30,6 +30,7 @@ const CLI_FLAGS = {
     value: "[HOST:]PORT",
     about: "also serve the snapshots as Prometheus gauges at http://HOST:PORT/metrics (127.0.0.1 unless HOST is given; port 0: any free one, said on stderr)",
   },
+  cmdline: { value: "'QEMU ARGS'", about: "a QEMU command line as one shell-quoted line" },
   allowFailures: { about: "custom workloads: exit 0 even when coroutine bodies threw (each failure is still listed); without it such a run exits 4" },
 } as const satisfies Record<string, { value?: string; about: string }>;
 

@@ -3,7 +3,7 @@ import { escapeControls } from "../message-text.js";
 import { shownArg } from "./args.js";
 import { EXIT, EXIT_HELP, finalStatus, type CommandResult } from "./exit.js";
 import { Interrupt, interruptedStatus } from "./interrupt.js";
-import { writePendingReport } from "./command-output.js";
+import { writePendingOutputs, writePendingReport } from "./command-output.js";
 import { REPORT_WRITE_FAILED } from "../report/write.js";
 import { packageVersion } from "./version.js";
 
@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.js")).demoCommand,
   replay: async () => (await import("./commands/replay.js")).replayCommand,
   whatif: async () => (await import("./commands/whatif.js")).whatIfCommand,
+  plan: async () => (await import("./commands/plan.js")).planCommand,
   import: async () => (await import("./commands/import.js")).importCommand,
   stress: async () => (await import("./commands/stress.js")).stressCommand,
   imbalance: async () => (await import("./commands/imbalance.js")).imbalanceCommand,
@@ -37,6 +38,7 @@ Commands:
   demo      the main job: the bug report (legacy aborts, batched survives), imbalance, randread
   replay    replay a trace of pool events or a QEMU log deterministically
   whatif    a QEMU log from your VM under every pool policy: peak, aborts, smallest safe max_map_count
+  plan      a VM's configuration (command line, libvirt XML, running QEMU): worst case and safe max_map_count per policy
   import    write the coropool trace equivalent to a QEMU log
   stress    the vma-exhaustion scenario (the seed's bug report by default)
   imbalance one thread bursts then goes quiet while others need coroutines
@@ -83,8 +85,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     const result = await command(rest, interrupt);
     if (result.stdout !== "" || result.endsOnSignal !== true) out.write(result.stdout.endsWith("\n") ? result.stdout : result.stdout + "\n");
     if (result.stderr !== undefined) err.write(`coropool: ${escapeControls(result.stderr)}\n`);
-    const failure = result.report === undefined ? null : await writePendingReport(result.report, out);
-    if (failure !== null) err.write(`coropool: ${escapeControls(failure)}\n`);
+    const outputFailure = await writePendingOutputs(result.outputs ?? [], out);
+    if (outputFailure !== null) err.write(`coropool: ${escapeControls(outputFailure)}\n`);
+    const reportFailure = result.report === undefined ? null : await writePendingReport(result.report, out);
+    if (reportFailure !== null) err.write(`coropool: ${escapeControls(reportFailure)}\n`);
+    const failure = outputFailure ?? reportFailure;
     const signal = result.endsOnSignal === true ? null : interrupt.received;
     if (signal !== null) err.write(`coropool: interrupted by ${signal}: the results so far are printed${result.report ? ", the report marked interrupted" : ""}\n`);
     return finalStatus(result.exitCode, failure !== null, signal === null ? null : interruptedStatus(signal));

@@ -42,7 +42,12 @@ const versions = new Map<string, string | null>();
  * file. Streamed in chunks, never run. null where the binary holds no version.
  */
 export function readQemuVersion(pid: number): string | null {
-  const fd = openSync(`/proc/${pid}/exe`, "r");
+  return readBinaryVersion(`/proc/${pid}/exe`);
+}
+
+/** The QEMU version in the bytes of a binary (a path, or /proc/PID/exe); null where it holds none. */
+export function readBinaryVersion(path: string): string | null {
+  const fd = openSync(path, "r");
   try {
     const st = fstatSync(fd);
     const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;

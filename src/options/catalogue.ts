@@ -6,6 +6,7 @@
  * the layers below take the resolved value under the same name.
  */
 import { POLICY_NAMES, type PolicyName } from "../pools/index.js";
+import { parseQemuVersion } from "../plan/plan-input.js";
 import { parseVirtioBlkSpec, type VirtioBlkDevice } from "../replay/pool-increase.js";
 import { BACKEND_NAMES, MAX_STACK_SLOTS, type BackendName } from "../runtime/runtime.js";
 import type { ProgressCallback, SampleCallback } from "../experiments/options.js";
@@ -40,6 +41,13 @@ export const MAX_PID = 4_194_304;
 export const PID = integer(1, MAX_PID, `a process id, an integer from 1 to ${MAX_PID}`);
 /** A watch samples at most 10 times a second: a 65k-map process costs tens of ms to read. */
 const MIN_INTERVAL_MS = 100;
+
+/** "7.2", "10.0.2": a QEMU version, its major and minor kept. */
+const QEMU_VERSION = parsed<string>("a QEMU version such as 7.2 or 10.0.2", (value) => {
+  if (typeof value !== "string") throw new TypeError("not text");
+  parseQemuVersion(value);
+  return value;
+});
 
 /** "PID=POLICY,…" or a map/object of pid → policy. */
 const POLICY_OVERRIDES = parsed<Map<number, PolicyName>>(
@@ -106,6 +114,9 @@ export const OPTIONS = {
   intervalMs: def(integer(MIN_INTERVAL_MS, MAX_TIMEOUT_MS), "milliseconds between two samples of a watch"),
   trendWindowMs: def(integer(MIN_INTERVAL_MS, MAX_TIMEOUT_MS), "how far back a watch's trend (stacks a minute) looks"),
   policyOverrides: def(POLICY_OVERRIDES, "the pool policy of a vendor build that backports a pool, by pid: it wins over the policy read from the version"),
+  qemuVersion: def(QEMU_VERSION, "the planned QEMU's version (default: read from the running process or the emulator the input names)"),
+  machine: def(nonEmptyText("a machine type, e.g. pc-q35-7.2 or q35"), "the machine type to plan for, over the input's own (its compat defaults change device defaults)"),
+  pid: def(PID, "a running QEMU: plan its command line, its version and its own VMAs"),
   scenario: def(nonEmptyText("a bundled scenario's name or a scenario file's path"), "a bundled scenario by name (e.g. stress-small) or a scenario file (JSON; see scenarios/README.md)"),
 } as const;
 

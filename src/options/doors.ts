@@ -11,6 +11,7 @@
  *   runtime.run                           WORKLOAD_OPTIONS  → WorkloadRequest
  *   watch                                 WATCH_OPTIONS     → WatchRequest
  *   snapshot                              SNAPSHOT_OPTIONS  → SnapshotRequest
+ *   plan                                  PLAN_OPTIONS      → PlanRequest
  */
 import type { ProgressCallback, ThreadedExperimentOptions } from "../experiments/options.js";
 import { POLICY_NAMES, type PolicyName } from "../pools/index.js";
@@ -225,4 +226,31 @@ export function resolveSnapshotOptions(door: Door, given: unknown): SnapshotRequ
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export const PLAN_OPTIONS = ["policies", "maxMapCount", "baselineVmas", "qemuVersion", "machine", "signal"] as const satisfies readonly OptionName[];
+
+export interface PlanRequest {
+  /** undefined: every policy, batched both uncapped (as shipped) and capped (as intended). */
+  policies: PolicySpec[] | undefined;
+  maxMapCount: number;
+  /** undefined: the running process's own, else QEMU_BASELINE_VMAS (plan-input.ts says which). */
+  baselineVmas: number | undefined;
+  qemuVersion: string | undefined;
+  machine: string | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/** A plan's options; its policies as a what-if's (names or { policy, uncapped }). */
+export function resolvePlanOptions(door: Door, given: unknown): PlanRequest {
+  const { policies: rawPolicies, ...rest } = (isRecord(given) ? given : {}) as Record<string, unknown>;
+  const options = resolveOptions(door, PLAN_OPTIONS, isRecord(given) ? { ...rest, policies: undefined } : given);
+  return {
+    policies: rawPolicies === undefined ? undefined : checkPolicySpecs(door, rawPolicies, false),
+    maxMapCount: options.maxMapCount ?? readMaxMapCount().value,
+    baselineVmas: options.baselineVmas,
+    qemuVersion: options.qemuVersion,
+    machine: options.machine,
+    signal: options.signal,
+  };
 }

@@ -15,6 +15,7 @@ import type { RealAbortReport } from "../experiments/real-abort.js";
 import type { StressReport } from "../experiments/stress.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import type { WhatIfReport } from "./whatif-document.js";
+import type { PlanReport } from "./plan-document.js";
 
 export const SCHEMA_VERSION = 1;
 
@@ -30,6 +31,8 @@ export type CustomDocument = Versioned<CustomReport>;
 /** coropool whatif: a log or trace under each policy, with the series its page draws. */
 export type WhatIfDocument = Versioned<WhatIfReport>;
 export type BurstIdleDocument = Versioned<BurstIdleReport>;
+/** coropool plan: a VM's configuration, its worst case under each policy (docs/plan.schema.json). */
+export type PlanDocument = Versioned<PlanReport>;
 
 /** The demo's four parts, versioned like the others. */
 export interface DemoDocument extends DemoParts {
@@ -47,7 +50,8 @@ export type ResultDocument =
   | CustomDocument
   | BurstIdleDocument
   | DemoDocument
-  | WhatIfDocument;
+  | WhatIfDocument
+  | PlanDocument;
 
 /** A command's report as a versioned document; keys in a fixed order: schemaVersion, command, machine, then the report's. */
 export function toDocument<R extends { command: string }>(report: R, machine: MachineInfo = machineInfo()): Versioned<R> {

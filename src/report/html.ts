@@ -47,6 +47,7 @@ import { quietStartMs } from "./series.js";
 import { renderLineChart, type LineSeries, type Marker } from "./svg.js";
 import type { Table } from "./table.js";
 import { whatIfBody } from "./whatif-html.js";
+import { planBody } from "./plan-html.js";
 
 export function renderReportHtml(doc: ResultDocument): string {
   const title = `coropool ${doc.command} report`;
@@ -77,6 +78,9 @@ export function renderReportHtml(doc: ResultDocument): string {
       break;
     case "burst-idle":
       body = section("burst-idle", "Burst, then idle", burstIdleBody(doc));
+      break;
+    case "plan":
+      body = section("plan", "Plan: this VM's worst case under each pool policy", planBody(doc));
       break;
   }
   return `<!DOCTYPE html>

@@ -33,8 +33,11 @@ export function whatIfBody(report: WhatIfReport): string {
   ].join("");
 }
 
+/** What the mapped-stacks chart needs: a what-if's or a plan's rows, limit and axis. */
+export type ChartedRows = Pick<WhatIfReport, "rows" | "maxMapCount" | "baselineVmas" | "axis">;
+
 /** Stacks mapped (live + pooled) over the log, one line per policy; the stacks max_map_count allows as a rule. */
-function mappedChart(report: WhatIfReport): string {
+export function mappedChart(report: ChartedRows, xLabel = axisLabel(report)): string {
   // A policy shown twice (batched uncapped, then capped) keeps its colour; the second line is dashed.
   const seen = new Set<string>();
   const series: LineSeries[] = report.rows.map((row, i) => {
@@ -47,7 +50,7 @@ function mappedChart(report: WhatIfReport): string {
   return renderLineChart({
     attrs: { "data-chart": "mapped" },
     title: "Stacks mapped over the log, per policy",
-    xLabel: axisLabel(report),
+    xLabel,
     yLabel: "stacks mapped (live + pooled)",
     series,
     lines: [{ y: limit, label: `max_map_count ${report.maxMapCount}: ${limit} stacks over ${report.baselineVmas} VMAs`, color: LIMIT_COLOR, attrs: { "data-limit": String(report.maxMapCount) } }],
@@ -56,7 +59,7 @@ function mappedChart(report: WhatIfReport): string {
   });
 }
 
-function abortMarker(report: WhatIfReport, row: WhatIfRow, limit: number, color: string): Marker {
+function abortMarker(report: ChartedRows, row: WhatIfRow, limit: number, color: string): Marker {
   const abort = row.abort!;
   const x = report.axis === "seconds" ? (abort.seconds ?? 0) : abort.event;
   return { x, y: limit, label: row.label, color, attrs: { "data-abort": row.label } };
@@ -81,7 +84,7 @@ function pooledChart(report: WhatIfReport, row: WhatIfRow, index: number): strin
   });
 }
 
-function axisLabel(report: WhatIfReport): string {
+function axisLabel(report: Pick<WhatIfReport, "axis">): string {
   return report.axis === "seconds" ? "seconds since the log's first line" : "pool event (the log has no times)";
 }
 

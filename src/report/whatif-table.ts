@@ -28,7 +28,7 @@ export function whatIfTable(report: WhatIfReport): Table {
 }
 
 /** The least limit, "none" when no max_map_count there is lets the run complete, or "unknown". */
-function smallestSafeText(row: WhatIfRow): string {
+export function smallestSafeText(row: WhatIfRow): string {
   if (row.smallestSafeMaxMapCount !== null) return String(row.smallestSafeMaxMapCount);
   return row.noSafeMaxMapCount === true ? `none up to ${LARGEST_MAX_MAP_COUNT}` : "unknown";
 }

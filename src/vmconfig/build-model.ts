@@ -19,6 +19,8 @@ import type { DeviceSpec, VmSpec } from "./vm-spec.js";
 export interface ModelOptions {
   /** The QEMU binary's version; its own defaults are those of its newest machine type. Unknown: the newest rules. */
   readonly qemuVersion?: QemuVersion | null;
+  /** A machine type that wins over the input's (the plan's --machine). */
+  readonly machineType?: string;
 }
 
 /** The machine type QEMU picks on x86 when none is named (`pc`, the newest i440fx). */
@@ -39,7 +41,7 @@ const NOT_QEMU_COROUTINES: Readonly<Record<string, string>> = {
 };
 
 export function buildModel(spec: VmSpec, options: ModelOptions = {}): VmModel {
-  const machine = machineInfo(spec.machineType);
+  const machine = options.machineType === undefined ? machineInfo(spec.machineType) : machineInfo(options.machineType, "given as an option");
   const ctx = new Resolver(spec, machine, options.qemuVersion ?? null);
   const iothreads: IoThread[] = spec.iothreads.map((id) => ({ id }));
   const ignored: Ignored[] = [...spec.ignored];
@@ -96,13 +98,13 @@ function describe(dev: DeviceSpec): string {
   return dev.props.id ? `-device ${dev.driver} (${dev.props.id})` : `-device ${dev.driver}`;
 }
 
-export function machineInfo(type: string | null): MachineInfo {
+export function machineInfo(type: string | null, givenBy = "-machine"): MachineInfo {
   const named = type !== null && type !== "";
   const value = named ? type : DEFAULT_MACHINE;
   // Proxmox pins its own revision on top: pc-i440fx-8.1+pve0.
   const m = VERSIONED_MACHINE.exec(value.replace(/\+pve\d+$/, ""));
   return {
-    type: { value, from: named ? "given" : "default", why: named ? "-machine" : "QEMU's default machine type on x86" },
+    type: { value, from: named ? "given" : "default", why: named ? givenBy : "QEMU's default machine type on x86" },
     version: m ? { major: Number(m[1]), minor: Number(m[2]) } : null,
   };
 }

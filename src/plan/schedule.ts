@@ -1,0 +1,138 @@
+/**
+ * The worst-case schedule of a VM's demand (demand.ts), as a coropool trace
+ * (docs/design.md, "Trace format" and "Plan"):
+ *
+ *   threads N, then `inc K` (the devices' pool increase, made at realize);
+ *   then rounds, each of two parts:
+ *   1. in turn: each thread alone reaches its most coroutines at once (every
+ *      source it creates for, full), then they all terminate, each on the
+ *      thread its I/O completes in;
+ *   2. all at once: every source full at the same time (a source started in
+ *      the vCPUs spreads over them), then every coroutine terminates.
+ *   Rounds repeat until SETTLE_ROUNDS rounds in a row raise no policy's
+ *   peak, or the schedule reaches MAX_ROUNDS or MAX_SCHEDULE_EVENTS (then it
+ *   is reported unsettled: a peak still growing is a lower bound).
+ *
+ * Why these parts: a pool keeps what the threads that free coroutines hand
+ * it. A thread alone at its most leaves the most in its own pools (legacy's
+ * alloc pool, batched's local batches, up to their bounds); all at once puts
+ * the most stacks live (the peak of `none`, and what every pool must add to
+ * what it keeps). Terminating on the completing thread is where QEMU frees
+ * them. Repeating lets stacks that one part left in one thread's pool be the
+ * ones another part cannot reuse, until nothing changes.
+ */
+import { NO_TIME, type PoolEventSink } from "../replay/pool-events.js";
+import type { Demand, DemandSource } from "./demand.js";
+
+/** A part of the schedule: its trace lines are firstLine..lastLine (1-based, as replay numbers them). */
+export interface SchedulePart {
+  readonly round: number;
+  readonly name: string;
+  readonly firstLine: number;
+  readonly lastLine: number;
+  /** Coroutines live at the part's top. */
+  readonly live: number;
+}
+
+/** Rounds in a row that must leave every policy's peak where it was for the schedule to be settled. */
+export const SETTLE_ROUNDS = 8;
+/** The most rounds, and the most events, a schedule runs before it is cut short (reported as not settled). */
+export const MAX_ROUNDS = 64;
+export const MAX_SCHEDULE_EVENTS = 4_000_000;
+
+/** Events in one round. */
+export function roundEvents(parts: readonly Part[]): number {
+  return parts.reduce((sum, p) => sum + p.steps.length, 0);
+}
+
+/** One create or terminate: thread, coroutine number within its part. */
+type Step = readonly [kind: "create" | "terminate", thread: number, co: number];
+
+/** The steps of one part; coroutine numbers start at 0 in each part (all are dead at its end). */
+interface Part {
+  readonly name: string;
+  readonly steps: readonly Step[];
+  readonly live: number;
+}
+
+/** The parts of one round, the same in every round. */
+export function roundParts(demand: Demand): Part[] {
+  const parts: Part[] = [];
+  for (const thread of demand.threads) {
+    const mine = demand.sources.filter((s) => s.creators.includes(thread.index));
+    if (mine.length === 0) continue;
+    const batches = mine.map((s) => ({ source: s, creator: thread.index, count: s.coroutines }));
+    parts.push(part(`${thread.name} alone at its most (${mine.map((s) => s.device).join(", ")})`, batches));
+  }
+  const spread = demand.sources.flatMap((s) => spreadOverCreators(s));
+  if (spread.length > 0) parts.push(part("every thread at its most at once", spread));
+  return parts;
+}
+
+/** A source's coroutines dealt over its creators as evenly as they go (the first get one more). */
+function spreadOverCreators(source: DemandSource): { source: DemandSource; creator: number; count: number }[] {
+  const n = source.creators.length;
+  return source.creators.map((creator, i) => ({ source, creator, count: Math.floor(source.coroutines / n) + (i < source.coroutines % n ? 1 : 0) }))
+    .filter((b) => b.count > 0);
+}
+
+/** Create every batch's coroutines, creators interleaved one at a time; then terminate them in the same order on their terminators. */
+function part(name: string, batches: readonly { source: DemandSource; creator: number; count: number }[]): Part {
+  const steps: Step[] = [];
+  const owners: number[] = [];
+  const left = batches.map((b) => b.count);
+  let co = 0;
+  for (let more = true; more; ) {
+    more = false;
+    batches.forEach((b, i) => {
+      if (left[i]! === 0) return;
+      left[i]!--;
+      steps.push(["create", b.creator, co++]);
+      owners.push(b.source.terminator);
+      more = true;
+    });
+  }
+  owners.forEach((terminator, c) => steps.push(["terminate", terminator, c]));
+  return { name, steps, live: co };
+}
+
+/** The trace's text, line by line, with the parts' line ranges. */
+export class ScheduleText {
+  readonly lines: string[] = [];
+  readonly parts: SchedulePart[] = [];
+
+  constructor(demand: Demand, title: string) {
+    this.lines.push(`# coropool plan: the worst-case schedule of ${title}`);
+    for (const t of demand.threads) this.lines.push(`# T${t.index}: ${t.name}`);
+    this.lines.push(`threads ${demand.threads.length}`);
+    for (const p of demand.poolIncrease) this.lines.push(`inc ${p.amount} # ${p.device}: ${p.why}`);
+  }
+
+  addRound(round: number, parts: readonly Part[]): void {
+    for (const p of parts) {
+      this.lines.push(`# round ${round}: ${p.name}`);
+      const firstLine = this.lines.length + 1;
+      for (const [kind, thread, co] of p.steps) this.lines.push(`${kind} T${thread} c${co}`);
+      this.parts.push({ round, name: p.name, firstLine, lastLine: this.lines.length, live: p.live });
+    }
+  }
+
+  text(): string {
+    return this.lines.join("\n") + "\n";
+  }
+
+  /** The part a trace line belongs to, or null (a header line). */
+  partAt(line: number): SchedulePart | null {
+    return this.parts.find((p) => line >= p.firstLine && line <= p.lastLine) ?? null;
+  }
+}
+
+/** Feeds one round's parts to replays directly (no text): how the rounds are counted before the text is written. */
+export function feedRound(sink: PoolEventSink, parts: readonly Part[]): void {
+  for (const p of parts) {
+    for (const [kind, thread, co] of p.steps) {
+      if (kind === "create") sink.create(thread, co, 0, NO_TIME);
+      else sink.terminate(thread, co, 0, NO_TIME);
+    }
+  }
+}
