@@ -11,7 +11,7 @@ import { MAX_SHOWN_CHARS, shownText } from "../message-text.js";
 import { SCHEMA_VERSION, type ResultDocument } from "./document.js";
 import { schemaProblem, type DocumentKind } from "./result-schema.js";
 
-export const REPORTABLE_COMMANDS = ["demo", "stress", "imbalance", "randread", "run", "burst-idle", "whatif"] as const;
+export const REPORTABLE_COMMANDS = ["demo", "stress", "imbalance", "randread", "run", "burst-idle", "whatif", "plan"] as const;
 
 /** A saved result of a long run (16,384 samples per run at most) is tens of MB; this bounds what is read. */
 export const MAX_RESULT_FILE_BYTES = 256 << 20;

@@ -22,7 +22,8 @@ export type DocumentKind =
   | "customDocument"
   | "demoDocument"
   | "whatifDocument"
-  | "burstIdleDocument";
+  | "burstIdleDocument"
+  | "planDocument";
 
 /** An ISO 8601 UTC time as machineInfo() writes it (generatedAt). */
 const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;

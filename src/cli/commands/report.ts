@@ -7,7 +7,7 @@ const REPORT_FLAGS = [flag("output", "FILE.html", "where to write the page (defa
 
 export const REPORT_HELP = `Usage: coropool report RESULT.json [-o FILE.html]
 
-Renders a saved result (what demo, stress, imbalance, randread, run or whatif
+Renders a saved result (what demo, stress, imbalance, randread, run, whatif or plan
 print with --json) as one self-contained HTML page: VMAs over time per policy
 with the limit and any abort, pooled stacks per thread over time, randread
 IOPS against iodepth, the parameters and the machine. No network is needed to
