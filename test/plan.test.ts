@@ -1,7 +1,7 @@
 /**
  * plan: a VM's configuration in, its demand, a worst-case schedule replayed
  * under every policy, and the smallest safe max_map_count out
- * (docs/design.md, "Plan").
+ * (docs/design.md, "Plan: a VM's worst case").
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

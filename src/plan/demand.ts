@@ -2,7 +2,7 @@
  * A VM's coroutine demand, from its model (src/vmconfig/): the threads that
  * run coroutines, and for every storage device the most coroutines it can
  * hold at once, which thread creates them and which one terminates them
- * (docs/design.md, "Plan"). Under legacy each such thread has a pool of its
+ * (docs/design.md, "Plan: a VM's worst case"). Under legacy each such thread has a pool of its
  * own, so where a coroutine is created and where it dies decides the pools.
  *
  * Where a request's coroutine lives (QEMU's block layer; the lines are in

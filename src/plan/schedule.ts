@@ -1,6 +1,6 @@
 /**
  * The worst-case schedule of a VM's demand (demand.ts), as a coropool trace
- * (docs/design.md, "Trace format" and "Plan"):
+ * (docs/design.md, "The trace format" and "Plan: a VM's worst case"):
  *
  *   threads N, then `inc K` (the devices' pool increase, made at realize);
  *   then rounds, each of two parts:
