@@ -14,7 +14,8 @@ import { poolHardMaxSize } from "../vma/limits.js";
 import type { QemuVersion } from "../vmconfig/qemu-rules.js";
 import type { VmModel } from "../vmconfig/index.js";
 import { demandOf, type Demand } from "./demand.js";
-import { feedRound, MAX_ROUNDS, MAX_SCHEDULE_EVENTS, roundEvents, roundParts, ScheduleText, SETTLE_ROUNDS, type SchedulePart } from "./schedule.js";
+import { addHoardPass, hoarders, legacyReleasePoolCap } from "./hoard.js";
+import { MAX_ROUNDS, MAX_SCHEDULE_EVENTS, roundEvents, roundParts, ScheduleBuilder, SETTLE_ROUNDS, type Part, type SchedulePart } from "./schedule.js";
 
 export interface PlanEngineOptions {
   readonly qemuVersion: QemuVersion | null;
@@ -42,6 +43,8 @@ export interface PlanSchedule {
   readonly rounds: number;
   /** The last round left every policy where the one before left it; false when cut at MAX_ROUNDS. */
   readonly settled: boolean;
+  /** Hoard passes after the rounds (0: no thread creates coroutines another frees). */
+  readonly hoardPasses: number;
   readonly parts: readonly SchedulePart[];
   /** The schedule as a coropool trace: `replay` reruns it. */
   readonly trace: string;
@@ -57,11 +60,8 @@ export interface PlanOutcome {
 export async function planOf(model: VmModel, options: PlanEngineOptions): Promise<PlanOutcome> {
   const demand = demandOf(model, options.qemuVersion);
   const specs = options.policies ?? defaultWhatIfPolicies();
-  const parts = roundParts(demand);
-  const { rounds, settled } = settleRounds(demand, parts, specs, options);
-  const text = new ScheduleText(demand, options.title);
-  for (let r = 1; r <= rounds; r++) text.addRound(r, parts);
-  const trace = text.text();
+  const builder = writeSchedule(demand, specs, options);
+  const trace = builder.schedule.text();
   const result = await whatIf({ text: trace }, {
     policies: specs,
     maxMapCount: options.maxMapCount,
@@ -71,13 +71,100 @@ export async function planOf(model: VmModel, options: PlanEngineOptions): Promis
     signal: options.signal,
   });
   const mine = policyOfVersion(options.qemuVersion);
+  const { schedule } = builder;
   const rows = result.rows.map((row): PlanRow => ({
     ...row,
-    peakPart: partName(text.partAt(row.peakLine)),
-    abortPart: row.abort === null ? null : partName(text.partAt(row.abort.line)),
+    peakPart: partName(schedule.partAt(row.peakLine)),
+    abortPart: row.abort === null ? null : partName(schedule.partAt(row.abort.line)),
     thisQemu: mine !== null && row.policy === mine.policy && row.uncapped === mine.uncapped,
   }));
-  return { demand, schedule: { rounds, settled, parts: text.parts, trace }, rows, interrupted: result.interrupted };
+  return {
+    demand,
+    schedule: { rounds: builder.rounds, settled: builder.settled, hoardPasses: builder.hoardPasses, parts: schedule.parts, trace },
+    rows,
+    interrupted: result.interrupted,
+  };
+}
+
+interface WrittenSchedule {
+  schedule: ScheduleBuilder;
+  rounds: number;
+  settled: boolean;
+  hoardPasses: number;
+}
+
+/**
+ * The schedule, written and replayed at once: rounds until SETTLE_ROUNDS in
+ * a row raise no policy's peak (at most MAX_ROUNDS and MAX_SCHEDULE_EVENTS),
+ * then, where a thread creates coroutines another frees, hoard passes
+ * (hoard.ts), each ended by every thread at its most at once, until one
+ * raises no peak. The replays are those whatIf then runs over the text (the
+ * same caps); a legacy replay steers the hoard phase whatever is asked.
+ */
+function writeSchedule(demand: Demand, specs: readonly PolicySpec[], options: PlanEngineOptions): WrittenSchedule {
+  const replays = specs.map((spec) => new PolicyReplay({
+    policy: spec.policy,
+    maxMapCount: NO_VMA_LIMIT,
+    baselineVmas: options.baselineVmas,
+    // The cap whatIf gives each (its ObservedRun).
+    hardMaxSize: poolHardMaxSize(options.maxMapCount, spec.uncapped === true),
+  }));
+  const guide = new PolicyReplay({ policy: "legacy", maxMapCount: NO_VMA_LIMIT, baselineVmas: options.baselineVmas });
+  const schedule = new ScheduleBuilder(demand, options.title, sinkForAll([...replays, guide]));
+  const peaks = () => replays.map(peakOf).join(" ");
+  const parts = roundParts(demand);
+  const perRound = Math.max(1, roundEvents(parts));
+  let round = 0;
+  let unchanged = 0;
+  let before = peaks();
+  while (unchanged < SETTLE_ROUNDS && round < MAX_ROUNDS && schedule.events + perRound <= MAX_SCHEDULE_EVENTS) {
+    round++;
+    for (const p of parts) schedule.add(round, p);
+    const now = peaks();
+    unchanged = now === before ? unchanged + 1 : 0;
+    before = now;
+  }
+  let settled = unchanged >= SETTLE_ROUNDS;
+  let hoardPasses = 0;
+  if (hoarders(demand).length > 0) {
+    const refill = refillPart(demand, parts);
+    const allAtOnce = parts.at(-1)!;
+    for (let grew = true; grew; ) {
+      if (hoardPasses === MAX_HOARD_PASSES || schedule.events > MAX_SCHEDULE_EVENTS) {
+        settled = false;
+        break;
+      }
+      round++;
+      hoardPasses++;
+      addHoardPass(schedule, demand, round, guide, refill);
+      schedule.add(round, allAtOnce);
+      const now = peaks();
+      grew = now !== before;
+      before = now;
+      settled = !grew;
+    }
+  }
+  return { schedule, rounds: round, settled, hoardPasses };
+}
+
+/** Hoard passes at most: each after the first only adds what the one before left to take. */
+const MAX_HOARD_PASSES = 4;
+
+/**
+ * The part that refills the release pool: of the round's parts of threads
+ * that free what they create, the smallest that frees a full release pool
+ * at once, else the largest (then it runs again until the pool stops growing).
+ */
+function refillPart(demand: Demand, parts: readonly Part[]): Part | null {
+  const hoarding = new Set(hoarders(demand).map((h) => h.thread));
+  const own = parts.slice(0, -1).filter((p) => !hoarding.has(threadOfPart(p))).sort((a, b) => a.live - b.live);
+  const releaseCap = legacyReleasePoolCap(demand);
+  return own.find((p) => p.live >= releaseCap) ?? own.at(-1) ?? null;
+}
+
+/** The thread a part's first step runs on (an "alone" part runs on one thread). */
+function threadOfPart(p: Part): number {
+  return p.steps[0]?.[1] ?? -1;
 }
 
 function partName(part: SchedulePart | null): string | null {
@@ -92,41 +179,6 @@ function partName(part: SchedulePart | null): string | null {
 export function policyOfVersion(v: QemuVersion | null): { policy: PolicyName; uncapped: boolean } | null {
   if (v === null) return null;
   return v.major < 9 ? { policy: "legacy", uncapped: false } : { policy: "batched", uncapped: true };
-}
-
-/**
- * Rounds until SETTLE_ROUNDS in a row raise no policy's peak (the pools
- * stopped growing), at most MAX_ROUNDS and MAX_SCHEDULE_EVENTS. The replays
- * are fed the events directly, each round once: the text is written after,
- * with that many rounds. Legacy's pools in a thread that creates coroutines
- * another thread frees (a vCPU's requests, freed in the main loop) grow
- * only when that thread finds its pool empty as the release pool is full:
- * the rounds that take are the ones it needs.
- */
-function settleRounds(demand: Demand, parts: ReturnType<typeof roundParts>, specs: readonly PolicySpec[], options: PlanEngineOptions): { rounds: number; settled: boolean } {
-  const replays = specs.map((spec) => new PolicyReplay({
-    policy: spec.policy,
-    maxMapCount: NO_VMA_LIMIT,
-    baselineVmas: options.baselineVmas,
-    // The cap whatIf gives each (its ObservedRun): the settled rounds are those of the replays it runs.
-    hardMaxSize: poolHardMaxSize(options.maxMapCount, spec.uncapped === true),
-  }));
-  const sink = sinkForAll(replays);
-  sink.threadsSeen(demand.threads.length);
-  // The schedule's text has one event line per increase: the replays count the same events (elastic's clock counts them).
-  for (const p of demand.poolIncrease) sink.inc(p.amount, 0, NO_TIME);
-  const perRound = Math.max(1, roundEvents(parts));
-  const maxRounds = Math.max(1, Math.min(MAX_ROUNDS, Math.floor(MAX_SCHEDULE_EVENTS / perRound)));
-  let peaks = "";
-  let unchanged = 0;
-  for (let round = 1; round <= maxRounds; round++) {
-    feedRound(sink, parts);
-    const now = replays.map(peakOf).join(" ");
-    unchanged = now === peaks ? unchanged + 1 : 0;
-    peaks = now;
-    if (unchanged === SETTLE_ROUNDS) return { rounds: round, settled: true };
-  }
-  return { rounds: maxRounds, settled: false };
 }
 
 function peakOf(replay: PolicyReplay): number {

@@ -35,9 +35,9 @@ export interface SchedulePart {
 }
 
 /** Rounds in a row that must leave every policy's peak where it was for the schedule to be settled. */
-export const SETTLE_ROUNDS = 8;
+export const SETTLE_ROUNDS = 3;
 /** The most rounds, and the most events, a schedule runs before it is cut short (reported as not settled). */
-export const MAX_ROUNDS = 64;
+export const MAX_ROUNDS = 32;
 export const MAX_SCHEDULE_EVENTS = 4_000_000;
 
 /** Events in one round. */
@@ -46,10 +46,10 @@ export function roundEvents(parts: readonly Part[]): number {
 }
 
 /** One create or terminate: thread, coroutine number within its part. */
-type Step = readonly [kind: "create" | "terminate", thread: number, co: number];
+export type Step = readonly [kind: "create" | "terminate", thread: number, co: number];
 
 /** The steps of one part; coroutine numbers start at 0 in each part (all are dead at its end). */
-interface Part {
+export interface Part {
   readonly name: string;
   readonly steps: readonly Step[];
   readonly live: number;
@@ -96,25 +96,58 @@ function part(name: string, batches: readonly { source: DemandSource; creator: n
   return { name, steps, live: co };
 }
 
-/** The trace's text, line by line, with the parts' line ranges. */
-export class ScheduleText {
+/**
+ * The schedule being written: its trace's lines, its parts, and every event
+ * fed as it is written to `sink` (the replays that decide how long it runs
+ * and, for the hoard phase, what it does next).
+ */
+export class ScheduleBuilder {
   readonly lines: string[] = [];
   readonly parts: SchedulePart[] = [];
+  events = 0;
+  private open: { round: number; name: string; firstLine: number; live: number; most: number } | null = null;
 
-  constructor(demand: Demand, title: string) {
+  constructor(demand: Demand, title: string, private readonly sink: PoolEventSink) {
     this.lines.push(`# coropool plan: the worst-case schedule of ${title}`);
     for (const t of demand.threads) this.lines.push(`# T${t.index}: ${t.name}`);
     this.lines.push(`threads ${demand.threads.length}`);
-    for (const p of demand.poolIncrease) this.lines.push(`inc ${p.amount} # ${p.device}: ${p.why}`);
+    sink.threadsSeen(demand.threads.length);
+    for (const p of demand.poolIncrease) {
+      this.lines.push(`inc ${p.amount} # ${p.device}: ${p.why}`);
+      this.events++;
+      sink.inc(p.amount, this.lines.length, NO_TIME);
+    }
   }
 
-  addRound(round: number, parts: readonly Part[]): void {
-    for (const p of parts) {
-      this.lines.push(`# round ${round}: ${p.name}`);
-      const firstLine = this.lines.length + 1;
-      for (const [kind, thread, co] of p.steps) this.lines.push(`${kind} T${thread} c${co}`);
-      this.parts.push({ round, name: p.name, firstLine, lastLine: this.lines.length, live: p.live });
+  /** A whole part: its steps written and fed. */
+  add(round: number, p: Part): void {
+    this.begin(round, p.name);
+    for (const [kind, thread, co] of p.steps) this.step(kind, thread, co);
+    this.end();
+  }
+
+  begin(round: number, name: string): void {
+    this.lines.push(`# round ${round}: ${name}`);
+    this.open = { round, name, firstLine: this.lines.length + 1, live: 0, most: 0 };
+  }
+
+  step(kind: "create" | "terminate", thread: number, co: number): void {
+    this.lines.push(`${kind} T${thread} c${co}`);
+    this.events++;
+    const open = this.open!;
+    if (kind === "create") {
+      open.most = Math.max(open.most, ++open.live);
+      this.sink.create(thread, co, this.lines.length, NO_TIME);
+    } else {
+      open.live--;
+      this.sink.terminate(thread, co, this.lines.length, NO_TIME);
     }
+  }
+
+  end(): void {
+    const { round, name, firstLine, most } = this.open!;
+    this.parts.push({ round, name, firstLine, lastLine: this.lines.length, live: most });
+    this.open = null;
   }
 
   text(): string {
@@ -124,15 +157,5 @@ export class ScheduleText {
   /** The part a trace line belongs to, or null (a header line). */
   partAt(line: number): SchedulePart | null {
     return this.parts.find((p) => line >= p.firstLine && line <= p.lastLine) ?? null;
-  }
-}
-
-/** Feeds one round's parts to replays directly (no text): how the rounds are counted before the text is written. */
-export function feedRound(sink: PoolEventSink, parts: readonly Part[]): void {
-  for (const p of parts) {
-    for (const [kind, thread, co] of p.steps) {
-      if (kind === "create") sink.create(thread, co, 0, NO_TIME);
-      else sink.terminate(thread, co, 0, NO_TIME);
-    }
   }
 }
