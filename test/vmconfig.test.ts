@@ -113,7 +113,7 @@ describe("fixtures parse into their exact models", () => {
       },
       { kind: "ide", id: null, driver: "ide-hd", bus: "ide", backend: { node: "ide0-hd0", drivers: ["raw"] } },
     ]);
-    expect(model.devices[0]).toMatchObject({ numQueues: { why: "machine type pc-i440fx-4.2: hw/core/machine.c:64 hw_compat_5_1" }, queueSize: { why: "-global virtio-blk-device.queue-size=64" } });
+    expect(model.devices[0]).toMatchObject({ numQueues: { why: "machine type pc-i440fx-4.2: hw/core/machine.c:148 hw_compat_5_1 (7.2: 91)" }, queueSize: { why: "-global virtio-blk-device.queue-size=64" } });
   });
 
   it("a domain XML with <iothreadids>, an iothread-vq-mapping, NVMe, a SCSI controller without a model and a floppy", () => {
@@ -168,7 +168,7 @@ describe("QEMU's defaults and compat rules", () => {
 
   it("an old QEMU binary has its own old defaults even on an unversioned machine type", () => {
     expect(blk(["-smp", "4"], { qemuVersion: { major: 5, minor: 1 } })).toMatchObject({
-      numQueues: { value: 1, from: "default", why: "QEMU 5.1's default (hw/core/machine.c:64 hw_compat_5_1)" },
+      numQueues: { value: 1, from: "default", why: "QEMU 5.1's default (hw/core/machine.c:148 hw_compat_5_1 (7.2: 91))" },
     });
   });
 
@@ -212,8 +212,51 @@ describe("refusals: one line naming the value", () => {
     expect(refusal(cmd("-device", "nvme,max_ioqpairs=0"))).toBe("bad -device nvme max_ioqpairs=0; allowed: 1 to 65535 (QEMU refuses it)");
     expect(refusal(cmd("-object", "iothread,id=t0", "-device", "virtio-blk-pci,iothread=t9"))).toBe("bad -device virtio-blk-pci iothread t9; allowed: t0");
     expect(refusal(cmd("-object", "iothread,id=t0", "-device", '{"driver":"virtio-blk-pci","iothread":"t0","iothread-vq-mapping":[{"iothread":"t0"}]}'))).toBe(
-      "bad -device virtio-blk-pci: iothread and iothread-vq-mapping both set; allowed: one of them (QEMU refuses both)",
+      'bad -device virtio-blk-pci: iothread and iothread-vq-mapping both set; allowed: one of them (QEMU: "iothread and iothread-vq-mapping properties cannot be set at the same time")',
     );
+  });
+
+  it("refuses an IOThread with ioeventfd off, as virtio-blk's and virtio-scsi's realize do", () => {
+    expect(refusal(cmd("-object", "iothread,id=t0", "-device", "virtio-blk-pci,id=d0,iothread=t0,ioeventfd=off"))).toBe(
+      'bad -device virtio-blk-pci (d0): an IOThread with ioeventfd=off; allowed: ioeventfd on, or no IOThread (QEMU: "ioeventfd is required for iothread")',
+    );
+    expect(refusal(cmd("-object", "iothread,id=t0", "-global", "virtio-pci.ioeventfd=off", "-device", "virtio-scsi-pci,iothread=t0"))).toBe(
+      'bad -device virtio-scsi-pci: an IOThread with ioeventfd=off; allowed: ioeventfd on, or no IOThread (QEMU: "ioeventfd is required for iothread")',
+    );
+    expect(modelFromCommandLine(["qemu-system-x86_64", "-device", "virtio-blk-pci,ioeventfd=off"]).devices[0]).toMatchObject({ iothread: null, ioeventfd: { value: false } });
+  });
+
+  it("refuses the iothread-vq-mappings QEMU's iothread_vq_mapping_validate() refuses", () => {
+    const mapped = (mapping: unknown[]) => cmd("-smp", "4", "-object", "iothread,id=a", "-object", "iothread,id=b", "-device", JSON.stringify({ driver: "virtio-blk-pci", "num-queues": 4, "iothread-vq-mapping": mapping }));
+    expect(refusal(mapped([{ iothread: "a" }, { iothread: "a" }]))).toBe('bad -device virtio-blk-pci iothread-vq-mapping: duplicate IOThread name "a" in iothread-vq-mapping; allowed: each IOThread once');
+    expect(refusal(mapped([{ iothread: "a", vqs: [0, 1, 2, 3] }, { iothread: "b" }]))).toBe(
+      "bad -device virtio-blk-pci iothread-vq-mapping: either all items in iothread-vq-mapping must have vqs or none of them must have it; allowed: vqs on all entries or on none",
+    );
+    expect(refusal(mapped([{ iothread: "a", vqs: [0, 4] }, { iothread: "b", vqs: [1, 2, 3] }]))).toBe(
+      'bad -device virtio-blk-pci iothread-vq-mapping: vq index 4 for IOThread "a" must be less than num_queues 4; allowed: 0 to 3',
+    );
+    expect(refusal(mapped([{ iothread: "a", vqs: [0, 1] }, { iothread: "b", vqs: [1, 2, 3] }]))).toBe(
+      'bad -device virtio-blk-pci iothread-vq-mapping: cannot assign vq 1 to IOThread "b" because it is already assigned; allowed: each vq once',
+    );
+    expect(refusal(mapped([{ iothread: "a", vqs: [0, 1] }, { iothread: "b", vqs: [3] }]))).toBe(
+      "bad -device virtio-blk-pci iothread-vq-mapping: missing vq 2 IOThread assignment; allowed: every vq from 0 to 3 assigned",
+    );
+    expect(modelFromCommandLine(["qemu-system-x86_64", ...["-smp", "4", "-object", "iothread,id=a", "-object", "iothread,id=b"], "-device", JSON.stringify({ driver: "virtio-blk-pci", "iothread-vq-mapping": [{ iothread: "a" }, { iothread: "b" }] })]).devices[0]).toMatchObject({
+      numQueues: { value: 4 }, iothreadVqMapping: [{ iothread: "a", vqs: null }, { iothread: "b", vqs: null }],
+    });
+  });
+
+  it("refuses properties QEMU 7.2 does not have when the version is 7.2 or older", () => {
+    const v72 = { qemuVersion: { major: 7, minor: 2 } };
+    const mapping = ["qemu-system-x86_64", "-object", "iothread,id=a", "-device", '{"driver":"virtio-blk-pci","iothread-vq-mapping":[{"iothread":"a"}]}'];
+    expect(refusal(() => modelFromCommandLine(mapping, v72))).toBe(
+      "bad -device virtio-blk-pci iothread-vq-mapping: QEMU 7.2 has no such property; allowed: the device without it (it came after 7.2; hw/block/virtio-blk.c:1873 DEFINE_PROP_IOTHREAD_VQ_MAPPING_LIST (7.2: none))",
+    );
+    expect(refusal(() => modelFromCommandLine(["qemu-system-x86_64", "-device", "nvme,serial=x,mqes=127"], v72))).toBe(
+      'bad -device nvme mqes: QEMU 7.2 has no such property; allowed: the device without it (it came after 7.2; hw/nvme/ctrl.c:9085 DEFINE_PROP_UINT16("mqes") (7.2: none; CAP.MQES fixed at 0x7ff, ctrl.c:7487))',
+    );
+    expect(modelFromCommandLine(mapping, { qemuVersion: { major: 10, minor: 0 } }).devices[0]).toMatchObject({ iothreadVqMapping: [{ iothread: "a", vqs: null }] });
+    expect(modelFromCommandLine(["qemu-system-x86_64", "-device", "nvme,serial=x"], v72).devices[0]).toMatchObject({ queueEntries: { value: 2048 } });
   });
 
   it("refuses what is not a QEMU command line or not a domain", () => {
