@@ -1,0 +1,125 @@
+/**
+ * vmconfig against the real QEMU (the system's qemu-system-x86_64, 7.2 on
+ * Debian 12, under TCG): src/host/vm-config.ts reads the model of a running
+ * QEMU from /proc/PID/cmdline and its version from /proc/PID/exe (the QEMU
+ * is stopped before its first instruction by -S and killed at the end), a
+ * process that is not QEMU is refused; and each value the model refuses as
+ * "QEMU refuses it" is one this QEMU refuses too.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { vmConfigOfPid } from "../src/host/vm-config.js";
+import { modelFromCommandLine } from "../src/vmconfig/index.js";
+
+const QEMU = "/usr/bin/qemu-system-x86_64";
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+/** A child, and its pid once it runs `program` (right after spawn /proc/PID/exe may still be node's). */
+async function started(program: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(program, args, { stdio: "ignore" });
+  children.push(child);
+  const pid = child.pid!;
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) === program) return child;
+    } catch {
+      // not yet there
+    }
+    if (child.exitCode !== null) throw new Error(`${program} exited at once (status ${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${program} (pid ${pid}) did not start within 5 s`);
+}
+
+const bad = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (error) {
+    expect((error as Error).name).toBe("InputError");
+    return (error as Error).message;
+  }
+  throw new Error("no refusal");
+};
+
+describe("vmConfigOfPid", () => {
+  it.skipIf(!existsSync(QEMU))(`a running QEMU: its command line's model, with the version read from its binary${existsSync(QEMU) ? "" : ` (skipped: no ${QEMU}; apt-get install qemu-system-x86)`}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "coropool-pid-"));
+    const disk = join(dir, "disk.raw");
+    writeFileSync(disk, Buffer.alloc(1 << 20));
+    const qemu = await started(QEMU, [
+      "-accel", "tcg", "-S", "-display", "none", "-nodefaults", "-no-user-config", "-m", "64", "-name", "guest=pidtest",
+      "-machine", "pc-q35-7.2", "-smp", "3",
+      "-object", "iothread,id=io1",
+      "-blockdev", `{"driver":"file","filename":"${disk}","node-name":"disk-storage"}`,
+      "-blockdev", '{"driver":"raw","file":"disk-storage","node-name":"disk-format"}',
+      "-device", '{"driver":"virtio-blk-pci","drive":"disk-format","id":"vd0","iothread":"io1","num-queues":2,"queue-size":128}',
+      "-drive", `if=none,id=n0,file=${disk},format=raw,file.locking=off`,
+      "-device", "nvme,drive=n0,serial=s0,id=nvme0,max_ioqpairs=4",
+    ]);
+    const pid = qemu.pid!;
+    const running = vmConfigOfPid(pid);
+    // Still running after the read: QEMU took the command line the model was read from.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(qemu.exitCode).toBeNull();
+    const packaged = /QEMU emulator version (\d+\.\d+(?:\.\d+)?)/.exec(readFileSync(QEMU, "latin1"))![1];
+    expect(running).toMatchObject({ pid, exe: QEMU, version: packaged });
+    expect(running.model).toMatchObject({
+      name: "pidtest", emulator: QEMU, machine: { version: { major: 7, minor: 2 } }, vcpus: { value: 3, from: "given" }, iothreads: [{ id: "io1" }],
+    });
+    expect(running.model.devices).toMatchObject([
+      { kind: "virtio-blk", id: "vd0", numQueues: { value: 2, from: "given" }, queueSize: { value: 128, from: "given" }, iothread: "io1", backend: { node: "disk-format", drivers: ["raw", "file"] } },
+      { kind: "nvme", id: "nvme0", maxIoqpairs: { value: 4, from: "given" }, queueEntries: { value: 2048, from: "default" }, namespaces: [{ nsid: 1, backend: { node: "n0" } }] },
+    ]);
+  }, 20_000);
+
+  it("a process that is not QEMU: one line naming its program", async () => {
+    const pid = (await started("/usr/bin/sleep", ["30"])).pid!;
+    expect(bad(() => vmConfigOfPid(pid))).toBe(
+      `bad pid ${pid}: not a QEMU process (its program is /usr/bin/sleep); allowed: the pid of a running QEMU system emulator (qemu-system-*, qemu-kvm or kvm)`,
+    );
+  }, 10_000);
+
+  it("a pid no process has: one line", () => {
+    const pid = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8")) + 1;
+    expect(bad(() => vmConfigOfPid(pid))).toBe(`bad pid ${pid}: no such process; allowed: the pid of a running QEMU system emulator (qemu-system-*, qemu-kvm or kvm)`);
+  });
+});
+
+/** QEMU's exit status and first line of stderr for a command line, bounded by 10 s. */
+function qemuRefusal(args: string[]): Promise<{ status: number | null; message: string }> {
+  return new Promise((resolve) => {
+    execFile(QEMU, ["-accel", "tcg", "-S", "-display", "none", "-nodefaults", "-no-user-config", "-m", "64", ...args], { timeout: 10_000 }, (error, _out, err) => {
+      resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, message: err.split("\n")[0]! });
+    });
+  });
+}
+
+describe.skipIf(!existsSync(QEMU))("what the model refuses as QEMU's refusal, this QEMU refuses", () => {
+  const disk = join(mkdtempSync(join(tmpdir(), "coropool-refuse-")), "disk.raw");
+  writeFileSync(disk, Buffer.alloc(1 << 20));
+  const drive = ["-drive", `if=none,id=d0,file=${disk},format=raw`];
+  const cases: [string, string[], RegExp][] = [
+    ["virtio-blk queue-size=2", [...drive, "-device", "virtio-blk-pci,drive=d0,queue-size=2"], /invalid queue-size property \(2\), must be > 2/],
+    ["virtio-blk queue-size=100", [...drive, "-device", "virtio-blk-pci,drive=d0,queue-size=100"], /invalid queue-size property \(100\), must be a power of 2/],
+    ["virtio-blk num-queues=0", [...drive, "-device", "virtio-blk-pci,drive=d0,num-queues=0"], /num-queues property must be larger than 0/],
+    ["virtio-scsi virtqueue_size=2", ["-device", "virtio-scsi-pci,virtqueue_size=2"], /invalid virtqueue_size property \(= 2\), must be > 2/],
+    ["virtio-scsi num_queues=1023", ["-device", "virtio-scsi-pci,num_queues=1023"], /Invalid number of queues \(= 1023\)/],
+    ["nvme max_ioqpairs=0", [...drive, "-device", "nvme,drive=d0,serial=s,max_ioqpairs=0"], /max_ioqpairs must be between 1 and 65535/],
+    ["an IOThread with ioeventfd=off", [...drive, "-object", "iothread,id=t0", "-device", "virtio-blk-pci,drive=d0,iothread=t0,ioeventfd=off"], /ioeventfd is required for iothread/],
+    ["nvme mqes on 7.2", [...drive, "-device", "nvme,drive=d0,serial=s,mqes=127"], /Property 'nvme.mqes' not found/],
+  ];
+  for (const [what, args, said] of cases) {
+    it(what, async () => {
+      expect(() => modelFromCommandLine([QEMU, ...args], { qemuVersion: { major: 7, minor: 2 } })).toThrow(/^bad -device .*/);
+      const { status, message } = await qemuRefusal(args);
+      expect(status).toBe(1);
+      expect(message).toMatch(said);
+    }, 15_000);
+  }
+});
