@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { vmConfigOfPid } from "../src/host/vm-config.js";
 import { modelFromCommandLine } from "../src/vmconfig/index.js";
+import { refusal } from "./vmconfig-refusal.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
 const children: ChildProcess[] = [];
@@ -37,15 +38,6 @@ async function started(program: string, args: string[]): Promise<ChildProcess> {
   throw new Error(`${program} (pid ${pid}) did not start within 5 s`);
 }
 
-const bad = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    expect((error as Error).name).toBe("InputError");
-    return (error as Error).message;
-  }
-  throw new Error("no refusal");
-};
 
 describe("vmConfigOfPid", () => {
   it.skipIf(!existsSync(QEMU))(`a running QEMU: its command line's model, with the version read from its binary${existsSync(QEMU) ? "" : ` (skipped: no ${QEMU}; apt-get install qemu-system-x86)`}`, async () => {
@@ -80,14 +72,14 @@ describe("vmConfigOfPid", () => {
 
   it("a process that is not QEMU: one line naming its program", async () => {
     const pid = (await started("/usr/bin/sleep", ["30"])).pid!;
-    expect(bad(() => vmConfigOfPid(pid))).toBe(
+    expect(refusal(() => vmConfigOfPid(pid))).toBe(
       `bad pid ${pid}: not a QEMU process (its program is /usr/bin/sleep); allowed: the pid of a running QEMU system emulator (qemu-system-*, qemu-kvm or kvm)`,
     );
   }, 10_000);
 
   it("a pid no process has: one line", () => {
     const pid = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8")) + 1;
-    expect(bad(() => vmConfigOfPid(pid))).toBe(`bad pid ${pid}: no such process; allowed: the pid of a running QEMU system emulator (qemu-system-*, qemu-kvm or kvm)`);
+    expect(refusal(() => vmConfigOfPid(pid))).toBe(`bad pid ${pid}: no such process; allowed: the pid of a running QEMU system emulator (qemu-system-*, qemu-kvm or kvm)`);
   });
 });
 

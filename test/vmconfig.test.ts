@@ -5,13 +5,14 @@
  * own `virsh domxml-to-native` where libvirt is installed); each QEMU default
  * and compat rule; each refusal's one line.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { modelFromCommandLine, modelFromLibvirtXml, type StorageDevice, type VmModel } from "../src/vmconfig/index.js";
 import { parseKeyValueList, parseQemuCmdlineNul } from "../src/vmconfig/qemu-args.js";
+import { refusal } from "./vmconfig-refusal.js";
 
 const FIXTURES = resolve(import.meta.dirname, "fixtures/vmconfig");
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), "utf8");
@@ -144,6 +145,84 @@ describe("fixtures parse into their exact models", () => {
   });
 });
 
+/** One line per device: kind, id, queues × size (or NVMe pairs × entries), the thread that runs it, its disks. */
+function shape(model: VmModel): string[] {
+  return model.devices.map((d) => {
+    if (d.kind === "virtio-blk") return `virtio-blk ${d.id} ${d.numQueues.value}x${d.queueSize.value} ${d.iothread ?? (d.ioeventfd.value ? "main-loop" : "vcpu")} ${d.backend?.drivers.join("/")}`;
+    if (d.kind === "virtio-scsi") return `virtio-scsi ${d.id} ${d.numQueues.value}x${d.virtqueueSize.value} lun${d.cmdPerLun.value} ${d.iothread ?? "main-loop"} [${d.disks.map((k) => k.id).join(" ")}]`;
+    if (d.kind === "scsi-hba") return `scsi-hba ${d.id} ${d.driver} [${d.disks.map((k) => k.id).join(" ")}]`;
+    if (d.kind === "nvme") return `nvme ${d.id} ${d.maxIoqpairs.value}x${d.queueEntries.value} ns${d.namespaces.length}`;
+    return `${d.bus} ${d.id} ${d.driver}`;
+  });
+}
+
+describe("real-world-shaped fixtures: exact counts", () => {
+  const app01 = [
+    "virtio-scsi scsi0 4x256 lun32 iothread1 [scsi0-0-0-0 scsi0-0-0-1 scsi0-0-0-2 scsi0-0-0-3]",
+    "virtio-scsi scsi1 12x256 lun128 iothread2 [scsi1-0-0-0 scsi1-0-0-1 scsi1-0-0-2 scsi1-0-0-3]",
+    "scsi-hba scsi2 lsi [scsi2-0-0]",
+    "virtio-blk virtio-disk0 4x1024 iothread1 qcow2/file",
+    "virtio-blk virtio-disk1 12x512 iothread2 raw/host_device",
+    "virtio-blk virtio-disk2 2x512 main-loop raw/file",
+    "virtio-blk virtio-disk3 12x128 iothread3 raw/file",
+    "virtio-blk virtio-disk4 12x512 vcpu raw/file",
+    "virtio-blk virtio-disk5 8x256 iothread4 qcow2/file",
+    "virtio-blk virtio-disk6 12x512 main-loop raw/file",
+    "virtio-blk virtio-disk7 12x512 main-loop raw/host_device",
+    "ahci sata0-0-0 ide-cd",
+    "nvme nvme0 16x2048 ns1",
+  ];
+
+  it("app01.xml: <iothreadids>, <driver queues queue_size iothread ioeventfd>, two virtio-scsi controllers with <driver iothread queues>, lsilogic, NVMe and a -global in <qemu:commandline>", () => {
+    const model = modelFromLibvirtXml(fixture("app01.xml"));
+    expect(model).toMatchObject({ name: "app01", machine: { version: { major: 7, minor: 2 } }, vcpus: { value: 12, from: "given" } });
+    expect(model.iothreads.map((t) => t.id)).toEqual(["iothread1", "iothread2", "iothread3", "iothread4"]);
+    expect(shape(model)).toEqual(app01);
+    // queue-size 512 where the disk gives none: the -global of <qemu:commandline>.
+    expect(model.devices[4]).toMatchObject({ queueSize: { value: 512, from: "global", why: "-global virtio-blk-device.queue-size=512" } });
+    expect(model.ignored).toEqual([]);
+  });
+
+  it("app01.args, the line libvirt 9.0 wrote for app01.xml (48 -device in JSON, -blockdev chains, -global last): the same devices", () => {
+    const model = modelFromCommandLine(fixture("app01.args"));
+    expect(fixture("app01.args").match(/ -device /g)).toHaveLength(48);
+    expect(shape(model)).toEqual(app01);
+    expect(comparable(model)).toEqual(comparable(modelFromLibvirtXml(fixture("app01.xml"))));
+    // 48 less the 23 storage devices (3 SCSI controllers, 8 virtio-blk, 9 scsi-hd, 1 ide-cd, nvme, nvme-ns): PCIe ports, USB, video, serial, balloon, rng.
+    expect(model.ignored.filter((i) => i.what.startsWith("-device "))).toHaveLength(25);
+  });
+
+  it("proxmox-ci.args (qm showcmd, 30 -device, a per-disk IOThread each, virtio-scsi-single, AHCI, pflash, -global ICH9-LPC)", () => {
+    const model = modelFromCommandLine(fixture("proxmox-ci.args"));
+    expect(model).toMatchObject({ name: "ci-runner", emulator: "/usr/bin/kvm", machine: { version: { major: 9, minor: 0 } }, vcpus: { value: 8, from: "given" } });
+    expect(model.iothreads).toHaveLength(10);
+    expect(shape(model)).toEqual([
+      // bus=ide.1 on q35 is port 1 of the machine's own ich9-ahci.
+      "ahci ide2 ide-cd",
+      "ahci sata0 ide-hd",
+      "ahci sata1 ide-hd",
+      "virtio-blk virtio0 8x256 iothread-virtio0 raw",
+      "virtio-blk virtio1 4x512 iothread-virtio1 raw",
+      "virtio-blk virtio2 8x256 iothread-virtio2 qcow2",
+      "virtio-blk virtio3 8x256 iothread-virtio3 raw",
+      "virtio-blk virtio4 8x1024 iothread-virtio4 raw",
+      "virtio-blk virtio5 8x256 iothread-virtio5 qcow2",
+      "virtio-scsi virtioscsi0 8x256 lun128 iothread-virtioscsi0 [scsi0]",
+      "virtio-scsi virtioscsi1 8x256 lun128 iothread-virtioscsi1 [scsi1]",
+      "virtio-scsi virtioscsi2 8x256 lun128 iothread-virtioscsi2 [scsi2]",
+      "virtio-scsi virtioscsi3 2x256 lun128 iothread-virtioscsi3 [scsi3]",
+    ]);
+    expect(model.ignored.map((i) => i.what)).toEqual([
+      "-tpmdev",
+      "-drive if=pflash (pflash0-hd0)",
+      "-drive if=pflash (drive-efidisk0)",
+      "-device vmgenid", "-device usb-tablet (tablet)", "-device tpm-tis", "-device VGA (vga)", "-device virtio-serial (qga0)", "-device virtserialport",
+      "-device virtio-rng-pci", "-device virtio-balloon-pci (balloon0)", "-device ahci (ahci0)",
+      "-device virtio-net-pci (net0)", "-device virtio-net-pci (net1)", "-device virtio-net-pci (net2)", "-device virtio-net-pci (net3)",
+    ]);
+  });
+});
+
 describe("QEMU's defaults and compat rules", () => {
   const blk = (args: string[], options?: { qemuVersion: { major: number; minor: number } }) =>
     modelFromCommandLine(["qemu-system-x86_64", ...args, "-device", "virtio-blk-pci,id=d0"], options).devices[0]!;
@@ -190,15 +269,6 @@ describe("QEMU's defaults and compat rules", () => {
 });
 
 describe("refusals: one line naming the value", () => {
-  const refusal = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (error) {
-      expect((error as Error).name).toBe("InputError");
-      return (error as Error).message;
-    }
-    throw new Error("no refusal");
-  };
   const cmd = (...args: string[]) => () => modelFromCommandLine(["qemu-system-x86_64", ...args]);
 
   it("refuses what QEMU refuses", () => {
@@ -271,26 +341,32 @@ describe("refusals: one line naming the value", () => {
 
 /**
  * libvirt's own translation: `virsh domxml-to-native qemu-argv` needs the
- * QEMU driver of a running libvirtd; the test starts one (and stops it)
- * when none is listening.
+ * QEMU driver of a running libvirt daemon. The test never touches the
+ * system's: virsh autostarts a session daemon (qemu:///session) whose
+ * socket, config, state and cache all live in a temp folder (HOME and the
+ * XDG folders point there), run as the unprivileged user "nobody" when the
+ * test runs as root (libvirt maps root's session URI to the system daemon).
+ * That daemon is stopped by the pid it writes. Normalised: the virt type
+ * (kvm → qemu, as the session runs TCG), the CPU mode, and <hostdev> and
+ * <interface> (a session may not open VFIO or tap devices) are left out of
+ * what libvirt gets; none of them changes the model. The models are then
+ * compared whole except `ignored`, which the command line fills with every
+ * -device that is not storage and the XML does not; ids need no
+ * normalising: libvirt-xml.ts names every device and node as libvirt does.
  */
 describe("libvirt's own command line for each XML fixture", () => {
-  let daemon: ChildProcess | null = null;
+  const session = libvirtSession();
   afterAll(() => {
-    daemon?.kill();
+    if (typeof session !== "string") session.stop();
   });
 
-  const why = libvirtUnavailable();
-  for (const name of ["db01.xml", "nvme-mapping.xml"]) {
-    it.skipIf(why !== null)(`${name}: virsh domxml-to-native gives a command line with the same model${why ? ` (skipped: ${why})` : ""}`, async (ctx) => {
-      daemon ??= await ensureLibvirtd();
-      // The virt type, CPU mode and passthrough devices do not change the model (a <hostdev> is only listed as
-      // ignored); a host without /dev/kvm and VFIO takes type='qemu', no host CPU and no <hostdev>.
-      const xml = join(mkdtempSync(join(tmpdir(), "coropool-virsh-")), name);
-      writeFileSync(xml, fixture(name).replace("<domain type='kvm'>", "<domain type='qemu'>").replace(/<cpu mode='host-passthrough'[^>]*>/, "<cpu>").replace(/<hostdev[\s\S]*?<\/hostdev>/g, ""));
+  for (const name of ["db01.xml", "app01.xml", "nvme-mapping.xml"]) {
+    const why = typeof session === "string" ? session : null;
+    it.skipIf(why !== null)(`${name}: virsh domxml-to-native gives a command line with the same model${why ? ` (skipped: ${why})` : ""}`, (ctx) => {
+      if (typeof session === "string") return;
       let argv: string;
       try {
-        argv = execFileSync("virsh", ["-c", "qemu:///system", "domxml-to-native", "qemu-argv", xml], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 20_000 });
+        argv = session.toNative(name, fixture(name));
       } catch (error) {
         // libvirt 9.0 (Debian 12) has no <disk bus='nvme'> and no per-queue IOThreads yet.
         const message = String((error as { stderr?: string }).stderr ?? error).trim().split("\n")[0];
@@ -298,26 +374,70 @@ describe("libvirt's own command line for each XML fixture", () => {
         return;
       }
       expect(comparable(modelFromCommandLine(argv))).toEqual(comparable(modelFromLibvirtXml(fixture(name))));
-    }, 30_000);
+      // app01.args is the line this libvirt wrote for app01.xml: the same model, the ignored devices included.
+      if (name === "app01.xml") expect(modelFromCommandLine(argv).devices).toEqual(modelFromCommandLine(fixture("app01.args")).devices);
+    }, 60_000);
   }
 });
 
-function libvirtUnavailable(): string | null {
+interface LibvirtSession {
+  toNative(name: string, xml: string): string;
+  stop(): void;
+}
+
+/** A libvirt session of our own in a temp folder, or why there cannot be one. */
+function libvirtSession(): LibvirtSession | string {
   try {
     execFileSync("virsh", ["--version"], { stdio: "ignore" });
   } catch {
     return "virsh is not installed (apt-get install libvirt-clients libvirt-daemon-system)";
   }
-  if (!existsSync("/var/run/libvirt/libvirt-sock") && !existsSync("/usr/sbin/libvirtd")) return "no libvirtd to start and none listening";
-  if (process.getuid?.() !== 0 && !existsSync("/var/run/libvirt/libvirt-sock")) return "libvirtd is not running and only root may start the system daemon";
-  return null;
+  if (!existsSync("/usr/sbin/libvirtd")) return "no /usr/sbin/libvirtd to start a session daemon (apt-get install libvirt-daemon)";
+  const root = process.getuid?.() === 0;
+  let owner: number | null = null;
+  if (root) {
+    try {
+      owner = Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" }).trim());
+      execFileSync("runuser", ["--help"], { stdio: "ignore" });
+    } catch {
+      return "running as root with no user 'nobody' or no runuser: libvirt maps root's session URI to the system daemon, which the test does not start";
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), "coropool-libvirt-"));
+  const run = join(dir, "run");
+  for (const sub of ["run", "config", "cache", "home", "xml"]) mkdirSync(join(dir, sub));
+  if (owner !== null) {
+    chmodSync(dir, 0o755);
+    for (const sub of ["run", "config", "cache", "home", "xml"]) chownSync(join(dir, sub), owner, owner);
+  }
+  chmodSync(run, 0o700);
+  const env = [`HOME=${join(dir, "home")}`, `XDG_RUNTIME_DIR=${run}`, `XDG_CONFIG_HOME=${join(dir, "config")}`, `XDG_CACHE_HOME=${join(dir, "cache")}`];
+  const prefix = owner !== null ? ["runuser", "-u", "nobody", "--", "env", ...env] : ["env", ...env];
+  return {
+    toNative(name, xml) {
+      const file = join(dir, "xml", name);
+      writeFileSync(file, sessionXml(xml));
+      if (owner !== null) chownSync(file, owner, owner);
+      const [program, ...args] = [...prefix, "virsh", "-c", "qemu:///session", "domxml-to-native", "qemu-argv", file];
+      return execFileSync(program!, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 50_000 });
+    },
+    stop() {
+      const pidFile = join(run, "libvirt", "libvirtd.pid");
+      if (!existsSync(pidFile)) return;
+      try {
+        process.kill(Number(readFileSync(pidFile, "utf8").trim()), "SIGTERM");
+      } catch {
+        // already gone (its idle timeout)
+      }
+    },
+  };
 }
 
-/** A libvirtd of our own (idle timeout 30 s) when none listens; null when one already does. */
-async function ensureLibvirtd(): Promise<ChildProcess | null> {
-  const socket = "/var/run/libvirt/libvirt-sock";
-  if (existsSync(socket)) return null;
-  const child = spawn("/usr/sbin/libvirtd", ["--timeout", "30"], { stdio: "ignore" });
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
-  return child;
+/** What a TCG session daemon can start: type qemu, no host CPU, no passthrough, no tap networking. */
+function sessionXml(xml: string): string {
+  return xml
+    .replace(/<domain type='kvm'/, "<domain type='qemu'")
+    .replace(/<cpu mode='host-passthrough'[^>]*>/, "<cpu>")
+    .replace(/<hostdev[\s\S]*?<\/hostdev>/g, "")
+    .replace(/<interface[\s\S]*?<\/interface>/g, "");
 }

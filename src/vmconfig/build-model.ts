@@ -28,7 +28,8 @@ const DEFAULT_MACHINE = "pc";
 const VERSIONED_MACHINE = /^(?:pc-q35|pc-i440fx|pc|virt|pseries|s390-ccw-virtio)-(\d+)\.(\d+)$/;
 
 const SCSI_DISK = new Set(["scsi-hd", "scsi-cd", "scsi-block", "scsi-generic", "scsi-disk"]);
-const OTHER_SCSI_HBA = new Set(["lsi53c895a", "lsi53c810", "megasas", "megasas-gen2", "pvscsi", "mptsas1068", "am53c974", "dc390", "spapr-vscsi"]);
+/** "lsi" is QEMU's alias of lsi53c895a (system/qdev-monitor.c:80 qdev_alias_table), as libvirt writes it. */
+const OTHER_SCSI_HBA = new Set(["lsi53c895a", "lsi", "lsi53c810", "megasas", "megasas-gen2", "pvscsi", "mptsas1068", "am53c974", "dc390", "spapr-vscsi"]);
 const IDE_DISK = new Set(["ide-hd", "ide-cd", "ide-drive"]);
 const NOT_QEMU_COROUTINES: Readonly<Record<string, string>> = {
   "vfio-pci": "device passthrough: the host's device serves its requests, not QEMU's block layer",
