@@ -339,6 +339,54 @@ describe("refusals: one line naming the value", () => {
   });
 });
 
+describe("bad input at the model: one line naming it", () => {
+  const notQemu = (program: string) => `not a QEMU command line: it starts with ${JSON.stringify(program)}; allowed: a command whose program is qemu-system-*, qemu-kvm or kvm`;
+
+  it("a command line that is not QEMU's system emulator, in each form it comes in", () => {
+    expect(refusal(() => modelFromCommandLine("/usr/bin/sleep 30"))).toBe(notQemu("/usr/bin/sleep"));
+    expect(refusal(() => modelFromCommandLine("sleep\u000030\u0000"))).toBe(notQemu("sleep"));
+    expect(refusal(() => modelFromCommandLine(["/usr/bin/python3", "-m", "qemu"]))).toBe(notQemu("/usr/bin/python3"));
+    expect(refusal(() => modelFromCommandLine(""))).toBe(notQemu(""));
+    expect(refusal(() => modelFromCommandLine([]))).toBe(notQemu(""));
+    expect(refusal(() => modelFromCommandLine("LC_ALL=C PATH=/bin"))).toBe(notQemu(""));
+    // QEMU's tools and its user-mode emulators run no VM.
+    for (const tool of ["qemu-img", "/usr/bin/qemu-nbd", "qemu-io", "qemu-storage-daemon", "qemu-ga", "/usr/bin/qemu-x86_64", "qemu-system"]) {
+      expect(refusal(() => modelFromCommandLine([tool, "-m", "1"]))).toBe(notQemu(tool));
+    }
+    for (const emulator of ["qemu-system-x86_64", "/usr/bin/qemu-system-aarch64", "/usr/libexec/qemu-kvm", "/usr/bin/kvm", "qemu-system-ppc64le"]) {
+      expect(modelFromCommandLine([emulator]).emulator).toBe(emulator);
+    }
+  });
+
+  it("XML that is not a domain", () => {
+    expect(refusal(() => modelFromLibvirtXml(" \n"))).toBe("not a libvirt domain XML: the text is empty; allowed: the XML of virsh dumpxml");
+    expect(refusal(() => modelFromLibvirtXml("qemu-system-x86_64 -m 1"))).toBe("not a libvirt domain XML: char 'q' is not expected at line 1; allowed: the XML of virsh dumpxml");
+    expect(refusal(() => modelFromLibvirtXml("<?xml version='1.0'?>\n<pool type='dir'><name>default</name></pool>"))).toBe("not a libvirt domain XML: its root is <pool>; allowed: <domain>");
+    expect(refusal(() => modelFromLibvirtXml("<domain type='kvm'><name>a</name></domain><domain type='kvm'><name>b</name></domain>"))).toBe(
+      "not a libvirt domain XML: Multiple possible root nodes found at line 1; allowed: the XML of virsh dumpxml",
+    );
+    // An empty second root slips past the validator.
+    expect(refusal(() => modelFromLibvirtXml("<domain type='kvm'><name>a</name></domain><domain/>"))).toBe("not a libvirt domain XML: it holds 2 <domain> elements at its root; allowed: one <domain>");
+  });
+
+  it("-smp 0: refused, as QEMU 10 does; QEMU 7.2 only warns and counts it as omitted", () => {
+    expect(refusal(() => modelFromCommandLine(["qemu-system-x86_64", "-smp", "0"]))).toBe(
+      'bad -smp cpus=0; allowed: a whole number of at least 1 (QEMU: "CPU topology parameters must be greater than zero")',
+    );
+    expect(modelFromCommandLine(["qemu-system-x86_64", "-smp", "0,sockets=2,cores=3"], { qemuVersion: { major: 7, minor: 2 } }).vcpus).toMatchObject({ value: 6, from: "derived" });
+  });
+
+  it("values QEMU's property parser refuses: not a number, too big for the property's type", () => {
+    const cmd = (device: string) => () => modelFromCommandLine(["qemu-system-x86_64", "-device", device]);
+    expect(refusal(cmd("virtio-blk-pci,queue-size=-4"))).toBe("bad -device virtio-blk-pci queue-size=-4; allowed: a whole number from 0 to 65535 (QEMU refuses it)");
+    expect(refusal(cmd("virtio-blk-pci,num-queues=65536"))).toBe("bad -device virtio-blk-pci num-queues=65536; allowed: a whole number from 0 to 65535 (QEMU refuses it)");
+    expect(refusal(cmd("virtio-scsi-pci,cmd_per_lun=lots"))).toBe("bad -device virtio-scsi-pci cmd_per_lun=lots; allowed: a whole number from 0 to 4294967295 (QEMU refuses it)");
+    expect(refusal(cmd("nvme,serial=s,mqes=0"))).toBe("bad -device nvme mqes=0; allowed: 1 to 65535 (QEMU refuses it)");
+    expect(refusal(cmd("virtio-blk-pci,ioeventfd=maybe"))).toBe("bad -device virtio-blk-pci ioeventfd=maybe; allowed: on or off (QEMU refuses it)");
+    expect(modelFromCommandLine(["qemu-system-x86_64", "-device", "virtio-blk-pci,queue-size=0x100"]).devices[0]).toMatchObject({ queueSize: { value: 256 } });
+  });
+});
+
 /**
  * libvirt's own translation: `virsh domxml-to-native qemu-argv` needs the
  * QEMU driver of a running libvirt daemon. The test never touches the

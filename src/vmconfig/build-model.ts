@@ -68,7 +68,7 @@ export function buildModel(spec: VmSpec, options: ModelOptions = {}): VmModel {
     name: spec.name,
     emulator: spec.emulator,
     machine,
-    vcpus: vcpusOf(spec.smp),
+    vcpus: vcpusOf(spec.smp, options.qemuVersion ?? null),
     iothreads,
     devices,
     ignored,
@@ -112,10 +112,15 @@ export function machineInfo(type: string | null): MachineInfo {
  * smp.cpus, the vCPUs at boot: given, else maxcpus, else the topology's
  * product, a missing level counting 1 (hw/core/machine-smp.c:210-213
  * machine_parse_smp_config(), 7.2: 150-151 without drawers, books and
- * modules); 1 with no -smp at all.
+ * modules); 1 with no -smp at all. A 0 is refused ("CPU topology
+ * parameters must be greater than zero", machine-smp.c:105-117), except
+ * by QEMU 7.2 and older, which only warn and count it as omitted (7.2:
+ * 87-96).
  */
-function vcpusOf(smp: Readonly<Record<string, string>> | null): Sourced<number> {
-  if (!smp) return { value: 1, from: "default", why: "no -smp: one vCPU (MachineClass default_cpus)" };
+function vcpusOf(given: Readonly<Record<string, string>> | null, qemuVersion: QemuVersion | null): Sourced<number> {
+  if (!given) return { value: 1, from: "default", why: "no -smp: one vCPU (MachineClass default_cpus)" };
+  const zeroIsOmitted = qemuVersion !== null && versionAtMost(qemuVersion, { major: 7, minor: 2 });
+  const smp = zeroIsOmitted ? Object.fromEntries(Object.entries(given).filter(([, v]) => parseInteger(v) !== 0)) : given;
   if (smp.cpus !== undefined) return { value: smpNumber(smp, "cpus"), from: "given", why: "-smp cpus" };
   if (smp.maxcpus !== undefined) return { value: smpNumber(smp, "maxcpus"), from: "derived", why: "-smp: cpus omitted, so cpus = maxcpus (hw/core/machine-smp.c:213)" };
   const parts = SMP_LEVELS.filter((k) => smp[k] !== undefined);
@@ -128,7 +133,7 @@ const SMP_LEVELS = ["drawers", "books", "sockets", "dies", "clusters", "modules"
 
 function smpNumber(smp: Readonly<Record<string, string>>, key: string): number {
   const n = parseInteger(smp[key]!);
-  if (n === null || n < 1) throw new InputError("ERR_QEMU_VALUE", `bad -smp ${key}=${smp[key]}; allowed: a whole number of at least 1`);
+  if (n === null || n < 1) throw new InputError("ERR_QEMU_VALUE", `bad -smp ${key}=${smp[key]}; allowed: a whole number of at least 1 (QEMU: "CPU topology parameters must be greater than zero")`);
   return n;
 }
 
@@ -267,7 +272,7 @@ class Resolver {
   /** "auto" queues: the vCPUs (capped) on PCI, 1 on the other transports. */
   private autoQueues(transport: Transport, fixed: number, pciSource: string, deviceSource: string): Sourced<number> {
     if (transport !== "pci") return { value: 1, from: "derived", why: `num-queues auto on ${transport}: 1 (${deviceSource})` };
-    const vcpus = vcpusOf(this.spec.smp).value;
+    const vcpus = vcpusOf(this.spec.smp, this.qemuVersion).value;
     return { value: optimalPciQueues(vcpus, fixed), from: "derived", why: `num-queues auto on PCI: the ${vcpus} vCPUs (${pciSource}, virtio_pci_optimal_num_queues())` };
   }
 

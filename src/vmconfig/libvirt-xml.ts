@@ -14,7 +14,7 @@
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { InputError } from "../errors.js";
 import type { Ignored } from "./model.js";
-import { parseQemuArgv } from "./qemu-args.js";
+import { parseQemuOptions } from "./qemu-args.js";
 import { specFromCommandLine, type BlockNodeSpec, type DeviceSpec, type GlobalSpec, type VmSpec } from "./vm-spec.js";
 
 type Node = Record<string, unknown>;
@@ -71,7 +71,7 @@ export function specFromLibvirtXml(text: string): VmSpec {
 function addQemuCommandline(spec: { iothreads: string[]; globals: GlobalSpec[]; devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored: Ignored[] }, domain: Node): void {
   const args = list(obj(domain["qemu:commandline"])["qemu:arg"]).map((arg) => attr(arg, "value") ?? "");
   if (args.length === 0) return;
-  const extra = specFromCommandLine(parseQemuArgv(["qemu-system", ...args]));
+  const extra = specFromCommandLine({ emulator: "", options: parseQemuOptions(args) });
   spec.iothreads.push(...extra.iothreads);
   spec.globals.push(...extra.globals);
   spec.devices.push(...extra.devices);
@@ -80,12 +80,16 @@ function addQemuCommandline(spec: { iothreads: string[]; globals: GlobalSpec[]; 
 }
 
 function parseDomain(text: string): Node {
+  if (text.trim() === "") throw new InputError("ERR_NOT_DOMAIN", "not a libvirt domain XML: the text is empty; allowed: the XML of virsh dumpxml");
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: ${valid.err.msg} at line ${valid.err.line}; allowed: the XML of virsh dumpxml`);
+    throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: ${valid.err.msg.replace(/\.$/, "")} at line ${valid.err.line}; allowed: the XML of virsh dumpxml`);
   }
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", isArray: (name) => LISTS.has(name) }).parse(text) as Node;
   const roots = Object.keys(doc).filter((k) => !k.startsWith("?"));
+  if (Array.isArray(doc.domain)) {
+    throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: it holds ${doc.domain.length} <domain> elements at its root; allowed: one <domain>`);
+  }
   if (roots.length !== 1 || roots[0] !== "domain" || typeof doc.domain !== "object") {
     throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: its root is ${roots.map((r) => `<${r}>`).join(", ") || "empty"}; allowed: <domain>`);
   }
