@@ -308,10 +308,11 @@ export const IDE_COROUTINES_PER_REQUEST = 2;
 
 /**
  * virtio-scsi's cmd_per_lun is not enforced by QEMU: it only reports it to
- * the guest in the config space (hw/scsi/virtio-scsi.c:961, 7.2: 790). Linux's
- * virtio_scsi driver takes it as each LUN's queue depth, so it bounds a Linux
- * guest; QEMU itself bounds requests only by the virtqueues
- * (virtqueueRequestsInFlight).
+ * the guest in the config space (hw/scsi/virtio-scsi.c:961, 7.2: 790). A
+ * Linux guest's virtio_scsi driver starts each LUN's queue depth from it
+ * (its sysfs queue_depth may raise that up to the virtqueue size), so it is
+ * a guest's default, not a bound QEMU keeps; QEMU bounds requests only by
+ * the virtqueues (virtqueueRequestsInFlight).
  */
 export const CMD_PER_LUN_WHY = "hw/scsi/virtio-scsi.c:961 (7.2: 790): only reported to the guest; QEMU bounds requests by the virtqueue size";
 
