@@ -115,3 +115,35 @@ describe.skipIf(!existsSync(QEMU))("what the model refuses as QEMU's refusal, th
     }, 15_000);
   }
 });
+
+/** What QEMU's monitor prints for `command` with `args`, QEMU stopped (-S) and quit after; bounded by 10 s. */
+function monitorOutput(args: string[], command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const qemu = spawn(QEMU, ["-accel", "tcg", "-S", "-display", "none", "-nodefaults", "-no-user-config", "-m", "64", "-monitor", "stdio", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    children.push(qemu);
+    let out = "";
+    qemu.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const timer = setTimeout(() => qemu.kill("SIGKILL"), 10_000);
+    qemu.on("error", reject);
+    qemu.on("close", () => {
+      clearTimeout(timer);
+      resolve(out.replaceAll("\r", ""));
+    });
+    qemu.stdin.end(`${command}\nquit\n`);
+  });
+}
+
+describe.skipIf(!existsSync(QEMU))("the drives the model places are where this QEMU places them", () => {
+  for (const machine of ["pc", "pc-q35-7.2"]) {
+    it(`${machine}: -hda, -cdrom, a -drive without index and one with index=3 get QEMU's ids`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "coropool-drives-"));
+      for (const name of ["a.img", "b.img", "c.iso", "d.img"]) writeFileSync(join(dir, name), Buffer.alloc(1 << 20));
+      const args = ["-M", machine, "-hda", join(dir, "a.img"), "-cdrom", join(dir, "c.iso"), "-drive", `file=${join(dir, "b.img")},format=raw`, "-drive", `file=${join(dir, "d.img")},if=ide,index=3,format=raw`];
+      // "ide1-cd0 (#block397): /tmp/…/c.iso (raw, read-only)": the drive's id, in the order the drives were given.
+      const shown = (await monitorOutput(args, "info block")).split("\n").flatMap((line) => /^([\w-]+) \(#block\d+\): /.exec(line)?.[1] ?? []);
+      const modelled = modelFromCommandLine([QEMU, ...args]).devices.map((d) => (d.kind === "ide" ? d.backend!.node : d.kind));
+      expect(shown).toHaveLength(4);
+      expect(shown).toEqual(modelled);
+    }, 15_000);
+  }
+});

@@ -66,7 +66,7 @@ describe("fixtures parse into their exact models", () => {
         numQueues: { value: 4, from: "given" }, queueSize: { value: 512, from: "given" },
         iothread: "iothread1", iothreadVqMapping: null, ioeventfd: virtioPciDefaultIoeventfd,
       },
-      { kind: "ide", id: "sata0-0-0", driver: "ide-cd", bus: "ahci", backend: { node: "libvirt-1-format", drivers: ["raw", "file"] } },
+      { kind: "ide", id: "sata0-0-0", driver: "ide-cd", bus: "ahci", channel: "ide.0", backend: { node: "libvirt-1-format", drivers: ["raw", "file"] } },
     ]);
     expect(model.ignored).toContainEqual({ what: "-device vfio-pci (hostdev0)", why: "device passthrough: the host's device serves its requests, not QEMU's block layer" });
     expect(model.ignored.filter((i) => i.what.startsWith("-device pcie-root-port"))).toHaveLength(6);
@@ -112,7 +112,7 @@ describe("fixtures parse into their exact models", () => {
         numQueues: { value: 1, from: "machine-compat" }, queueSize: { value: 64, from: "global" },
         iothread: null, iothreadVqMapping: null, ioeventfd: virtioPciDefaultIoeventfd,
       },
-      { kind: "ide", id: null, driver: "ide-hd", bus: "ide", backend: { node: "ide0-hd0", drivers: ["raw"] } },
+      { kind: "ide", id: null, driver: "ide-hd", bus: "ide", channel: "ide.0", backend: { node: "ide0-hd0", drivers: ["raw"] } },
     ]);
     expect(model.devices[0]).toMatchObject({ numQueues: { why: "machine type pc-i440fx-4.2: hw/core/machine.c:148 hw_compat_5_1 (7.2: 91)" }, queueSize: { why: "-global virtio-blk-device.queue-size=64" } });
   });
@@ -152,7 +152,7 @@ function shape(model: VmModel): string[] {
     if (d.kind === "virtio-scsi") return `virtio-scsi ${d.id} ${d.numQueues.value}x${d.virtqueueSize.value} lun${d.cmdPerLun.value} ${d.iothread ?? "main-loop"} [${d.disks.map((k) => k.id).join(" ")}]`;
     if (d.kind === "scsi-hba") return `scsi-hba ${d.id} ${d.driver} [${d.disks.map((k) => k.id).join(" ")}]`;
     if (d.kind === "nvme") return `nvme ${d.id} ${d.maxIoqpairs.value}x${d.queueEntries.value} ns${d.namespaces.length}`;
-    return `${d.bus} ${d.id} ${d.driver}`;
+    return `${d.bus} ${d.id} ${d.driver} ${d.channel}`;
   });
 }
 
@@ -169,7 +169,7 @@ describe("real-world-shaped fixtures: exact counts", () => {
     "virtio-blk virtio-disk5 8x256 iothread4 qcow2/file",
     "virtio-blk virtio-disk6 12x512 main-loop raw/file",
     "virtio-blk virtio-disk7 12x512 main-loop raw/host_device",
-    "ahci sata0-0-0 ide-cd",
+    "ahci sata0-0-0 ide-cd ide.0",
     "nvme nvme0 16x2048 ns1",
   ];
 
@@ -198,9 +198,9 @@ describe("real-world-shaped fixtures: exact counts", () => {
     expect(model.iothreads).toHaveLength(10);
     expect(shape(model)).toEqual([
       // bus=ide.1 on q35 is port 1 of the machine's own ich9-ahci.
-      "ahci ide2 ide-cd",
-      "ahci sata0 ide-hd",
-      "ahci sata1 ide-hd",
+      "ahci ide2 ide-cd ide.1",
+      "ahci sata0 ide-hd ahci0.0",
+      "ahci sata1 ide-hd ahci0.1",
       "virtio-blk virtio0 8x256 iothread-virtio0 raw",
       "virtio-blk virtio1 4x512 iothread-virtio1 raw",
       "virtio-blk virtio2 8x256 iothread-virtio2 qcow2",
@@ -214,7 +214,7 @@ describe("real-world-shaped fixtures: exact counts", () => {
     ]);
     expect(model.ignored.map((i) => i.what)).toEqual([
       "-tpmdev",
-      "-drive if=pflash (pflash0-hd0)",
+      "-drive if=pflash (pflash0)",
       "-drive if=pflash (drive-efidisk0)",
       "-device vmgenid", "-device usb-tablet (tablet)", "-device tpm-tis", "-device VGA (vga)", "-device virtio-serial (qga0)", "-device virtserialport",
       "-device virtio-rng-pci", "-device virtio-balloon-pci (balloon0)", "-device ahci (ahci0)",
@@ -261,6 +261,22 @@ describe("QEMU's defaults and compat rules", () => {
     const nvme = (props: string) => modelFromCommandLine(["qemu-system-x86_64", "-device", `nvme,serial=x${props}`]).devices[0];
     expect(nvme("")).toMatchObject({ maxIoqpairs: { value: 64, from: "default" }, queueEntries: { value: 2048, from: "default" } });
     expect(nvme(",num_queues=5,mqes=127")).toMatchObject({ maxIoqpairs: { value: 4, from: "given" }, queueEntries: { value: 128, from: "given" } });
+  });
+
+  it("-drive and its shorthands take the bus, unit and id QEMU's drive_new() gives them", () => {
+    const drives = (machine: string, ...args: string[]) =>
+      modelFromCommandLine(["qemu-system-x86_64", "-M", machine, ...args]).devices.map((d) => (d.kind === "ide" ? `${d.bus} ${d.channel} ${d.backend?.node}` : `${d.kind} ${d.backend?.node}`));
+    const args = ["-hda", "a.img", "-cdrom", "c.iso", "-drive", "file=b.img", "-drive", "file=d.img,if=ide,index=3"];
+    // pc: two units a bus; -cdrom is index 2 (bus 1 unit 0); the -drive without index takes the first free unit.
+    expect(drives("pc", ...args)).toEqual(["ide ide.0 ide0-hd0", "ide ide.1 ide1-cd0", "ide ide.0 ide0-hd1", "ide ide.1 ide1-hd1"]);
+    // q35: one unit a bus, each an AHCI port.
+    expect(drives("pc-q35-7.2", ...args)).toEqual(["ahci ide.0 ide0-hd0", "ahci ide.2 ide2-cd0", "ahci ide.1 ide1-hd0", "ahci ide.3 ide3-hd0"]);
+    const scsi = Array.from({ length: 8 }, (_, i) => ["-drive", `file=s${i}.img,if=scsi`]).flat();
+    const model = modelFromCommandLine(["qemu-system-x86_64", "-device", "lsi53c895a,id=scsi0", ...scsi]);
+    expect((model.devices[0] as { disks: { backend: { node: string } }[] }).disks.map((d) => d.backend.node)).toEqual(["scsi0-hd0", "scsi0-hd1", "scsi0-hd2", "scsi0-hd3", "scsi0-hd4", "scsi0-hd5", "scsi0-hd6", "scsi1-hd0"]);
+    expect(refusal(() => modelFromCommandLine(["qemu-system-x86_64", "-drive", "file=a.img,if=sata"]))).toBe(
+      "bad -drive if=sata; allowed: none, ide, scsi, floppy, pflash, mtd, sd, virtio, xen (QEMU: \"unsupported bus type 'sata'\")",
+    );
   });
 
   it("ioeventfd=off is kept (requests then start in the vCPU thread)", () => {

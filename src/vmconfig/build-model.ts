@@ -14,7 +14,7 @@ import {
   compatRulesFor, DEFAULTS, isVirtioBlkQueueSize, LIMITS, optimalPciQueues, PROPERTIES_ABSENT, REFUSALS, VIRTIO_SCSI_FIXED_QUEUES,
   versionAtMost, type PropertyDefault, type QemuVersion,
 } from "./qemu-rules.js";
-import type { DeviceSpec, VmSpec } from "./vm-spec.js";
+import { isQ35, type DeviceSpec, type VmSpec } from "./vm-spec.js";
 
 export interface ModelOptions {
   /** The QEMU binary's version; its own defaults are those of its newest machine type. Unknown: the newest rules. */
@@ -226,10 +226,11 @@ class Resolver {
     };
   }
 
+  /** On q35 every ide.N is a port of the machine's own ich9-ahci; an added ahci's buses are named after its id. */
   ideDisk(dev: DeviceSpec): IdeDisk {
-    const q35 = this.machineType === "q35" || this.machineType.startsWith("pc-q35");
-    const bus = dev.props.bus === "ahci" || q35 || /^(sata|ahci)/.test(dev.props.bus ?? "") ? "ahci" : "ide";
-    return { kind: "ide", id: dev.props.id ?? null, driver: dev.driver, bus, backend: this.backendOf(dev.props.drive) };
+    const channel = dev.props.bus ?? null;
+    const ahci = isQ35(this.machineType) || (channel !== null && !/^ide\.\d+$/.test(channel));
+    return { kind: "ide", id: dev.props.id ?? null, driver: dev.driver, bus: ahci ? "ahci" : "ide", channel, backend: this.backendOf(dev.props.drive) };
   }
 
   scsiDisk(dev: DeviceSpec): ScsiDisk {

@@ -15,7 +15,7 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { InputError } from "../errors.js";
 import type { Ignored } from "./model.js";
 import { parseQemuOptions } from "./qemu-args.js";
-import { specFromCommandLine, type BlockNodeSpec, type DeviceSpec, type GlobalSpec, type VmSpec } from "./vm-spec.js";
+import { isQ35, specFromCommandLine, type BlockNodeSpec, type DeviceSpec, type GlobalSpec, type VmSpec } from "./vm-spec.js";
 
 type Node = Record<string, unknown>;
 
@@ -179,9 +179,9 @@ function addDisk(spec: { devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored:
     const id = alias(disk) ?? `scsi${controller}-${place.join("-")}`;
     spec.devices.push({ driver: scsiDriver, props: withDrive({ bus: `scsi${controller}.0`, id }), json: null });
   } else if (bus === "sata" || bus === "ide") {
-    const q35 = machineType === "q35" || machineType.startsWith("pc-q35");
-    const id = alias(disk) ?? `${bus}${controller}-0-${unit}`;
-    const busName = bus === "sata" && !q35 ? `sata${controller}.${unit}` : `ide.${unit}`;
+    // libvirt: an IDE disk on ide.<bus> (unit given apart); a SATA disk on q35's own AHCI port ide.<unit>, else on sata<controller>.<unit>.
+    const id = alias(disk) ?? `${bus}${controller}-${attr(address, "bus") ?? "0"}-${unit}`;
+    const busName = bus === "ide" ? `ide.${attr(address, "bus") ?? "0"}` : isQ35(machineType) ? `ide.${unit}` : `sata${controller}.${unit}`;
     spec.devices.push({ driver: kind === "cdrom" ? "ide-cd" : "ide-hd", props: withDrive({ bus: busName, id }), json: null });
   } else if (bus === "nvme") {
     spec.devices.push({ driver: "nvme-ns", props: withDrive({ bus: `nvme${controller}`, id: alias(disk) ?? `nvme${controller}-0-${unit}` }), json: null });
