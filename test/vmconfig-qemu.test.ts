@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { vmConfigOfPid } from "../src/host/vm-config.js";
-import { modelFromCommandLine } from "../src/vmconfig/index.js";
+import { modelFromCommandLine, type Nvme, type VirtioBlk, type VirtioScsi } from "../src/vmconfig/index.js";
 import { refusal } from "./vmconfig-refusal.js";
 
 const QEMU = "/usr/bin/qemu-system-x86_64";
@@ -144,6 +144,46 @@ describe.skipIf(!existsSync(QEMU))("the drives the model places are where this Q
       const modelled = modelFromCommandLine([QEMU, ...args]).devices.map((d) => (d.kind === "ide" ? d.backend!.node : d.kind));
       expect(shown).toHaveLength(4);
       expect(shown).toEqual(modelled);
+    }, 15_000);
+  }
+});
+
+/** From `info qtree`: each device with an id, and the demand properties printed under it (its virtio child's included). */
+function qtreeProperties(text: string): Map<string, Record<string, string>> {
+  const devices = new Map<string, Record<string, string>>();
+  let current: Record<string, string> | null = null;
+  for (const line of text.split("\n")) {
+    const dev = /dev: [\w-]+, id "([^"]*)"/.exec(line);
+    if (dev) {
+      if (dev[1] !== "") devices.set(dev[1]!, (current = {}));
+      continue;
+    }
+    const prop = /^\s+(num-queues|queue-size|num_queues|virtqueue_size|cmd_per_lun|max_ioqpairs|ioeventfd) = (\w+)/.exec(line);
+    if (prop && current) current[prop[1]!] = prop[2]!;
+  }
+  return devices;
+}
+
+describe.skipIf(!existsSync(QEMU))("the defaults and compat rules the model resolves are the values this QEMU realizes", () => {
+  const configs: [string, string[]][] = [
+    ["pc-q35-4.2 (hw_compat_4_2 and 5_1)", ["-M", "pc-q35-4.2", "-smp", "6"]],
+    ["pc-q35-5.1 (hw_compat_5_1)", ["-M", "pc-q35-5.1", "-smp", "6"]],
+    ["pc-q35-7.2, auto queues from 6 vCPUs", ["-M", "pc-q35-7.2", "-smp", "6"]],
+    ["pc, -global over the defaults", ["-M", "pc", "-smp", "sockets=2,cores=2", "-global", "virtio-blk-device.queue-size=64", "-global", "virtio-scsi-pci.num_queues=3"]],
+  ];
+  for (const [what, machine] of configs) {
+    it(what, async () => {
+      const disk = join(mkdtempSync(join(tmpdir(), "coropool-qtree-")), "q.img");
+      writeFileSync(disk, Buffer.alloc(1 << 20));
+      const args = [...machine, "-drive", `if=none,id=d0,file=${disk},format=raw`, "-device", "virtio-blk-pci,drive=d0,id=vd0", "-device", "virtio-scsi-pci,id=s0", "-device", "nvme,serial=x,id=n0"];
+      const realized = qtreeProperties(await monitorOutput(args, "info qtree"));
+      const model = modelFromCommandLine([QEMU, ...args], { qemuVersion: { major: 7, minor: 2 } });
+      const [blk, scsi, nvme] = model.devices as [VirtioBlk, VirtioScsi, Nvme];
+      expect(realized.get("vd0")).toEqual({ ioeventfd: String(blk.ioeventfd.value), "num-queues": String(blk.numQueues.value), "queue-size": String(blk.queueSize.value) });
+      expect(realized.get("s0")).toEqual({ ioeventfd: String(scsi.ioeventfd.value), num_queues: String(scsi.numQueues.value), virtqueue_size: String(scsi.virtqueueSize.value), cmd_per_lun: String(scsi.cmdPerLun.value) });
+      // QEMU prints the deprecated num_queues (0: unset) and max_ioqpairs; CAP.MQES is fixed in 7.2.
+      expect(realized.get("n0")).toMatchObject({ max_ioqpairs: String(nvme.maxIoqpairs.value) });
+      expect(nvme.queueEntries.value).toBe(2048);
     }, 15_000);
   }
 });
