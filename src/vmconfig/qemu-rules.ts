@@ -11,6 +11,9 @@
  *   rule below.
  * A citation reads `file:line` for 10.0.2, then `(7.2: line)` where 7.2's
  * line differs, or `(7.2: none)` where 7.2 has no such code.
+ * test/vmconfig-qemu.test.ts checks the defaults, compat rules, refusals and
+ * drive placement below against the installed 7.2 binary itself (info qtree,
+ * info block, its refusals word for word).
  */
 
 export interface QemuVersion {
