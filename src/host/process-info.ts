@@ -4,12 +4,10 @@
  * its VM's name, and its identity across pid reuse.
  */
 import { closeSync, fstatSync, openSync, readlinkSync, readSync } from "node:fs";
-import { basename } from "node:path";
 import type { PolicyName } from "../pools/index.js";
+import { isQemuSystemEmulator } from "../vmconfig/qemu-binary.js";
 import { readProcText } from "./proc-text.js";
 
-/** The names distributions give QEMU's system emulator, besides qemu-system-<arch>. */
-const QEMU_NAMES = new Set(["qemu-kvm", "kvm"]);
 const DELETED = " (deleted)";
 
 /** The binary's path as the exe link shows it ("… (deleted)" where the file was replaced or removed since). */
@@ -22,8 +20,7 @@ export function readExePath(pid: number): string {
  * command line, which `-name process=` changes.
  */
 export function isQemuExe(exePath: string): boolean {
-  const name = basename(exePath.endsWith(DELETED) ? exePath.slice(0, -DELETED.length) : exePath);
-  return name.startsWith("qemu-system-") || QEMU_NAMES.has(name);
+  return isQemuSystemEmulator(exePath.endsWith(DELETED) ? exePath.slice(0, -DELETED.length) : exePath);
 }
 
 /** QEMU prints its version from one string literal: `"QEMU emulator version " QEMU_FULL_VERSION`. */

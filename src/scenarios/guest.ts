@@ -1,12 +1,16 @@
+import { DEFAULTS, LIMITS, virtioBlkPoolSizeIncrease } from "../vmconfig/qemu-rules.js";
 import type { DeviceConfig, GuestConfig } from "./types.js";
 
-/** virtio's VIRTIO_QUEUE_MAX: the most virtqueues one device can have. */
-export const MAX_NUM_QUEUES = 1024;
-/** virtio's VIRTQUEUE_MAX_SIZE; QEMU also insists on a power of two, at least 2. */
-export const MIN_QUEUE_SIZE = 2;
-export const MAX_QUEUE_SIZE = 1024;
+/** The virtqueues one virtio-blk device may have: 1 to VIRTIO_QUEUE_MAX (vmconfig/qemu-rules.ts LIMITS). */
+export const MAX_NUM_QUEUES = LIMITS.virtioBlkNumQueues.max;
+/**
+ * The queue sizes QEMU takes for virtio-blk: a power of two from 4 to
+ * VIRTQUEUE_MAX_SIZE; it refuses 2 ("must be > 2", vmconfig/qemu-rules.ts LIMITS).
+ */
+export const MIN_QUEUE_SIZE = LIMITS.virtioBlkQueueSize.min;
+export const MAX_QUEUE_SIZE = LIMITS.virtioBlkQueueSize.max;
 /** QEMU's virtio-blk queue-size default. */
-export const DEFAULT_QUEUE_SIZE = 256;
+export const DEFAULT_QUEUE_SIZE = Number(DEFAULTS["virtio-blk-device"]["queue-size"].value);
 /** Devices one guest may have. */
 export const MAX_DEVICES = 32;
 
@@ -17,7 +21,7 @@ export const MAX_DEVICES = 32;
  * also what lets legacy's per-thread pools grow large enough to exhaust VMAs.
  */
 export function devicePoolSizeIncrease(device: Pick<DeviceConfig, "numQueues" | "queueSize">): number {
-  return Math.floor((device.numQueues * device.queueSize) / 2);
+  return virtioBlkPoolSizeIncrease(device.numQueues, device.queueSize);
 }
 
 /** What all of a guest's devices add to the pool size. */

@@ -11,10 +11,10 @@ import type {
   Sourced, StorageDevice, Transport, VirtioBlk, VirtioScsi, VmModel, VqMapping,
 } from "./model.js";
 import {
-  compatRulesFor, DEFAULTS, NVME_MAX_IOQPAIRS, optimalPciQueues, VIRTIO_QUEUE_MAX, VIRTIO_SCSI_FIXED_QUEUES,
-  VIRTQUEUE_MAX_SIZE, type PropertyDefault, type QemuVersion,
+  compatRulesFor, DEFAULTS, isVirtioBlkQueueSize, LIMITS, optimalPciQueues, PROPERTIES_ABSENT, REFUSALS, VIRTIO_SCSI_FIXED_QUEUES,
+  versionAtMost, type PropertyDefault, type QemuVersion,
 } from "./qemu-rules.js";
-import type { DeviceSpec, VmSpec } from "./vm-spec.js";
+import { isQ35, type DeviceSpec, type VmSpec } from "./vm-spec.js";
 
 export interface ModelOptions {
   /** The QEMU binary's version; its own defaults are those of its newest machine type. Unknown: the newest rules. */
@@ -30,7 +30,8 @@ const DEFAULT_MACHINE = "pc";
 const VERSIONED_MACHINE = /^(?:pc-q35|pc-i440fx|pc|virt|pseries|s390-ccw-virtio)-(\d+)\.(\d+)$/;
 
 const SCSI_DISK = new Set(["scsi-hd", "scsi-cd", "scsi-block", "scsi-generic", "scsi-disk"]);
-const OTHER_SCSI_HBA = new Set(["lsi53c895a", "lsi53c810", "megasas", "megasas-gen2", "pvscsi", "mptsas1068", "am53c974", "dc390", "spapr-vscsi"]);
+/** "lsi" is QEMU's alias of lsi53c895a (system/qdev-monitor.c:80 qdev_alias_table), as libvirt writes it. */
+const OTHER_SCSI_HBA = new Set(["lsi53c895a", "lsi", "lsi53c810", "megasas", "megasas-gen2", "pvscsi", "mptsas1068", "am53c974", "dc390", "spapr-vscsi"]);
 const IDE_DISK = new Set(["ide-hd", "ide-cd", "ide-drive"]);
 const NOT_QEMU_COROUTINES: Readonly<Record<string, string>> = {
   "vfio-pci": "device passthrough: the host's device serves its requests, not QEMU's block layer",
@@ -69,7 +70,7 @@ export function buildModel(spec: VmSpec, options: ModelOptions = {}): VmModel {
     name: spec.name,
     emulator: spec.emulator,
     machine,
-    vcpus: vcpusOf(spec.smp),
+    vcpus: vcpusOf(spec.smp, options.qemuVersion ?? null),
     iothreads,
     devices,
     ignored,
@@ -110,21 +111,31 @@ export function machineInfo(type: string | null, givenBy = "-machine"): MachineI
 }
 
 /**
- * smp.cpus, the vCPUs at boot (hw/core/machine-smp.c machine_parse_smp_config()):
- * given, else maxcpus, else the topology's product; 1 with no -smp at all.
+ * smp.cpus, the vCPUs at boot: given, else maxcpus, else the topology's
+ * product, a missing level counting 1 (hw/core/machine-smp.c:210-213
+ * machine_parse_smp_config(), 7.2: 150-151 without drawers, books and
+ * modules); 1 with no -smp at all. A 0 is refused ("CPU topology
+ * parameters must be greater than zero", machine-smp.c:105-117), except
+ * by QEMU 7.2 and older, which only warn and count it as omitted (7.2:
+ * 87-96).
  */
-function vcpusOf(smp: Readonly<Record<string, string>> | null): Sourced<number> {
-  if (!smp) return { value: 1, from: "default", why: "no -smp: one vCPU (MachineClass default_cpus)" };
+function vcpusOf(given: Readonly<Record<string, string>> | null, qemuVersion: QemuVersion | null): Sourced<number> {
+  if (!given) return { value: 1, from: "default", why: "no -smp: one vCPU (MachineClass default_cpus)" };
+  const zeroIsOmitted = qemuVersion !== null && versionAtMost(qemuVersion, { major: 7, minor: 2 });
+  const smp = zeroIsOmitted ? Object.fromEntries(Object.entries(given).filter(([, v]) => parseInteger(v) !== 0)) : given;
   if (smp.cpus !== undefined) return { value: smpNumber(smp, "cpus"), from: "given", why: "-smp cpus" };
-  if (smp.maxcpus !== undefined) return { value: smpNumber(smp, "maxcpus"), from: "derived", why: "-smp: cpus omitted, so cpus = maxcpus" };
-  const parts = ["sockets", "dies", "clusters", "cores", "threads"].filter((k) => smp[k] !== undefined);
+  if (smp.maxcpus !== undefined) return { value: smpNumber(smp, "maxcpus"), from: "derived", why: "-smp: cpus omitted, so cpus = maxcpus (hw/core/machine-smp.c:213)" };
+  const parts = SMP_LEVELS.filter((k) => smp[k] !== undefined);
   const product = parts.reduce((n, k) => n * smpNumber(smp, k), 1);
-  return { value: product, from: "derived", why: `-smp: cpus = ${parts.join(" × ") || "1"}` };
+  return { value: product, from: "derived", why: `-smp: cpus = ${parts.join(" × ") || "1"} (hw/core/machine-smp.c:210-213)` };
 }
+
+/** The topology levels -smp multiplies (hw/core/machine-smp.c:210-211). */
+const SMP_LEVELS = ["drawers", "books", "sockets", "dies", "clusters", "modules", "cores", "threads"] as const;
 
 function smpNumber(smp: Readonly<Record<string, string>>, key: string): number {
   const n = parseInteger(smp[key]!);
-  if (n === null || n < 1) throw new InputError("ERR_QEMU_VALUE", `bad -smp ${key}=${smp[key]}; allowed: a whole number of at least 1`);
+  if (n === null || n < 1) throw new InputError("ERR_QEMU_VALUE", `bad -smp ${key}=${smp[key]}; allowed: a whole number of at least 1 (QEMU: "CPU topology parameters must be greater than zero")`);
   return n;
 }
 
@@ -143,7 +154,7 @@ class Resolver {
   constructor(
     private readonly spec: VmSpec,
     machine: MachineInfo,
-    qemuVersion: QemuVersion | null,
+    private readonly qemuVersion: QemuVersion | null,
   ) {
     this.machineType = machine.type.value;
     const mv = machine.version;
@@ -158,19 +169,19 @@ class Resolver {
     const transport = transportOf(dev.driver, this.machineType);
     const rawQueues = this.property(dev, types, "num-queues", DEFAULTS["virtio-blk-device"]["num-queues"]);
     const givenQueues = this.number(dev, rawQueues.value === "auto" ? null : rawQueues, "num-queues", 0xffff);
-    const numQueues = givenQueues ?? this.autoQueues(transport, 0, "virtio-blk-pci.c virtio_blk_pci_realize()", "virtio_blk_device_realize()");
-    // hw/block/virtio-blk.c virtio_blk_device_realize(): 0 refused; above VIRTIO_QUEUE_MAX virtio_add_queue() aborts.
-    this.within(dev, "num-queues", numQueues.value, 1, VIRTIO_QUEUE_MAX);
+    const numQueues = givenQueues ?? this.autoQueues(transport, 0, "hw/virtio/virtio-blk-pci.c:55-56", "hw/block/virtio-blk.c:1709-1711");
+    // qemu-rules.ts LIMITS.virtioBlkNumQueues: 0 refused at realize; above VIRTIO_QUEUE_MAX virtio_add_queue() aborts.
+    this.within(dev, "num-queues", numQueues.value, LIMITS.virtioBlkNumQueues.min, LIMITS.virtioBlkNumQueues.max);
     const size = this.number(dev, this.property(dev, types, "queue-size", DEFAULTS["virtio-blk-device"]["queue-size"]), "queue-size", 0xffff)!;
-    // virtio_blk_device_realize(): queue-size must be > 2, a power of 2, at most VIRTQUEUE_MAX_SIZE.
-    if (size.value <= 2 || !isPowerOfTwo(size.value) || size.value > VIRTQUEUE_MAX_SIZE) {
-      throw this.refusal(dev, "queue-size", size.value, `a power of 2 from 4 to ${VIRTQUEUE_MAX_SIZE}`);
+    // LIMITS.virtioBlkQueueSize: > 2, a power of 2, at most VIRTQUEUE_MAX_SIZE.
+    if (!isVirtioBlkQueueSize(size.value)) {
+      throw this.refusal(dev, "queue-size", size.value, `a power of 2 from ${LIMITS.virtioBlkQueueSize.min} to ${LIMITS.virtioBlkQueueSize.max}`);
     }
-    const { iothread, mapping } = this.iothreadsOf(dev);
+    const ioeventfd = this.ioeventfd(dev, types);
+    const { iothread, mapping } = this.iothreadsOf(dev, "virtio-blk", numQueues.value, ioeventfd.value);
     return {
       kind: "virtio-blk", id: dev.props.id ?? null, driver: dev.driver, transport,
-      backend: this.backendOf(dev.props.drive), numQueues, queueSize: size, iothread, iothreadVqMapping: mapping,
-      ioeventfd: this.ioeventfd(dev, types),
+      backend: this.backendOf(dev.props.drive), numQueues, queueSize: size, iothread, iothreadVqMapping: mapping, ioeventfd,
     };
   }
 
@@ -180,18 +191,18 @@ class Resolver {
     const d = DEFAULTS["virtio-scsi-device"];
     const raw = this.property(dev, types, "num_queues", d.num_queues);
     const given = this.number(dev, raw.value === "auto" ? null : raw, "num_queues", 0xffffffff);
-    const numQueues = given ?? this.autoQueues(transport, VIRTIO_SCSI_FIXED_QUEUES, "virtio-scsi-pci.c virtio_scsi_pci_realize()", "virtio_scsi_common_realize()");
-    // hw/scsi/virtio-scsi.c virtio_scsi_common_realize(): 0 < num_queues <= VIRTIO_QUEUE_MAX - 2.
-    this.within(dev, "num_queues", numQueues.value, 1, VIRTIO_QUEUE_MAX - VIRTIO_SCSI_FIXED_QUEUES);
+    const numQueues = given ?? this.autoQueues(transport, VIRTIO_SCSI_FIXED_QUEUES, "hw/virtio/virtio-scsi-pci.c:53-55", "hw/scsi/virtio-scsi.c:1285-1287");
+    // LIMITS.virtioScsiNumQueues: 0 < num_queues <= VIRTIO_QUEUE_MAX - 2.
+    this.within(dev, "num_queues", numQueues.value, LIMITS.virtioScsiNumQueues.min, LIMITS.virtioScsiNumQueues.max);
     const size = this.number(dev, this.property(dev, types, "virtqueue_size", d.virtqueue_size), "virtqueue_size", 0xffffffff)!;
-    // virtio_scsi_common_realize(): virtqueue_size > 2; virtio_add_queue() aborts above VIRTQUEUE_MAX_SIZE.
-    this.within(dev, "virtqueue_size", size.value, 3, VIRTQUEUE_MAX_SIZE);
+    // LIMITS.virtioScsiVirtqueueSize: > 2; virtio_add_queue() aborts above VIRTQUEUE_MAX_SIZE.
+    this.within(dev, "virtqueue_size", size.value, LIMITS.virtioScsiVirtqueueSize.min, LIMITS.virtioScsiVirtqueueSize.max);
     const cmdPerLun = this.number(dev, this.property(dev, types, "cmd_per_lun", d.cmd_per_lun), "cmd_per_lun", 0xffffffff)!;
-    const { iothread, mapping } = this.iothreadsOf(dev);
+    const ioeventfd = this.ioeventfd(dev, types);
+    const { iothread, mapping } = this.iothreadsOf(dev, "virtio-scsi", numQueues.value, ioeventfd.value);
     return {
       kind: "virtio-scsi", id: dev.props.id ?? null, driver: dev.driver, transport,
-      numQueues, virtqueueSize: size, cmdPerLun, iothread, iothreadVqMapping: mapping,
-      ioeventfd: this.ioeventfd(dev, types), disks: [],
+      numQueues, virtqueueSize: size, cmdPerLun, iothread, iothreadVqMapping: mapping, ioeventfd, disks: [],
     };
   }
 
@@ -199,15 +210,16 @@ class Resolver {
     const types = ["nvme"];
     const d = DEFAULTS.nvme;
     const legacy = this.number(dev, this.property(dev, types, "num_queues", d.num_queues), "num_queues", 0xffffffff)!;
-    // hw/nvme/ctrl.c nvme_check_params(): a non-zero num_queues (deprecated) sets max_ioqpairs = num_queues - 1.
+    // hw/nvme/ctrl.c:8281-8286 nvme_check_params(): a non-zero num_queues (deprecated) sets max_ioqpairs = num_queues - 1.
     const pairs = legacy.value > 0
       ? { value: legacy.value - 1, from: legacy.from, why: `num_queues=${legacy.value} (deprecated): max_ioqpairs = num_queues - 1` }
       : this.number(dev, this.property(dev, types, "max_ioqpairs", d.max_ioqpairs), "max_ioqpairs", 0xffffffff)!;
-    // nvme_check_params(): max_ioqpairs between 1 and NVME_MAX_IOQPAIRS.
-    this.within(dev, "max_ioqpairs", pairs.value, 1, NVME_MAX_IOQPAIRS);
-    const mqes = this.number(dev, this.property(dev, types, "mqes", d.mqes), "mqes", 0xffff)!;
-    // nvme_check_params(): mqes below 1 is refused (a queue needs two entries).
-    this.within(dev, "mqes", mqes.value, 1, 0xffff);
+    // LIMITS.nvmeMaxIoqpairs: between 1 and NVME_MAX_IOQPAIRS.
+    this.within(dev, "max_ioqpairs", pairs.value, LIMITS.nvmeMaxIoqpairs.min, LIMITS.nvmeMaxIoqpairs.max);
+    this.refuseAbsent(dev, "nvme");
+    const mqes = this.number(dev, this.property(dev, types, "mqes", d.mqes), "mqes", LIMITS.nvmeMqes.max)!;
+    // LIMITS.nvmeMqes: below 1 is refused (a queue needs two entries).
+    this.within(dev, "mqes", mqes.value, LIMITS.nvmeMqes.min, LIMITS.nvmeMqes.max);
     const namespaces: NvmeNamespace[] = dev.props.drive ? [{ id: null, nsid: 1, backend: this.backendOf(dev.props.drive) }] : [];
     return {
       kind: "nvme", id: dev.props.id ?? null, driver: dev.driver, maxIoqpairs: pairs,
@@ -216,10 +228,11 @@ class Resolver {
     };
   }
 
+  /** On q35 every ide.N is a port of the machine's own ich9-ahci; an added ahci's buses are named after its id. */
   ideDisk(dev: DeviceSpec): IdeDisk {
-    const q35 = this.machineType === "q35" || this.machineType.startsWith("pc-q35");
-    const bus = dev.props.bus === "ahci" || q35 || /^(sata|ahci)/.test(dev.props.bus ?? "") ? "ahci" : "ide";
-    return { kind: "ide", id: dev.props.id ?? null, driver: dev.driver, bus, backend: this.backendOf(dev.props.drive) };
+    const channel = dev.props.bus ?? null;
+    const ahci = isQ35(this.machineType) || (channel !== null && !/^ide\.\d+$/.test(channel));
+    return { kind: "ide", id: dev.props.id ?? null, driver: dev.driver, bus: ahci ? "ahci" : "ide", channel, backend: this.backendOf(dev.props.drive) };
   }
 
   scsiDisk(dev: DeviceSpec): ScsiDisk {
@@ -262,7 +275,7 @@ class Resolver {
   /** "auto" queues: the vCPUs (capped) on PCI, 1 on the other transports. */
   private autoQueues(transport: Transport, fixed: number, pciSource: string, deviceSource: string): Sourced<number> {
     if (transport !== "pci") return { value: 1, from: "derived", why: `num-queues auto on ${transport}: 1 (${deviceSource})` };
-    const vcpus = vcpusOf(this.spec.smp).value;
+    const vcpus = vcpusOf(this.spec.smp, this.qemuVersion).value;
     return { value: optimalPciQueues(vcpus, fixed), from: "derived", why: `num-queues auto on PCI: the ${vcpus} vCPUs (${pciSource}, virtio_pci_optimal_num_queues())` };
   }
 
@@ -272,19 +285,44 @@ class Resolver {
     return { value: ["on", "true", "yes"].includes(raw.value), from: raw.from, why: raw.why };
   }
 
-  /** iothread= and iothread-vq-mapping; QEMU refuses both at once and an IOThread that does not exist. */
-  private iothreadsOf(dev: DeviceSpec): { iothread: string | null; mapping: readonly VqMapping[] | null } {
+  /**
+   * iothread= and iothread-vq-mapping, refused where QEMU refuses them:
+   * both at once (REFUSALS.iothreadAndMapping), either with ioeventfd off
+   * (REFUSALS.iothreadNeedsIoeventfd), an IOThread that does not exist, and
+   * a mapping iothread_vq_mapping_validate() refuses.
+   */
+  private iothreadsOf(dev: DeviceSpec, family: "virtio-blk" | "virtio-scsi", numQueues: number, ioeventfd: boolean): { iothread: string | null; mapping: readonly VqMapping[] | null } {
+    this.refuseAbsent(dev, family);
     const iothread = dev.props.iothread ?? null;
     const mapping = vqMappingOf(dev.props);
     if (iothread !== null && mapping !== null) {
-      throw new InputError("ERR_QEMU_VALUE", `bad ${describe(dev)}: iothread and iothread-vq-mapping both set; allowed: one of them (QEMU refuses both)`);
+      throw new InputError("ERR_QEMU_VALUE", `bad ${describe(dev)}: iothread and iothread-vq-mapping both set; allowed: one of them (QEMU: "${REFUSALS.iothreadAndMapping}")`);
     }
     for (const id of [iothread, ...(mapping ?? []).map((m) => m.iothread)]) {
       if (id !== null && !this.spec.iothreads.includes(id)) {
         throw new InputError("ERR_QEMU_VALUE", `bad ${describe(dev)} iothread ${id}; allowed: ${this.spec.iothreads.join(", ") || "no IOThread is defined (-object iothread,id=…)"}`);
       }
     }
+    if ((iothread !== null || mapping !== null) && !ioeventfd) {
+      throw new InputError("ERR_QEMU_VALUE", `bad ${describe(dev)}: an IOThread with ioeventfd=off; allowed: ioeventfd on, or no IOThread (QEMU: "${REFUSALS.iothreadNeedsIoeventfd}")`);
+    }
+    if (mapping !== null) {
+      const wrong = vqMappingProblem(mapping, numQueues);
+      if (wrong !== null) throw new InputError("ERR_QEMU_VALUE", `bad ${describe(dev)} iothread-vq-mapping: ${wrong}`);
+    }
     return { iothread, mapping };
+  }
+
+  /** A property the QEMU version given does not have (qemu-rules.ts PROPERTIES_ABSENT): QEMU refuses the unknown property. */
+  private refuseAbsent(dev: DeviceSpec, family: "virtio-blk" | "virtio-scsi" | "nvme"): void {
+    const v = this.qemuVersion;
+    if (v === null) return;
+    for (const absent of PROPERTIES_ABSENT) {
+      const given = Object.keys(dev.props).some((key) => key === absent.property || key.startsWith(`${absent.property}.`));
+      if (absent.family === family && given && versionAtMost(v, absent.through)) {
+        throw new InputError("ERR_QEMU_VALUE", `bad ${describe(dev)} ${absent.property}: QEMU ${v.major}.${v.minor} has no such property; allowed: the device without it (it came after ${absent.through.major}.${absent.through.minor}; ${absent.source})`);
+      }
+    }
   }
 
   /** The node chain from drive= down through each node's file child. */
@@ -327,8 +365,28 @@ function vqMappingOf(props: Readonly<Record<string, string>>): VqMapping[] | nul
   return [...entries.entries()].sort((a, b) => a[0] - b[0]).map(([, e]) => ({ iothread: e.iothread, vqs: e.vqs }));
 }
 
-function isPowerOfTwo(n: number): boolean {
-  return n > 0 && (n & (n - 1)) === 0;
+/**
+ * What iothread_vq_mapping_validate() refuses (hw/virtio/iothread-vq-mapping.c:14-73),
+ * in its words, or null: an IOThread named twice, vqs on some entries only,
+ * a vq index not below num_queues, a vq given twice, a vq left out.
+ */
+function vqMappingProblem(mapping: readonly VqMapping[], numQueues: number): string | null {
+  const names = new Set<string>();
+  const assigned = new Set<number>();
+  for (const entry of mapping) {
+    if (names.has(entry.iothread)) return `duplicate IOThread name "${entry.iothread}" in iothread-vq-mapping; allowed: each IOThread once`;
+    names.add(entry.iothread);
+    if ((entry.vqs === null) !== (mapping[0]!.vqs === null)) return "either all items in iothread-vq-mapping must have vqs or none of them must have it; allowed: vqs on all entries or on none";
+    for (const vq of entry.vqs ?? []) {
+      if (!(vq < numQueues)) return `vq index ${vq} for IOThread "${entry.iothread}" must be less than num_queues ${numQueues}; allowed: 0 to ${numQueues - 1}`;
+      if (assigned.has(vq)) return `cannot assign vq ${vq} to IOThread "${entry.iothread}" because it is already assigned; allowed: each vq once`;
+      assigned.add(vq);
+    }
+  }
+  if (mapping[0]!.vqs !== null) {
+    for (let vq = 0; vq < numQueues; vq++) if (!assigned.has(vq)) return `missing vq ${vq} IOThread assignment; allowed: every vq from 0 to ${numQueues - 1} assigned`;
+  }
+  return null;
 }
 
 /** A SCSI disk goes on the controller its bus= names (`scsi0.0`), else the first SCSI bus. */

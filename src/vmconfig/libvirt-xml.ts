@@ -7,23 +7,26 @@
  * virtio-blk device whose `<driver queues queue_size iothread ioeventfd>` are
  * its num-queues, queue-size, iothread and ioeventfd, a SCSI disk sits on the
  * controller `scsiN`, and each disk's blockdev chain is named libvirt-K-format
- * over libvirt-K-storage, counted down from the last disk.
+ * over libvirt-K-storage, counted down from the last disk. The arguments of
+ * `<qemu:commandline>` (what libvirt has no element for, NVMe on libvirt
+ * before 10.x among them) come last, as libvirt appends them.
  */
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { InputError } from "../errors.js";
 import type { Ignored } from "./model.js";
-import type { BlockNodeSpec, DeviceSpec, VmSpec } from "./vm-spec.js";
+import { parseQemuOptions } from "./qemu-args.js";
+import { isQ35, specFromCommandLine, type BlockNodeSpec, type DeviceSpec, type GlobalSpec, type VmSpec } from "./vm-spec.js";
 
 type Node = Record<string, unknown>;
 
-const LISTS = new Set(["disk", "controller", "hostdev", "iothread", "queue"]);
+const LISTS = new Set(["disk", "controller", "hostdev", "iothread", "queue", "qemu:arg"]);
 
 /** libvirt's SCSI controller models and the QEMU devices they become (qemuBuildControllerSCSIDevStr). */
 const SCSI_MODELS: Readonly<Record<string, string>> = {
   "virtio-scsi": "virtio-scsi-pci",
   "virtio-transitional": "virtio-scsi-pci-transitional",
   "virtio-non-transitional": "virtio-scsi-pci-non-transitional",
-  lsilogic: "lsi53c895a",
+  lsilogic: "lsi",
   lsisas1068: "mptsas1068",
   megasas: "megasas",
   vmpvscsi: "pvscsi",
@@ -44,27 +47,49 @@ export function specFromLibvirtXml(text: string): VmSpec {
     machineType,
     smp: vcpusOf(domain.vcpu),
     iothreads: iothreadIds(domain),
-    globals: [],
+    globals: [] as GlobalSpec[],
     devices: [] as DeviceSpec[],
     nodes: [] as BlockNodeSpec[],
     ignored: [] as Ignored[],
   };
-  for (const controller of list(devices.controller)) addController(spec, controller);
+  const controllers = list(devices.controller);
+  for (const controller of controllers) addController(spec, controller);
+  const lsilogic = new Set(controllers.filter((c) => attr(c, "type") === "scsi" && attr(c, "model") === "lsilogic").map((c) => attr(c, "index") ?? "0"));
   const disks = list(devices.disk);
-  disks.forEach((disk, i) => addDisk(spec, disk, disks.length - i, machineType ?? ""));
+  disks.forEach((disk, i) => addDisk(spec, disk, disks.length - i, machineType ?? "", lsilogic));
   for (const hostdev of list(devices.hostdev)) {
     spec.ignored.push({ what: `<hostdev type='${attr(hostdev, "type") ?? ""}'>`, why: "device passthrough: the host's device serves its requests, not QEMU's block layer" });
   }
+  addQemuCommandline(spec, domain);
   return spec;
 }
 
+/**
+ * `<qemu:commandline><qemu:arg value='…'/>…`: arguments libvirt passes to
+ * QEMU as written, after its own; read as the command line they are.
+ */
+function addQemuCommandline(spec: { iothreads: string[]; globals: GlobalSpec[]; devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored: Ignored[] }, domain: Node): void {
+  const args = list(obj(domain["qemu:commandline"])["qemu:arg"]).map((arg) => attr(arg, "value") ?? "");
+  if (args.length === 0) return;
+  const extra = specFromCommandLine({ emulator: "", options: parseQemuOptions(args) });
+  spec.iothreads.push(...extra.iothreads);
+  spec.globals.push(...extra.globals);
+  spec.devices.push(...extra.devices);
+  spec.nodes.push(...extra.nodes);
+  spec.ignored.push(...extra.ignored);
+}
+
 function parseDomain(text: string): Node {
+  if (text.trim() === "") throw new InputError("ERR_NOT_DOMAIN", "not a libvirt domain XML: the text is empty; allowed: the XML of virsh dumpxml");
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: ${valid.err.msg} at line ${valid.err.line}; allowed: the XML of virsh dumpxml`);
+    throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: ${valid.err.msg.replace(/\.$/, "")} at line ${valid.err.line}; allowed: the XML of virsh dumpxml`);
   }
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "@", isArray: (name) => LISTS.has(name) }).parse(text) as Node;
   const roots = Object.keys(doc).filter((k) => !k.startsWith("?"));
+  if (Array.isArray(doc.domain)) {
+    throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: it holds ${doc.domain.length} <domain> elements at its root; allowed: one <domain>`);
+  }
   if (roots.length !== 1 || roots[0] !== "domain" || typeof doc.domain !== "object") {
     throw new InputError("ERR_NOT_DOMAIN", `not a libvirt domain XML: its root is ${roots.map((r) => `<${r}>`).join(", ") || "empty"}; allowed: <domain>`);
   }
@@ -126,7 +151,7 @@ function driverProps(driver: Node, names: Readonly<Record<string, string>>): Rec
 }
 
 /** A `<disk>`: its block nodes (libvirt-K-format over libvirt-K-storage) and its device by target bus. */
-function addDisk(spec: { devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored: Ignored[] }, disk: Node, k: number, machineType: string): void {
+function addDisk(spec: { devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored: Ignored[] }, disk: Node, k: number, machineType: string, lsilogic: ReadonlySet<string>): void {
   const target = obj(disk.target);
   const bus = attr(target, "bus") ?? "";
   const dev = attr(target, "dev") ?? "";
@@ -149,12 +174,14 @@ function addDisk(spec: { devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored:
     spec.devices.push({ driver: blk, props: withDrive(props), json: null });
   } else if (bus === "scsi") {
     const scsiDriver = kind === "cdrom" ? "scsi-cd" : kind === "lun" ? "scsi-block" : "scsi-hd";
-    const id = alias(disk) ?? `scsi${controller}-${attr(address, "bus") ?? "0"}-${attr(address, "target") ?? "0"}-${unit}`;
+    // libvirt names a disk on an lsilogic controller controller-bus-unit, on the others controller-bus-target-unit.
+    const place = lsilogic.has(controller) ? [attr(address, "bus") ?? "0", unit] : [attr(address, "bus") ?? "0", attr(address, "target") ?? "0", unit];
+    const id = alias(disk) ?? `scsi${controller}-${place.join("-")}`;
     spec.devices.push({ driver: scsiDriver, props: withDrive({ bus: `scsi${controller}.0`, id }), json: null });
   } else if (bus === "sata" || bus === "ide") {
-    const q35 = machineType === "q35" || machineType.startsWith("pc-q35");
-    const id = alias(disk) ?? `${bus}${controller}-0-${unit}`;
-    const busName = bus === "sata" && !q35 ? `sata${controller}.${unit}` : `ide.${unit}`;
+    // libvirt: an IDE disk on ide.<bus> (unit given apart); a SATA disk on q35's own AHCI port ide.<unit>, else on sata<controller>.<unit>.
+    const id = alias(disk) ?? `${bus}${controller}-${attr(address, "bus") ?? "0"}-${unit}`;
+    const busName = bus === "ide" ? `ide.${attr(address, "bus") ?? "0"}` : isQ35(machineType) ? `ide.${unit}` : `sata${controller}.${unit}`;
     spec.devices.push({ driver: kind === "cdrom" ? "ide-cd" : "ide-hd", props: withDrive({ bus: busName, id }), json: null });
   } else if (bus === "nvme") {
     spec.devices.push({ driver: "nvme-ns", props: withDrive({ bus: `nvme${controller}`, id: alias(disk) ?? `nvme${controller}-0-${unit}` }), json: null });

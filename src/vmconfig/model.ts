@@ -110,6 +110,13 @@ export interface Nvme extends DeviceBase {
 export interface IdeDisk extends DeviceBase {
   readonly kind: "ide";
   readonly bus: "ide" | "ahci";
+  /**
+   * The IDE bus or AHCI port it is on, as QEMU names it ("ide.1" on pc, "ide.2"
+   * on q35's own AHCI, "ahci0.0" on an added one), or null where the
+   * command line leaves QEMU to pick. The disks of one IDE bus share its one
+   * command at a time; an AHCI port holds one disk.
+   */
+  readonly channel: string | null;
   readonly backend: Backend | null;
 }
 

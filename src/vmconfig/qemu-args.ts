@@ -14,6 +14,7 @@
  */
 import { parse as shellParse } from "shell-quote";
 import { InputError } from "../errors.js";
+import { isQemuSystemEmulator } from "./qemu-binary.js";
 
 /** One option of the command line: `-device virtio-blk-pci,drive=d0` is name "device". */
 export interface QemuOption {
@@ -65,18 +66,20 @@ const IMPLIED_KEY: Readonly<Record<string, string>> = {
 /** Options whose argument is one plain value, never a key=value list. */
 const PLAIN_ARGUMENT = new Set(["kernel", "initrd", "append", "bios", "pidfile", "L", "loadvm", "incoming", "runas", "chroot", "cpu", "k", "uuid", "hda", "hdb", "hdc", "hdd", "cdrom", "fda", "fdb"]);
 
-/** The words an emulator binary's name holds: qemu-system-*, qemu-kvm, Proxmox's and Debian's `kvm`. */
-const QEMU_BINARY = /(^|\/)(qemu[-\w.]*|kvm)$/;
-
 /** A QEMU command line from its argv. */
 export function parseQemuArgv(argv: readonly string[]): QemuCommandLine {
   const words = dropEnvironment(argv);
   const emulator = words[0];
-  if (emulator === undefined || !QEMU_BINARY.test(emulator)) {
+  if (emulator === undefined || !isQemuSystemEmulator(emulator)) {
     throw new InputError("ERR_NOT_QEMU", `not a QEMU command line: it starts with ${JSON.stringify(emulator ?? "")}; allowed: a command whose program is qemu-system-*, qemu-kvm or kvm`);
   }
+  return { emulator, options: parseQemuOptions(words.slice(1)) };
+}
+
+/** The options of a command line without its program (what libvirt's <qemu:commandline> holds). */
+export function parseQemuOptions(words: readonly string[]): QemuOption[] {
   const options: QemuOption[] = [];
-  for (let i = 1; i < words.length; i++) {
+  for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     if (!word.startsWith("-") || word === "-") {
       // A lone word is QEMU's legacy disk image argument (`qemu disk.img`).
@@ -95,7 +98,7 @@ export function parseQemuArgv(argv: readonly string[]): QemuCommandLine {
     options.push(option(name, argument));
     i++;
   }
-  return { emulator, options };
+  return options;
 }
 
 /** A command line from /proc/PID/cmdline's bytes: arguments separated (and ended) by NUL. */

@@ -6,6 +6,7 @@
  * writes what libvirt would pass QEMU) both become one, so the same
  * configuration gives the same model whichever way it came in.
  */
+import { InputError } from "../errors.js";
 import type { Ignored } from "./model.js";
 import type { QemuCommandLine, QemuOption } from "./qemu-args.js";
 
@@ -118,40 +119,66 @@ function blockdevNode(opt: QemuOption): BlockNodeSpec {
   return { node: p["node-name"] ?? "", driver: p.driver ?? "", child: p.file ?? p["file.node-name"] ?? null };
 }
 
+/** QEMU's -drive if= values (blockdev.c:77-87 if_name[]); any other is refused ("unsupported bus type", blockdev.c:899). */
+const INTERFACES = new Set(["none", "ide", "scsi", "floppy", "pflash", "mtd", "sd", "virtio", "xen"]);
+/** The shorthands' interface and index (qemu-options.hx: -hda..-hdd are if=ide index 0..3, -cdrom index 2). */
+const SHORTHAND_INDEX: Readonly<Record<string, number>> = { hda: 0, hdb: 1, hdc: 2, hdd: 3, cdrom: 2 };
+
 /**
  * -drive and its shorthands (-hda, -cdrom): a block node named by its id,
- * and, unless if=none, the device QEMU's machine creates for it. Default
- * interfaces follow the machine (block_default_type: IDE for pc, AHCI for
- * q35); each implicit device gets the id QEMU's drive_new() gives its drive.
+ * and, unless if=none, the device QEMU's machine creates for it. Without
+ * if=, x86 machines take IDE (hw/i386/pc.c:1789 block_default_type); q35
+ * puts those on its AHCI ports, one unit each (hw/i386/pc_q35.c:297, :347
+ * units_per_default_bus = 1). Each drive takes the place drive_new() gives
+ * it: index=, else bus=/unit=, else the first free unit (blockdev.c:905-930),
+ * and the id it names a drive without id= (blockdev.c:945-958).
  */
 function addLegacyDrives(spec: { machineType: string | null; devices: DeviceSpec[]; nodes: BlockNodeSpec[]; ignored: Ignored[] }, drives: readonly QemuOption[]): void {
-  const counts = new Map<string, number>();
+  const q35 = isQ35(spec.machineType);
+  const taken = new Set<string>();
   for (const opt of drives) {
-    const p = opt.name === "drive" ? opt.props : { file: opt.raw, if: "ide", media: opt.name === "cdrom" ? "cdrom" : "disk" };
-    const iface = p.if ?? defaultInterface(spec.machineType);
+    const p = opt.name === "drive" ? opt.props : { file: opt.raw, if: "ide", media: opt.name === "cdrom" ? "cdrom" : "disk", index: String(SHORTHAND_INDEX[opt.name]) };
+    const iface = p.if ?? "ide";
+    if (!INTERFACES.has(iface)) {
+      throw new InputError("ERR_QEMU_VALUE", `bad -drive if=${iface}; allowed: ${[...INTERFACES].join(", ")} (QEMU: "unsupported bus type '${iface}'")`);
+    }
     const media = p.media === "cdrom";
-    const n = counts.get(iface) ?? 0;
-    counts.set(iface, n + 1);
-    const id = p.id ?? implicitDriveId(iface, n, media);
+    const perBus = iface === "ide" ? (q35 ? 1 : 2) : iface === "scsi" ? 7 : 0;
+    const { bus, unit } = drivePlace(iface, p, perBus, taken);
+    const kind = iface === "ide" || iface === "scsi" ? (media ? "-cd" : "-hd") : "";
+    const id = p.id ?? (perBus > 0 ? `${iface}${bus}${kind}${unit}` : `${iface}${kind}${unit}`);
     spec.nodes.push({ node: id, driver: p.format ?? "raw", child: null });
     if (iface === "none") continue;
     if (iface === "virtio") spec.devices.push({ driver: spec.machineType?.startsWith("s390") ? "virtio-blk-ccw" : "virtio-blk-pci", props: { drive: id }, json: null });
-    else if (iface === "ide") spec.devices.push({ driver: media ? "ide-cd" : "ide-hd", props: { drive: id }, json: null });
-    else if (iface === "ahci" || iface === "sata") spec.devices.push({ driver: media ? "ide-cd" : "ide-hd", props: { drive: id, bus: "ahci" }, json: null });
+    else if (iface === "ide") spec.devices.push({ driver: media ? "ide-cd" : "ide-hd", props: { drive: id, bus: `ide.${bus}` }, json: null });
     else if (iface === "scsi") spec.devices.push({ driver: media ? "scsi-cd" : "scsi-hd", props: { drive: id }, json: null });
     else spec.ignored.push({ what: `-drive if=${iface} (${id})`, why: "not a disk whose requests run as coroutines in the model" });
   }
 }
 
-/** drive_new()'s name for a -drive without id=: virtio0, ide0-hd0, ide1-cd0, scsi0-hd0, … */
-function implicitDriveId(iface: string, n: number, cdrom: boolean): string {
-  const kind = cdrom ? "cd" : "hd";
-  if (iface === "ide") return `ide${Math.floor(n / 2)}-${kind}${n % 2}`;
-  if (iface === "virtio") return `virtio${n}`;
-  return `${iface}0-${kind}${n}`;
+/** drive_new()'s bus and unit for a drive: index= (bus = index / per bus), else bus= and unit=, else the first free unit from bus=. */
+function drivePlace(iface: string, p: Readonly<Record<string, string>>, perBus: number, taken: Set<string>): { bus: number; unit: number } {
+  let bus = Number(p.bus ?? 0);
+  let unit = p.unit === undefined ? -1 : Number(p.unit);
+  if (p.index !== undefined) {
+    const index = Number(p.index);
+    bus = perBus > 0 ? Math.floor(index / perBus) : 0;
+    unit = perBus > 0 ? index % perBus : index;
+  }
+  if (unit === -1) {
+    unit = 0;
+    while (taken.has(`${iface}:${bus}:${unit}`)) {
+      unit++;
+      if (perBus > 0 && unit >= perBus) {
+        unit -= perBus;
+        bus++;
+      }
+    }
+  }
+  taken.add(`${iface}:${bus}:${unit}`);
+  return { bus, unit };
 }
 
-function defaultInterface(machineType: string | null): string {
-  const type = machineType ?? "pc";
-  return type === "q35" || type.startsWith("pc-q35") ? "ahci" : "ide";
+export function isQ35(machineType: string | null): boolean {
+  return machineType !== null && (machineType === "q35" || machineType.startsWith("pc-q35"));
 }
