@@ -20,14 +20,15 @@ import { runMain } from "./helpers/cli.js";
 
 const FIXTURES = join(import.meta.dirname, "fixtures", "vmconfig");
 
-/** Two vCPUs; an IOThread serving one virtio-blk of 2 × 64; an NVMe of 2 queue pairs of 16 entries in the main loop. */
+/** Two vCPUs; an IOThread serving one virtio-blk of 2 × 64; a virtio-scsi of one queue of 16 with one disk, in the main loop. */
 const SMALL = [
   "qemu-system-x86_64", "-machine", "q35", "-smp", "2",
   "-object", "iothread,id=io0",
   "-drive", "if=none,id=d0,file=/tmp/d0.img,format=raw",
   "-device", "virtio-blk-pci,drive=d0,iothread=io0,num-queues=2,queue-size=64",
-  "-drive", "if=none,id=n0,file=/tmp/n0.img,format=raw",
-  "-device", "nvme,serial=n0,drive=n0,max_ioqpairs=2,mqes=15",
+  "-device", "virtio-scsi-pci,id=scsi0,num_queues=1,virtqueue_size=16",
+  "-drive", "if=none,id=s0,file=/tmp/s0.img,format=raw",
+  "-device", "scsi-hd,drive=s0,bus=scsi0.0",
 ];
 
 function inputOf(argv: readonly string[], qemuVersion = "7.2") {
@@ -41,11 +42,23 @@ describe("a VM's demand", () => {
     expect(demand.threads.map((t) => t.name)).toEqual(["main loop", "IOThread io0"]);
     expect(demand.sources.map((s) => [s.device, s.creators, s.terminator, s.requests, s.coroutinesPerRequest, s.coroutines])).toEqual([
       ["virtio-blk-pci", [1], 1, 128, 1, 128],
-      // 2 queue pairs of 16 entries hold 15 commands each; each command up to 2 coroutines.
-      ["nvme", [0], 0, 30, 2, 60],
+      // One queue of 16: 16 commands (cmd_per_lun is only the guest's default); a FUA write chains its flush.
+      ["virtio-scsi-pci scsi0", [0], 0, 16, 2, 32],
     ]);
     // Only virtio-blk raises the pool: 2 × 64 / 2.
     expect(demand.totalPoolIncrease).toBe(64);
+  });
+
+  it("counts every NVMe request slot, two coroutines each, and a qcow2 node's tasks beneath a request", () => {
+    const nvme = ["qemu-system-x86_64", "-drive", "if=none,id=n0,file=/tmp/n0.img,format=raw", "-device", "nvme,serial=n0,drive=n0,max_ioqpairs=2,mqes=15"];
+    const input = inputOf(nvme, "10.0.2");
+    // An SQ of 16 entries has 16 request slots (nvme_init_sq), each command up to 2 coroutines.
+    expect(demandOf(input.model, input.version).sources.map((s) => [s.device, s.terminator, s.requests, s.coroutines])).toEqual([["nvme", 0, 32, 64]]);
+    const qcow2 = ["qemu-system-x86_64", "-blockdev", "driver=file,filename=/tmp/q.qcow2,node-name=f0", "-blockdev", "driver=qcow2,file=f0,node-name=q0",
+      "-device", "virtio-blk-pci,drive=q0,num-queues=1,queue-size=16"];
+    const q = inputOf(qcow2, "10.0.2");
+    // One block call and up to QCOW2_MAX_WORKERS (8) task coroutines beneath it.
+    expect(demandOf(q.model, q.version).sources.map((s) => [s.requests, s.coroutinesPerRequest])).toEqual([[16, 9]]);
   });
 
   it("puts requests of a device with ioeventfd off on the vCPUs, freed in the main loop", () => {
@@ -81,7 +94,7 @@ describe("the worst-case schedule", () => {
       expect(row.peakVmas, row.label).toBe(371 + 2 * row.peakStacks);
     }
     // Without a pool, the peak is every device's coroutines at once.
-    expect(outcome.rows.find((r) => r.policy === "none")!.peakStacks).toBe(128 + 60);
+    expect(outcome.rows.find((r) => r.policy === "none")!.peakStacks).toBe(128 + 32);
     // QEMU 7.2 runs legacy: that row, and only it, is this QEMU's.
     expect(outcome.rows.filter((r) => r.thisQemu).map((r) => r.label)).toEqual(["legacy"]);
   });

@@ -5,7 +5,7 @@
  * the model takes that version's defaults. Nothing is run or traced.
  */
 import { InputError } from "../errors.js";
-import { modelFromCommandLine, type VmModel } from "../vmconfig/index.js";
+import { modelFromCommandLine, type ModelOptions, type VmModel } from "../vmconfig/index.js";
 import { isQemuExe, readCmdline, readExePath, readQemuVersion } from "./process-info.js";
 
 export interface RunningVmConfig {
@@ -14,6 +14,8 @@ export interface RunningVmConfig {
   readonly exe: string;
   /** The version in that binary ("7.2.22"), or null where it holds none. */
   readonly version: string | null;
+  /** Its command line, argv[0] the binary it runs. */
+  readonly argv: readonly string[];
   readonly model: VmModel;
 }
 
@@ -21,14 +23,14 @@ const ALLOWED = "the pid of a running QEMU system emulator (qemu-system-*, qemu-
 const DELETED = " (deleted)";
 
 /** The running QEMU's model and version; a pid that is not one is bad input, one line naming it. */
-export function vmConfigOfPid(pid: number): RunningVmConfig {
+export function vmConfigOfPid(pid: number, options: Omit<ModelOptions, "qemuVersion"> = {}): RunningVmConfig {
   const exe = exeOf(pid);
   if (!isQemuExe(exe)) throw new InputError("ERR_NOT_QEMU_PID", `bad pid ${pid}: not a QEMU process (its program is ${exe}); allowed: ${ALLOWED}`);
   const args = procRead(pid, () => readCmdline(pid));
   const version = procRead(pid, () => readQemuVersion(pid));
   // argv[0] is whatever the starter chose (exec -a, a wrapper's name); the binary is what runs.
   const argv = [exe.endsWith(DELETED) ? exe.slice(0, -DELETED.length) : exe, ...args.slice(1)];
-  return { pid, exe, version, model: modelFromCommandLine(argv, { qemuVersion: majorMinor(version) }) };
+  return { pid, exe, version, argv, model: modelFromCommandLine(argv, { ...options, qemuVersion: majorMinor(version) }) };
 }
 
 /** "7.2.22" → { major: 7, minor: 2 }; null stays null (the model then takes the newest rules). */

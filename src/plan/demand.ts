@@ -5,24 +5,25 @@
  * (docs/design.md, "Plan: a VM's worst case"). Under legacy each such thread has a pool of its
  * own, so where a coroutine is created and where it dies decides the pools.
  *
- * Where a request's coroutine lives (QEMU's block layer; the lines are in
- * src/vmconfig/qemu-rules.ts):
- * - a device in an IOThread, or in the main loop with ioeventfd on: the
- *   guest's notification is handled in that thread, which creates the
- *   request's coroutine (blk_aio_prwv → qemu_coroutine_create); the I/O
- *   completes in the same AioContext, where the coroutine terminates;
- * - a device whose notifications are handled in the vCPU that wrote them
- *   (ioeventfd off, IDE, AHCI): the vCPU thread creates the coroutine, under
- *   the BQL, and enters it at once; it yields on the I/O, whose completion
- *   runs in the main loop: the coroutine terminates there;
- * - NVMe: doorbell writes schedule the queue's processing in the main loop,
- *   which creates and terminates its coroutines.
+ * Where a request's coroutines live (REQUEST_THREADS in
+ * src/vmconfig/qemu-rules.ts, with QEMU's lines):
+ * - a device in an IOThread, or in the main loop with ioeventfd on (NVMe
+ *   always): created, run and ended in that thread;
+ * - a device whose requests start in the vCPU that wrote a register
+ *   (ioeventfd off, IDE, AHCI): the first coroutine is created in the vCPU
+ *   thread and ends in the main loop; a chained second one
+ *   (CHAINED_REQUEST_WHY) is created and ended in the main loop.
+ * How many at once: one per block call, two where a completion chains the
+ * next call (NVMe, SCSI disks, IDE), and a qcow2 node's parallel tasks
+ * beneath (BACKEND_EXTRA_COROUTINES).
  */
 import type { QemuVersion } from "../vmconfig/qemu-rules.js";
 import {
-  AHCI_MAX_CMDS, IDE_REQUESTS_PER_BUS, NVME_COROUTINES_PER_REQUEST, NVME_TWO_COROUTINES_WHY, nvmeCommandsPerQueue, versionAtMost,
+  AHCI_MAX_CMDS, BACKEND_EXTRA_COROUTINES, CMD_PER_LUN_WHY, IDE_COROUTINES_PER_REQUEST, IDE_REQUESTS_PER_BUS, NVME_COROUTINES_PER_REQUEST,
+  NVME_TWO_COROUTINES_WHY, nvmeCommandsPerQueue, SCSI_DISK_COROUTINES_PER_REQUEST, versionAtMost, VIRTIO_BLK_COROUTINES_PER_REQUEST,
+  virtioBlkPoolSizeIncrease, virtqueueRequestsInFlight,
 } from "../vmconfig/qemu-rules.js";
-import type { IdeDisk, Nvme, StorageDevice, VirtioBlk, VirtioScsi, VmModel } from "../vmconfig/index.js";
+import type { Backend, IdeDisk, Nvme, StorageDevice, VirtioBlk, VirtioScsi, VmModel } from "../vmconfig/index.js";
 
 export type ThreadKind = "main-loop" | "iothread" | "vcpu";
 
@@ -80,6 +81,7 @@ export function demandOf(model: VmModel, version: QemuVersion | null): Demand {
   const sources: DemandSource[] = [];
   const poolIncrease: PoolIncreaseItem[] = [];
   const unplanned: { what: string; why: string }[] = [];
+  const busyChannels = new Set<string>();
   for (const device of model.devices) {
     const label = deviceLabel(device);
     if (device.kind === "virtio-blk") {
@@ -87,8 +89,8 @@ export function demandOf(model: VmModel, version: QemuVersion | null): Demand {
       const item = virtioBlkPoolIncrease(device, label, version);
       if (item !== null) poolIncrease.push(item);
     } else if (device.kind === "virtio-scsi") sources.push(...virtioScsiSources(device, label, threads));
-    else if (device.kind === "nvme") sources.push(nvmeSource(device, label));
-    else if (device.kind === "ide") sources.push(ideSource(device, label, threads));
+    else if (device.kind === "nvme") sources.push(...nvmeSource(device, label));
+    else if (device.kind === "ide") sources.push(...ideSources(device, label, threads, busyChannels));
     else unplanned.push({ what: label, why: "a SCSI adapter whose requests in flight no property bounds: its disks are not planned" });
   }
   const used = threads.used(sources);
@@ -148,10 +150,38 @@ class ThreadTable {
   }
 }
 
-/** Who creates a virtio device's coroutines when its notifications are not in an IOThread. */
-function mainLoopOrVcpus(ioeventfd: boolean, threads: ThreadTable): { creators: number[]; where: string } {
-  if (ioeventfd) return { creators: [MAIN_LOOP], where: "the main loop (ioeventfd on, no IOThread)" };
-  return { creators: threads.vcpuThreads(), where: "the vCPU that notified (ioeventfd off), terminating in the main loop" };
+/** Where a device's requests run: the threads that create their first coroutine, and the thread they end on. */
+interface Place {
+  readonly creators: number[];
+  readonly terminator: number;
+  readonly where: string;
+  /** The device's virtqueues this place serves. */
+  readonly queues: number;
+}
+
+/**
+ * A virtio device's places (REQUEST_THREADS): its IOThreads (iothread=, or
+ * iothread-vq-mapping's share of the queues), else the main loop with
+ * ioeventfd on, else the vCPUs, ending in the main loop.
+ */
+function virtioPlaces(dev: VirtioBlk | VirtioScsi, threads: ThreadTable): Place[] {
+  const queues = dev.numQueues.value;
+  if (dev.iothreadVqMapping !== null) {
+    return [...queuesPerIothread(dev.iothreadVqMapping, queues)].map(([id, q]) => {
+      const t = threads.iothread(id);
+      return { creators: [t], terminator: t, where: `IOThread ${id} (iothread-vq-mapping: ${q} of ${queues} queues)`, queues: q };
+    });
+  }
+  if (dev.iothread !== null) {
+    const t = threads.iothread(dev.iothread);
+    return [{ creators: [t], terminator: t, where: `IOThread ${dev.iothread}`, queues }];
+  }
+  if (dev.ioeventfd.value) return [{ creators: [MAIN_LOOP], terminator: MAIN_LOOP, where: "the main loop (ioeventfd on, no IOThread)", queues }];
+  return [vcpuPlace(threads, "the vCPU that notified (ioeventfd off)", queues)];
+}
+
+function vcpuPlace(threads: ThreadTable, started: string, queues: number): Place {
+  return { creators: threads.vcpuThreads(), terminator: MAIN_LOOP, where: `${started}, ending in the main loop`, queues };
 }
 
 /**
@@ -170,84 +200,86 @@ function queuesPerIothread(mapping: NonNullable<VirtioBlk["iothreadVqMapping"]>,
 }
 
 /**
- * virtio-blk: every descriptor of a virtqueue can hold a request (indirect
- * descriptors: a request takes one ring entry), and each request is one
- * coroutine (no merging in the worst case): num-queues × queue-size at once.
+ * The coroutines one request holds at once: the device's own chain (one
+ * block call, or two where a completion issues the next), or one call with a
+ * qcow2 node's parallel tasks beneath it, whichever is more.
  */
-function virtioBlkSources(dev: VirtioBlk, label: string, threads: ThreadTable): DemandSource[] {
-  const queues = dev.numQueues.value;
-  const size = dev.queueSize.value;
-  const base = [`num-queues ${queues} (${dev.numQueues.why})`, `queue-size ${size} (${dev.queueSize.why})`];
-  const share = (creators: number[], terminator: number, q: number, where: string): DemandSource =>
-    source(label, creators, terminator, q * size, 1, [...base, `${q} × ${size} requests in flight, one coroutine each, in ${where}`]);
-  if (dev.iothreadVqMapping !== null && dev.ioeventfd.value) {
-    return [...queuesPerIothread(dev.iothreadVqMapping, queues)].map(([id, q]) => {
-      const t = threads.iothread(id);
-      return share([t], t, q, `IOThread ${id} (iothread-vq-mapping)`);
-    });
+function perRequestOf(chain: number, chainWhy: string, backends: readonly (Backend | null)[]): { count: number; why: string } {
+  const extra = Math.max(0, ...backends.flatMap((b) => (b === null ? [] : b.drivers.map((d) => BACKEND_EXTRA_COROUTINES[d]?.most ?? 0))));
+  if (1 + extra > chain) {
+    const driver = backends.flatMap((b) => b?.drivers ?? []).find((d) => BACKEND_EXTRA_COROUTINES[d]?.most === extra)!;
+    return { count: 1 + extra, why: `1 + ${extra} ${driver} task coroutines beneath it (${BACKEND_EXTRA_COROUTINES[driver]!.why})` };
   }
-  if (dev.iothread !== null && dev.ioeventfd.value) {
-    const t = threads.iothread(dev.iothread);
-    return [share([t], t, queues, `IOThread ${dev.iothread}`)];
-  }
-  const { creators, where } = mainLoopOrVcpus(dev.ioeventfd.value, threads);
-  return [share(creators, MAIN_LOOP, queues, where)];
+  return { count: chain, why: chainWhy };
 }
 
-/** virtio_blk_device_realize(): qemu_coroutine_inc_pool_size(num_queues × queue_size / 2). */
+/**
+ * A device's requests at one place. Where the first coroutine is created in
+ * a vCPU, only it is: a chained second call, and a qcow2 node's tasks, are
+ * made from the completion, in the main loop (REQUEST_THREADS.vcpu).
+ */
+function sourcesAt(label: string, place: Place, requests: number, perRequest: { count: number; why: string }, why: readonly string[]): DemandSource[] {
+  const lines = [...why, `${requests} requests in flight in ${place.where}, ${perRequest.count} coroutine(s) each: ${perRequest.why}`];
+  if (place.creators.every((c) => c === place.terminator)) return [source(label, place.creators, place.terminator, requests, perRequest.count, lines)];
+  const first = source(label, place.creators, place.terminator, requests, 1, [...lines, "the first coroutine of each: created in the vCPU, ended in the main loop"]);
+  if (perRequest.count === 1) return [first];
+  return [first, source(label, [place.terminator], place.terminator, requests, perRequest.count - 1, [...lines, "the rest of each: created and ended in the main loop, from the first one's completion"])];
+}
+
+/** virtio-blk: every entry of a virtqueue can hold a request (virtqueueRequestsInFlight); one block call each. */
+function virtioBlkSources(dev: VirtioBlk, label: string, threads: ThreadTable): DemandSource[] {
+  const size = dev.queueSize.value;
+  const why = [`num-queues ${dev.numQueues.value} (${dev.numQueues.why})`, `queue-size ${size} (${dev.queueSize.why})`];
+  const per = perRequestOf(VIRTIO_BLK_COROUTINES_PER_REQUEST, "one block call (hw/block/virtio-blk.c submit_requests)", [dev.backend]);
+  return virtioPlaces(dev, threads).flatMap((place) => sourcesAt(label, place, place.queues * virtqueueRequestsInFlight(size), per, why));
+}
+
+/** virtio_blk_device_realize(): qemu_coroutine_inc_pool_size(num_queues × queue_size / 2), from QEMU 7.0. */
 function virtioBlkPoolIncrease(dev: VirtioBlk, label: string, version: QemuVersion | null): PoolIncreaseItem | null {
   if (version !== null && !versionAtMost(POOL_INCREASE_SINCE, version)) return null;
-  const amount = Math.floor((dev.numQueues.value * dev.queueSize.value) / 2);
+  const amount = virtioBlkPoolSizeIncrease(dev.numQueues.value, dev.queueSize.value);
   return { device: label, amount, why: `${dev.numQueues.value} × ${dev.queueSize.value} / 2 at realize (virtio_blk_device_realize)` };
 }
 
 /**
- * virtio-scsi: the guest may queue at most cmd_per_lun commands a LUN, and
- * the virtqueues hold num_queues × virtqueue_size; each command reaches the
- * block layer as one request, one coroutine.
+ * virtio-scsi: QEMU bounds requests by its virtqueues only (cmd_per_lun is
+ * the guest's starting depth, CMD_PER_LUN_WHY); a controller without disks
+ * has none. A SCSI disk's request can chain a flush (two coroutines).
  */
 function virtioScsiSources(dev: VirtioScsi, label: string, threads: ThreadTable): DemandSource[] {
   const size = dev.virtqueueSize.value;
-  const perLun = dev.cmdPerLun.value;
-  const lunBound = dev.disks.length * perLun;
-  const base = [
+  const why = [
     `num_queues ${dev.numQueues.value} (${dev.numQueues.why})`, `virtqueue_size ${size} (${dev.virtqueueSize.why})`,
-    `cmd_per_lun ${perLun} (${dev.cmdPerLun.why}) × ${dev.disks.length} disk(s) = ${lunBound}`,
+    `${dev.disks.length} disk(s); cmd_per_lun ${dev.cmdPerLun.value} is not a bound (${CMD_PER_LUN_WHY})`,
   ];
-  const share = (creators: number[], terminator: number, q: number, where: string): DemandSource => {
-    const requests = Math.min(q * size, lunBound);
-    return source(label, creators, terminator, requests, 1, [...base, `min(${q} × ${size}, ${lunBound}) = ${requests} requests in flight, one coroutine each, in ${where}`]);
-  };
-  if (dev.iothreadVqMapping !== null && dev.ioeventfd.value) {
-    return [...queuesPerIothread(dev.iothreadVqMapping, dev.numQueues.value)].map(([id, q]) => {
-      const t = threads.iothread(id);
-      return share([t], t, q, `IOThread ${id} (iothread-vq-mapping)`);
-    });
-  }
-  if (dev.iothread !== null && dev.ioeventfd.value) {
-    const t = threads.iothread(dev.iothread);
-    return [share([t], t, dev.numQueues.value, `IOThread ${dev.iothread}`)];
-  }
-  const { creators, where } = mainLoopOrVcpus(dev.ioeventfd.value, threads);
-  return [share(creators, MAIN_LOOP, dev.numQueues.value, where)];
+  if (dev.disks.length === 0) return [];
+  const per = perRequestOf(SCSI_DISK_COROUTINES_PER_REQUEST, "a FUA write chains its flush (hw/scsi/scsi-disk.c scsi_write_do_fua)", dev.disks.map((d) => d.backend));
+  return virtioPlaces(dev, threads).flatMap((place) => sourcesAt(label, place, place.queues * virtqueueRequestsInFlight(size), per, why));
 }
 
-/** NVMe: every I/O queue full (entries − 1 commands), each command holding up to two coroutines. */
-function nvmeSource(dev: Nvme, label: string): DemandSource {
+/** NVMe: every I/O queue's requests (nvmeCommandsPerQueue) in the main loop, each chaining up to two block calls. */
+function nvmeSource(dev: Nvme, label: string): DemandSource[] {
   const pairs = dev.maxIoqpairs.value;
   const perQueue = nvmeCommandsPerQueue(dev.queueEntries.value);
-  return source(label, [MAIN_LOOP], MAIN_LOOP, pairs * perQueue, NVME_COROUTINES_PER_REQUEST, [
+  const per = perRequestOf(NVME_COROUTINES_PER_REQUEST, NVME_TWO_COROUTINES_WHY, dev.namespaces.map((n) => n.backend));
+  const place: Place = { creators: [MAIN_LOOP], terminator: MAIN_LOOP, where: "the main loop", queues: pairs };
+  return sourcesAt(label, place, pairs * perQueue, per, [
     `max_ioqpairs ${pairs} (${dev.maxIoqpairs.why})`,
-    `${dev.queueEntries.value} entries a queue hold ${perQueue} commands (${dev.queueEntries.why})`,
-    `${pairs} × ${perQueue} commands in flight in the main loop, ${NVME_COROUTINES_PER_REQUEST} coroutines each (${NVME_TWO_COROUTINES_WHY})`,
+    `${dev.queueEntries.value} entries a queue, ${perQueue} requests in flight each (${dev.queueEntries.why})`,
   ]);
 }
 
-/** IDE runs one command at a time; an AHCI port queues up to 32 (NCQ). Started in the vCPU, completed in the main loop. */
-function ideSource(dev: IdeDisk, label: string, threads: ThreadTable): DemandSource {
-  const requests = dev.bus === "ahci" ? AHCI_MAX_CMDS : IDE_REQUESTS_PER_BUS;
-  const why = dev.bus === "ahci" ? `an AHCI port's ${AHCI_MAX_CMDS} command slots (AHCI_MAX_CMDS)` : "an IDE bus runs one command at a time";
-  return source(label, threads.vcpuThreads(), MAIN_LOOP, requests, 1, [`${why}: ${requests} in flight, started in the vCPU that wrote the port, completed in the main loop`]);
+/** IDE runs one command a bus (its disks share it); an AHCI port queues 32 (NCQ). Started in the vCPU, ended in the main loop. */
+function ideSources(dev: IdeDisk, label: string, threads: ThreadTable, busyChannels: Set<string>): DemandSource[] {
+  const ahci = dev.bus === "ahci";
+  if (!ahci && dev.channel !== null) {
+    if (busyChannels.has(dev.channel)) return [];
+    busyChannels.add(dev.channel);
+  }
+  const requests = ahci ? AHCI_MAX_CMDS : IDE_REQUESTS_PER_BUS;
+  const why = ahci ? `an AHCI port's ${AHCI_MAX_CMDS} command slots (AHCI_MAX_CMDS)` : `IDE bus ${dev.channel ?? "(its own)"} runs one command at a time, for all its disks`;
+  const per = perRequestOf(IDE_COROUTINES_PER_REQUEST, "DMA continues from its own completion (hw/ide/core.c ide_dma_cb)", [dev.backend]);
+  return sourcesAt(label, vcpuPlace(threads, "the vCPU that wrote the port", 1), requests, per, [why]);
 }
 
 function source(device: string, creators: number[], terminator: number, requests: number, perRequest: number, why: string[]): DemandSource {

@@ -8,9 +8,9 @@
  */
 import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
-import { InputError } from "../errors.js";
 import { QEMU_STACK_SIZE, scanMapsFile, stackRuleFor } from "../host/maps-stacks.js";
-import { isQemuExe, readBinaryVersion, readCmdline, readExePath, readQemuVersion } from "../host/process-info.js";
+import { readBinaryVersion } from "../host/process-info.js";
+import { vmConfigOfPid } from "../host/vm-config.js";
 import { QEMU_BASELINE_VMAS } from "../vma/limits.js";
 import { modelFromCommandLine, modelFromLibvirtXml, type VmModel } from "../vmconfig/index.js";
 import type { QemuVersion } from "../vmconfig/qemu-rules.js";
@@ -63,42 +63,35 @@ function fromFile(path: string, options: PlanInputOptions): PlanInput {
 }
 
 function fromXml(source: string, text: string, options: PlanInputOptions): PlanInput {
-  const version = versionOf(options, null, null);
+  const version = versionOf(options, null);
   const model = modelFromLibvirtXml(text, { qemuVersion: version.parsed, machineType: options.machine });
   return finish(source, "libvirt-xml", model, version, options, null);
 }
 
 function fromCommandLine(source: string, input: string | readonly string[], pid: number | null, options: PlanInputOptions): PlanInput {
-  const fromProcess = pid === null ? null : { version: readQemuVersion(pid), from: `/proc/${pid}/exe` };
   // The version decides rules the model applies (the defaults of an unversioned machine type): read it first.
   const probe = modelFromCommandLine(input, { machineType: options.machine });
-  const version = versionOf(options, fromProcess, probe.emulator);
+  const version = versionOf(options, probe.emulator);
   const model = modelFromCommandLine(input, { qemuVersion: version.parsed, machineType: options.machine });
   return finish(source, "qemu-command-line", model, version, options, pid);
 }
 
+/** A running QEMU (host/vm-config.ts): its command line, its version from /proc/PID/exe unless one is given. */
 function fromPid(pid: number, options: PlanInputOptions): PlanInput {
-  let exe: string;
-  try {
-    exe = readExePath(pid);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such process" : `its program cannot be read (${code ?? String(error)})`;
-    throw new InputError("ERR_BAD_ARGUMENT", `bad pid ${pid}: ${why}; allowed: the pid of a running QEMU system emulator`);
-  }
-  if (!isQemuExe(exe)) {
-    throw new InputError("ERR_BAD_ARGUMENT", `bad pid ${pid}: not a QEMU process (its program is ${exe}); allowed: the pid of a running QEMU system emulator`);
-  }
-  return fromCommandLine(`pid ${pid}`, readCmdline(pid), pid, options);
+  const running = vmConfigOfPid(pid, { machineType: options.machine });
+  if (options.qemuVersion !== undefined) return fromCommandLine(`pid ${pid}`, running.argv, pid, options);
+  const version: VersionFact = running.version === null
+    ? { value: null, from: `unknown (${running.exe} holds no version): the newest QEMU's rules; give the version to be exact`, parsed: null }
+    : { value: running.version, from: `/proc/${pid}/exe`, parsed: parseQemuVersion(running.version) };
+  return finish(`pid ${pid}`, "qemu-command-line", running.model, version, options, pid);
 }
 
 interface VersionFact extends Given<string | null> {
   readonly parsed: QemuVersion | null;
 }
 
-function versionOf(options: PlanInputOptions, fromProcess: { version: string | null; from: string } | null, emulator: string | null): VersionFact {
+function versionOf(options: PlanInputOptions, emulator: string | null): VersionFact {
   if (options.qemuVersion !== undefined) return { value: options.qemuVersion, from: "given", parsed: parseQemuVersion(options.qemuVersion) };
-  if (fromProcess !== null && fromProcess.version !== null) return { value: fromProcess.version, from: fromProcess.from, parsed: parseQemuVersion(fromProcess.version) };
   const binary = emulator === null ? null : findProgram(emulator);
   const read = binary === null ? null : readBinaryVersion(binary);
   if (binary !== null && read !== null) return { value: read, from: binary, parsed: parseQemuVersion(read) };

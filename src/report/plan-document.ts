@@ -7,7 +7,6 @@
 import type { Demand } from "../plan/demand.js";
 import { policyOfVersion, type PlanOutcome, type PlanRow } from "../plan/plan.js";
 import type { PlanInput } from "../plan/plan-input.js";
-import { SETTLE_ROUNDS } from "../plan/schedule.js";
 import type { Ignored, StorageDevice } from "../vmconfig/index.js";
 
 export interface PlanReport {
@@ -57,6 +56,8 @@ export interface PlanDeviceReport {
 export interface PlanScheduleReport {
   rounds: number;
   settled: boolean;
+  /** Hoard passes after the rounds (0: no thread creates coroutines another frees). */
+  hoardPasses: number;
   /** How the schedule is built, one sentence a line. */
   description: string[];
   /** The parts of one round (every round has the same), with their lines in the first round. */
@@ -91,7 +92,8 @@ export function planReport(input: PlanInput, outcome: PlanOutcome, maxMapCount: 
     schedule: {
       rounds: schedule.rounds,
       settled: schedule.settled,
-      description: scheduleDescription(schedule.rounds, schedule.settled, demand),
+      hoardPasses: schedule.hoardPasses,
+      description: scheduleDescription(schedule, demand),
       parts: schedule.parts.filter((p) => p.round === 1).map((p) => ({ name: p.name, live: p.live, firstLine: p.firstLine, lastLine: p.lastLine })),
       lines: schedule.trace.length === 0 ? 0 : schedule.trace.split("\n").length - 1,
     },
@@ -127,25 +129,22 @@ function devicesOf(demand: Demand, input: PlanInput): PlanDeviceReport[] {
 }
 
 /** The schedule in words: what each part does, why, and when it stopped. */
-export function scheduleDescription(rounds: number, settled: boolean, demand: Demand): string[] {
+export function scheduleDescription(schedule: Pick<PlanOutcome["schedule"], "rounds" | "settled" | "hoardPasses">, demand: Demand): string[] {
+  const { rounds, settled, hoardPasses } = schedule;
   return [
     `threads ${demand.threads.length}: ${demand.threads.map((t) => `T${t.index} ${t.name}`).join(", ")}`,
     demand.totalPoolIncrease > 0
       ? `inc ${demand.totalPoolIncrease}: the virtio-blk devices' pool increase, made at realize before any request`
       : "no pool increase: no virtio-blk device (or a QEMU before 7.0)",
     "each round: every thread in turn alone at its most (all its devices' requests in flight, then all completed), then every thread at its most at once",
-    "a coroutine is created by the thread that handles the guest's notification and terminates on the thread its I/O completes in (a vCPU's requests complete in the main loop)",
-    settled
-      ? `${rounds} rounds: the last ${SETTLE_ROUNDS} raised no policy's peak`
-      : `${rounds} rounds, cut short by the schedule's size: a peak may still have been growing, so it is a lower bound`,
-    ...(freedElsewhere(demand)
-      ? ["coroutines created in one thread and freed in another: under legacy the creating thread keeps what it took from the release pool, and that hoard can still grow slowly over many more rounds (db01's fixture: 38523 VMAs after 33 rounds, 40891 after 193), so legacy's figure is close to, not at, its bound"]
+    "a request's first coroutine is created by the thread that handles the guest's notification; it ends, and chained ones are made, in the thread its I/O completes in (a vCPU's requests complete in the main loop)",
+    ...(hoardPasses > 0
+      ? [`then ${hoardPasses} hoard pass(es), for the threads that create coroutines the main loop frees: each empties its pool one request at a time, the release pool is refilled, and its next request takes it whole (legacy keeps what a thread took), then every thread at its most at once`]
       : []),
+    settled
+      ? `${rounds} rounds: the last raised no policy's peak`
+      : `${rounds} rounds, cut short by the schedule's size: a peak may still have been growing, so it is a lower bound`,
   ];
-}
-
-function freedElsewhere(demand: Demand): boolean {
-  return demand.sources.some((s) => s.creators.some((c) => c !== s.terminator));
 }
 
 /** What the reader must know before the table. */
