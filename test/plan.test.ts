@@ -86,7 +86,7 @@ describe("the worst-case schedule", () => {
     const outcome = await planOf(input.model, { qemuVersion: input.version, maxMapCount: 65530, baselineVmas: 371, title: "small" });
     expect(outcome.schedule.settled).toBe(true);
     expect(outcome.schedule.rounds).toBeGreaterThan(SETTLE_ROUNDS);
-    const trace = parseTrace(outcome.schedule.trace);
+    const trace = parseTrace(outcome.schedule.trace());
     for (const row of outcome.rows) {
       const replayed = replayTrace(trace, { policy: row.policy, maxMapCount: 65530, baselineVmas: 371, uncapped: row.uncapped });
       expect(replayed.result.vmas.peak, row.label).toBe(row.peakVmas);

@@ -39,12 +39,13 @@ export async function plan(config: PlanConfig, options: PlanOptions = {}): Promi
   return planAt(apiDoor("plan"), config, options);
 }
 
-/** The plan as `door` asks it, with its schedule's trace (what the CLI's -o writes). */
+/** The plan as `door` asks it. */
 export async function planAt(door: Door, config: unknown, options: unknown): Promise<PlanDocument> {
   return (await planWithTrace(door, config, options)).document;
 }
 
-export async function planWithTrace(door: Door, config: unknown, options: unknown): Promise<{ document: PlanDocument; trace: string }> {
+/** The plan, and its schedule's trace made when called (what the CLI's -o writes). */
+export async function planWithTrace(door: Door, config: unknown, options: unknown): Promise<{ document: PlanDocument; trace: () => string }> {
   const request = resolvePlanOptions(door, options);
   const input = readPlanInput(checkConfig(door, config), { qemuVersion: request.qemuVersion, machine: request.machine, baselineVmas: request.baselineVmas });
   const outcome = await planOf(input.model, {

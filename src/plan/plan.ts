@@ -46,8 +46,10 @@ export interface PlanSchedule {
   /** Hoard passes after the rounds (0: no thread creates coroutines another frees). */
   readonly hoardPasses: number;
   readonly parts: readonly SchedulePart[];
-  /** The schedule as a coropool trace: `replay` reruns it. */
-  readonly trace: string;
+  /** Lines in the schedule's trace. */
+  readonly lines: number;
+  /** The schedule as a coropool trace, made when called: `replay` reruns it. */
+  readonly trace: () => string;
 }
 
 export interface PlanOutcome {
@@ -61,8 +63,7 @@ export async function planOf(model: VmModel, options: PlanEngineOptions): Promis
   const demand = demandOf(model, options.qemuVersion);
   const specs = options.policies ?? defaultWhatIfPolicies();
   const builder = writeSchedule(demand, specs, options);
-  const trace = builder.schedule.text();
-  const result = await whatIf({ text: trace }, {
+  const result = await whatIf({ events: builder.schedule }, {
     policies: specs,
     maxMapCount: options.maxMapCount,
     baselineVmas: options.baselineVmas,
@@ -80,7 +81,7 @@ export async function planOf(model: VmModel, options: PlanEngineOptions): Promis
   }));
   return {
     demand,
-    schedule: { rounds: builder.rounds, settled: builder.settled, hoardPasses: builder.hoardPasses, parts: schedule.parts, trace },
+    schedule: { rounds: builder.rounds, settled: builder.settled, hoardPasses: builder.hoardPasses, parts: schedule.parts, lines: schedule.lines, trace: () => schedule.text() },
     rows,
     interrupted: result.interrupted,
   };

@@ -21,6 +21,7 @@
  * them. Repeating lets stacks that one part left in one thread's pool be the
  * ones another part cannot reuse, until nothing changes.
  */
+import type { TraceEvents } from "../replay/line-source.js";
 import { NO_TIME, type PoolEventSink } from "../replay/pool-events.js";
 import type { Demand, DemandSource } from "./demand.js";
 
@@ -96,26 +97,46 @@ function part(name: string, batches: readonly { source: DemandSource; creator: n
   return { name, steps, live: co };
 }
 
+/** Event kinds in the schedule's log. */
+const CREATE = 0;
+const TERMINATE = 1;
+const INC = 2;
+/** Int32 words an event takes in the log: kind, thread (or amount), coroutine, line. */
+const EVENT_WORDS = 4;
+
 /**
- * The schedule being written: its trace's lines, its parts, and every event
- * fed as it is written to `sink` (the replays that decide how long it runs
- * and, for the hoard phase, what it does next).
+ * The schedule being written: every event fed, as it is added, to `sink`
+ * (the replays that decide how long it runs and, for the hoard phase, what
+ * it does next), and kept in a compact log with the line it has in the
+ * trace's text. The log is the trace's events for whatIf (TraceEvents: fed
+ * again without text); the text is made only when asked for (-o).
  */
-export class ScheduleBuilder {
-  readonly lines: string[] = [];
+export class ScheduleBuilder implements TraceEvents {
+  readonly name = "the worst-case schedule";
   readonly parts: SchedulePart[] = [];
+  /** Comment lines, by line number; the header's and each part's. */
+  private readonly comments = new Map<number, string>();
+  private log = new Int32Array(EVENT_WORDS * 4096);
   events = 0;
+  private lineCount = 0;
+
+  /** Lines in the trace's text so far. */
+  get lines(): number {
+    return this.lineCount;
+  }
+  private live = 0;
+  private maxLive = 0;
+  private creates = 0;
   private open: { round: number; name: string; firstLine: number; live: number; most: number } | null = null;
 
-  constructor(demand: Demand, title: string, private readonly sink: PoolEventSink) {
-    this.lines.push(`# coropool plan: the worst-case schedule of ${title}`);
-    for (const t of demand.threads) this.lines.push(`# T${t.index}: ${t.name}`);
-    this.lines.push(`threads ${demand.threads.length}`);
+  constructor(private readonly demand: Demand, title: string, private readonly sink: PoolEventSink) {
+    this.comment(`# coropool plan: the worst-case schedule of ${title}`);
+    for (const t of demand.threads) this.comment(`# T${t.index}: ${t.name}`);
+    this.lineCount++; // threads N
     sink.threadsSeen(demand.threads.length);
     for (const p of demand.poolIncrease) {
-      this.lines.push(`inc ${p.amount} # ${p.device}: ${p.why}`);
-      this.events++;
-      sink.inc(p.amount, this.lines.length, NO_TIME);
+      this.record(INC, p.amount, 0);
+      sink.inc(p.amount, this.lineCount, NO_TIME);
     }
   }
 
@@ -127,35 +148,93 @@ export class ScheduleBuilder {
   }
 
   begin(round: number, name: string): void {
-    this.lines.push(`# round ${round}: ${name}`);
-    this.open = { round, name, firstLine: this.lines.length + 1, live: 0, most: 0 };
+    this.comment(`# round ${round}: ${name}`);
+    this.open = { round, name, firstLine: this.lineCount + 1, live: 0, most: 0 };
   }
 
   step(kind: "create" | "terminate", thread: number, co: number): void {
-    this.lines.push(`${kind} T${thread} c${co}`);
-    this.events++;
     const open = this.open!;
     if (kind === "create") {
+      this.record(CREATE, thread, co);
       open.most = Math.max(open.most, ++open.live);
-      this.sink.create(thread, co, this.lines.length, NO_TIME);
+      this.creates++;
+      if (++this.live > this.maxLive) this.maxLive = this.live;
+      this.sink.create(thread, co, this.lineCount, NO_TIME);
     } else {
+      this.record(TERMINATE, thread, co);
       open.live--;
-      this.sink.terminate(thread, co, this.lines.length, NO_TIME);
+      this.live--;
+      this.sink.terminate(thread, co, this.lineCount, NO_TIME);
     }
   }
 
   end(): void {
     const { round, name, firstLine, most } = this.open!;
-    this.parts.push({ round, name, firstLine, lastLine: this.lines.length, live: most });
+    this.parts.push({ round, name, firstLine, lastLine: this.lineCount, live: most });
     this.open = null;
   }
 
+  /** TraceEvents: every event again, as the text's decoder would deliver it. */
+  feed(sink: PoolEventSink): { lines: number; maxLive: number; creates: number } {
+    sink.threadsSeen(this.demand.threads.length);
+    const log = this.log;
+    for (let i = 0, end = this.events * EVENT_WORDS; i < end; i += EVENT_WORDS) {
+      const kind = log[i]!;
+      if (kind === CREATE) sink.create(log[i + 1]!, log[i + 2]!, log[i + 3]!, NO_TIME);
+      else if (kind === TERMINATE) sink.terminate(log[i + 1]!, log[i + 2]!, log[i + 3]!, NO_TIME);
+      else sink.inc(log[i + 1]!, log[i + 3]!, NO_TIME);
+    }
+    return { lines: this.lineCount, maxLive: this.maxLive, creates: this.creates };
+  }
+
+  /** The trace's text: what `replay` reads to the same events, line for line. */
   text(): string {
-    return this.lines.join("\n") + "\n";
+    const out: string[] = [];
+    const log = this.log;
+    let event = 0;
+    for (let line = 1; line <= this.lineCount; line++) {
+      const comment = this.comments.get(line);
+      if (comment !== undefined) {
+        out.push(comment);
+        continue;
+      }
+      const i = event * EVENT_WORDS;
+      if (event >= this.events || log[i + 3] !== line) {
+        out.push(`threads ${this.demand.threads.length}`);
+        continue;
+      }
+      event++;
+      const kind = log[i]!;
+      if (kind === INC) out.push(`inc ${log[i + 1]} # ${this.incWhy(log[i + 1]!)}`);
+      else out.push(`${kind === CREATE ? "create" : "terminate"} T${log[i + 1]} c${log[i + 2]}`);
+    }
+    return out.join("\n") + "\n";
   }
 
   /** The part a trace line belongs to, or null (a header line). */
   partAt(line: number): SchedulePart | null {
     return this.parts.find((p) => line >= p.firstLine && line <= p.lastLine) ?? null;
+  }
+
+  private incWhy(amount: number): string {
+    const item = this.demand.poolIncrease.find((p) => p.amount === amount)!;
+    return `${item.device}: ${item.why}`;
+  }
+
+  private comment(text: string): void {
+    this.comments.set(++this.lineCount, text);
+  }
+
+  private record(kind: number, a: number, b: number): void {
+    if ((this.events + 1) * EVENT_WORDS > this.log.length) {
+      const grown = new Int32Array(this.log.length * 2);
+      grown.set(this.log);
+      this.log = grown;
+    }
+    const i = this.events++ * EVENT_WORDS;
+    this.log[i] = kind;
+    this.log[i + 1] = a;
+    this.log[i + 2] = b;
+    this.log[i + 3] = ++this.lineCount;
   }
 }

@@ -66,6 +66,10 @@ export interface DecodeOptions {
  * Throws InputError (with the line) on input that is neither format.
  */
 export async function decodeInput(input: LogInput, sink: PoolEventSink, options: DecodeOptions): Promise<DecodedInput> {
+  if ("events" in input) {
+    const { lines, maxLive, creates } = input.events.feed(sink);
+    return { format: "coropool-trace", lines, hasTimes: false, firstTime: NO_TIME, maxLive, creates, stopped: false, qemu: null };
+  }
   let trace: TraceDecoder | null = null;
   let qemu: QemuLogDecoder | null = null;
   // Lines that say nothing come first; the first that says something decides.

@@ -4,16 +4,28 @@ import { createGunzip } from "node:zlib";
 import { InputError } from "../errors.js";
 import { inputFileProblem } from "../input-file.js";
 import { NEWLINE } from "./byte-scan.js";
+import type { PoolEventSink } from "./pool-events.js";
 
 /**
  * What a replay or an import reads: a file (plain or gzip, told by its first
- * bytes, not its name), text already in memory, or any iterable of lines.
+ * bytes, not its name), text already in memory, any iterable of lines, or a
+ * trace's events held by the program that made them (plan's schedule, which
+ * feeds them as its text would, line numbers included, without the text).
  */
-export type LogInput = { path: string } | { text: string } | { lines: Iterable<string> | AsyncIterable<string> };
+export type LogInput = { path: string } | { text: string } | { lines: Iterable<string> | AsyncIterable<string> } | { events: TraceEvents };
+
+/** A coropool trace's events, fed straight to a sink, as often as asked. */
+export interface TraceEvents {
+  /** The name messages give it. */
+  readonly name: string;
+  /** Feeds every event, in order, with the line each has in the trace's text; returns what a decoder would have found. */
+  feed(sink: PoolEventSink): { lines: number; maxLive: number; creates: number };
+}
 
 /** The name an input goes by in messages. */
 export function inputName(input: LogInput): string {
   if ("path" in input) return input.path;
+  if ("events" in input) return input.events.name;
   return "text" in input ? "text" : "lines";
 }
 
@@ -46,7 +58,7 @@ const LINES_PER_PROGRESS = 1 << 16;
  * reads them in place, and "\n" never occurs inside a UTF-8 character, so
  * every line can be decoded on its own.
  */
-export async function* byteChunks(input: LogInput, progress?: ReadProgress): AsyncGenerator<Buffer> {
+export async function* byteChunks(input: Exclude<LogInput, { events: TraceEvents }>, progress?: ReadProgress): AsyncGenerator<Buffer> {
   if ("text" in input) {
     const bytes = Buffer.from(input.text, "utf8");
     yield bytes;

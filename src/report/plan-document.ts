@@ -95,7 +95,7 @@ export function planReport(input: PlanInput, outcome: PlanOutcome, maxMapCount: 
       hoardPasses: schedule.hoardPasses,
       description: scheduleDescription(schedule, demand),
       parts: schedule.parts.filter((p) => p.round === 1).map((p) => ({ name: p.name, live: p.live, firstLine: p.firstLine, lastLine: p.lastLine })),
-      lines: schedule.trace.length === 0 ? 0 : schedule.trace.split("\n").length - 1,
+      lines: schedule.lines,
     },
     axis: "event",
     rows: outcome.rows,

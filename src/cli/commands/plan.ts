@@ -63,8 +63,8 @@ export async function planCommand(argv: string[], interrupt = new Interrupt()): 
   const { document, trace } = await planWithTrace(door, config, { ...options, signal });
   const outputs: PendingOutput[] = [];
   if (outputPath !== undefined) {
-    const text = outputPath.endsWith(".json") ? scenarioText(config, options, document.schedule.rounds, document.maxMapCount) : trace;
-    outputs.push({ path: outputPath, flag: "-o", inputs, text: () => text, announce: !flags.json });
+    const text = outputPath.endsWith(".json") ? () => scenarioText(config, options, document.schedule.rounds, document.maxMapCount) : trace;
+    outputs.push({ path: outputPath, flag: "-o", inputs, text, announce: !flags.json });
   }
   return { ...commandOutput(document, () => formatPlan(document), flags.json, reportPath, signal), outputs, exitCode: planAborts(document) ? EXIT.VMA_ABORT : EXIT.OK };
 }
