@@ -5,6 +5,9 @@
  * process under its policy, the headroom against the host's limit, as the
  * table, --json (the published schema), the API's watch() and the
  * Prometheus gauges show it; a --policy override takes that policy's row.
+ * validate:qemu's plan check (scripts/validate-qemu/plan-check.mjs) on the
+ * same QEMU: the same worst case, and a real peak or a pool increase it does
+ * not cover is a failure that says which.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
@@ -17,6 +20,8 @@ import { watch } from "../src/index.js";
 import { createHostMetrics } from "../src/host/metrics.js";
 import { snapshot } from "../src/host/snapshot.js";
 import { PLANNING, type WatchedProcess } from "../src/host/watcher.js";
+// @ts-expect-error: a plain .mjs script of the project, without type declarations
+import { checkPlan, preparePlanCheck, startPlanCheck } from "../scripts/validate-qemu/plan-check.mjs";
 import { ROOT, runCli } from "./helpers/cli.js";
 import { samples } from "./helpers/watched.js";
 
@@ -70,10 +75,15 @@ interface PlanRowDoc {
   peakVmas: number;
 }
 
+/** plan --pid of the QEMU, made once: it is idle, so every read of it gives the same plan. */
+let planned: PlanRowDoc[] | null = null;
+
 function planRows(): PlanRowDoc[] {
+  if (planned !== null) return planned;
   const r = runCli(["plan", "--pid", String(pid), "--json"], { timeoutMs: 60_000 });
   expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { rows: PlanRowDoc[] }).rows;
+  planned = (JSON.parse(r.stdout) as { rows: PlanRowDoc[] }).rows;
+  return planned;
 }
 
 function watchOnce(args: string[]): { maxMapCount: number; processes: WatchedProcess[] } {
@@ -121,5 +131,24 @@ describeQemu("a watched QEMU's ceiling", () => {
     const labels = `{pid="${pid}",vm="ceiling-test",qemu_version="${last.qemuVersion}",policy="legacy"}`;
     expect(got.get(`coropool_qemu_worst_case_vmas${labels}`)).toBe(legacy.peakVmas);
     expect(got.get(`coropool_qemu_worst_case_headroom_ratio${labels}`)).toBe((last.maxMapCount - legacy.peakVmas) / last.maxMapCount);
+  }, 120_000);
+});
+
+describeQemu("validate:qemu's plan check", () => {
+  it("reads the QEMU as plan --pid does: its policy's worst case, the pool increase; a real peak above it or another increase fails, saying which", async () => {
+    const legacy = planRows().find((r) => r.thisQemu)!;
+    await preparePlanCheck(ROOT);
+    // Three reads of the same idle QEMU: each check stops the sampler of its own.
+    const check = (given: { sampledPeak: number; poolIncrease: number }) => checkPlan(startPlanCheck(pid), { policy: "legacy", ...given });
+    // smp 2: each virtio-blk-pci has 2 queues of 256, so each adds 2 x 256 / 2 to the pool.
+    const ok = await check({ sampledPeak: 0, poolIncrease: 512 });
+    expect(ok).toMatchObject({ ok: true, text: "ok", row: "legacy", poolIncrease: 512, worstStacks: legacy.peakStacks, worstVmas: legacy.peakVmas });
+    expect(ok.realVmas).toBeGreaterThan(0);
+    expect(ok.vmasRatio).toBe(legacy.peakVmas / ok.realVmas);
+    const over = await check({ sampledPeak: legacy.peakStacks + 1, poolIncrease: 512 });
+    expect(over).toMatchObject({ ok: false, text: `worst case ${legacy.peakStacks} stacks < real peak ${legacy.peakStacks + 1}` });
+    const other = await check({ sampledPeak: 0, poolIncrease: 256 });
+    expect(other).toMatchObject({ ok: false, text: "pool increase 512 != the replay's 256" });
+    expect(await checkPlan(startPlanCheck(pid), { policy: "batched", sampledPeak: 0, poolIncrease: 512 })).toEqual({ ok: false, text: expect.stringMatching(/^the plan's policy for QEMU 7\.2\.\d+ is legacy, the harness replays batched \(uncapped\)$/) });
   }, 120_000);
 });
