@@ -28,6 +28,8 @@ describe("the Grafana dashboard", () => {
       "coropool_qemu_stacks",
       "coropool_qemu_unreadable",
       "coropool_qemu_vmas",
+      "coropool_qemu_worst_case_headroom_ratio",
+      "coropool_qemu_worst_case_vmas",
       "coropool_scrape_duration_seconds",
     ]);
     const queries = panelQueries();

@@ -44,10 +44,12 @@ describeHost("coropool watch", () => {
       const doc = parsed(r.stdout.trim());
       expect(doc.command).toBe("watch");
       const mine = doc.processes.find((p) => p.pid === child.pid)!;
-      expect(mine).toMatchObject({ vm: "alpha", qemuVersion: "9.2.1", policy: "batched (uncapped)", policySource: "version", vmas, stacks: 30, peakStacks: 30, trend: null });
+      expect(mine).toMatchObject({ vm: "alpha", qemuVersion: "9.2.1", policy: "batched (uncapped)", policySource: "version", vmas, stacks: 30, peakStacks: 30, trend: null, ceiling: null, unplanned: "bad QEMU command line: --decoys has no argument" });
     }
     const table = runCli(["watch", String(child.pid), "--once"]);
-    expect(table.stdout).toMatch(new RegExp(`^\\s*${child.pid}\\s+alpha\\s+9\\.2\\.1\\s+batched \\(uncapped\\)\\s+${vmas} / \\d+\\s+\\d+ \\([\\d.]+%\\)\\s+30\\s+30\\s+-$`, "m"));
+    expect(table.stdout).toMatch(new RegExp(`^\\s*${child.pid}\\s+alpha\\s+9\\.2\\.1\\s+batched \\(uncapped\\)\\s+${vmas} / \\d+\\s+\\d+ \\([\\d.]+%\\)\\s+30\\s+30\\s+-\\s+-\\s+-$`, "m"));
+    // Its command line is the helper's, not QEMU's: the ceiling says why it cannot be planned, and the watch goes on.
+    expect(table.stdout).toMatch(new RegExp(`^${child.pid}: no ceiling: bad QEMU command line: --decoys has no argument$`, "m"));
   });
 
   it("--policy PID=P overrides the version's policy; --alert over the threshold is a stderr line and exit 3 with --once", async () => {

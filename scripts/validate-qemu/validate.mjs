@@ -35,6 +35,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { releaseMirror, suiteSource } from "./apt-sources.mjs";
+import { checkPlan, planTable, preparePlanCheck, startPlanCheck } from "./plan-check.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..", "..");
@@ -104,6 +105,7 @@ async function main() {
   const { replayLog } = await import(join(ROOT, "dist", "src", "replay", "replay-log.js"));
   const { poolIncreaseFor } = await import(join(ROOT, "dist", "src", "replay", "pool-increase.js"));
   const { QEMU_BASELINE_VMAS } = await import(join(ROOT, "dist", "src", "vma", "limits.js"));
+  await preparePlanCheck(ROOT);
   mkdirSync(WORK, { recursive: true });
   const guest = buildGuest();
   let qemu10;
@@ -144,12 +146,14 @@ async function main() {
         idle: run.idleBaseline,
         ok: Math.abs(predicted - run.endStacks) <= TOLERANCE,
         watch: watchAgrees(run, qemu.policy),
+        plan: await checkPlan(run.idleBaseline?.plan, { policy: qemu.policy, sampledPeak: run.peakStacks, poolIncrease }),
       });
     }
   }
   console.log(table(rows, QEMU_BASELINE_VMAS));
   for (const r of rows) console.log(`watch on ${r.config} / ${r.qemu}: ${r.watch.text}`);
-  const bad = rows.filter((r) => !r.ok || !r.watch.ok);
+  console.log(`plan --pid of each QEMU (read at idle) against its real peak:\n${planTable(rows)}`);
+  const bad = rows.filter((r) => !r.ok || !r.watch.ok || !r.plan.ok);
   console.log(bad.length === 0 ? `validate:qemu: all ${rows.length} predictions within ${TOLERANCE} stacks of QEMU's real count` : `validate:qemu: ${bad.length} of ${rows.length} predictions off by more than ${TOLERANCE} stacks`);
   return bad.length === 0 ? 0 : 1;
 }
@@ -356,7 +360,7 @@ function idleMaps(pid, log) {
   }
   writeFileSync(`${log}.idle.maps`, text);
   const { vmas, stacks } = host.scanMapsText(text, host.stackRuleFor(pid));
-  return { vmas, stacks, baseline: vmas - 2 * stacks, watch: watchSnapshot(pid) };
+  return { vmas, stacks, baseline: vmas - 2 * stacks, watch: watchSnapshot(pid), plan: startPlanCheck(pid) };
 }
 
 /** The log's lines up to (and at) the time of the last sample: what QEMU had done when it was counted. */

@@ -11,6 +11,7 @@ import { resolveSnapshotOptions, resolveWatchOptions } from "../options/doors.js
 import { badArgument } from "../options/resolve.js";
 import { snapshot as snapshotNow, type ProcessSnapshot } from "../host/snapshot.js";
 import { Watcher, type WatchSample } from "../host/watcher.js";
+import { PlanCeilings } from "./watch-ceilings.js";
 
 export interface WatchOptions {
   /** The processes to watch, whatever they run; default: every QEMU system emulator, found anew each sample. */
@@ -36,11 +37,13 @@ export interface SnapshotApiOptions {
 /**
  * Samples of every watched process, one every `intervalMs`, the first at
  * once, until `signal` fires. A process that exits or cannot be read is in
- * the sample, marked `unreadable`; the watch goes on.
+ * the sample, marked `unreadable`; the watch goes on. Each QEMU's ceiling
+ * (its plan's worst case under its policy) is planned once, after the sample
+ * that first saw it: until then it is `unplanned: "planning"`.
  */
 export async function* watch(options?: WatchOptions): AsyncGenerator<WatchSample, void, undefined> {
   const request = resolveWatchOptions(apiDoor("watch"), options);
-  const watcher = new Watcher(request);
+  const watcher = new Watcher({ ...request, ceilings: new PlanCeilings() });
   const signal = request.signal;
   while (signal?.aborted !== true) {
     yield watcher.sample();

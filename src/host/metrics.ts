@@ -26,6 +26,8 @@ const PROCESS_GAUGES = [
   ["coropool_qemu_vmas", "Memory maps (VMAs) of the process now, the count vm.max_map_count limits", (p: WatchedProcess) => p.vmas],
   ["coropool_qemu_peak_stacks", "The most coroutine stacks seen mapped since the watch began", (p: WatchedProcess) => p.peakStacks],
   ["coropool_qemu_headroom_ratio", "VMAs left before vm.max_map_count, as a share of it (0 to 1): QEMU aborts at 0", (p: WatchedProcess) => p.headroom?.ratio ?? null],
+  ["coropool_qemu_worst_case_vmas", "The VM's ceiling: the VMAs of the worst case under its policy of the plan of its command line (coropool plan --pid)", (p: WatchedProcess) => p.ceiling?.vmas ?? null],
+  ["coropool_qemu_worst_case_headroom_ratio", "vm.max_map_count less the worst-case VMAs, as a share of it: below 0, the VM can exhaust its limit under its worst case", (p: WatchedProcess) => (p.ceiling ? p.ceiling.headroom / p.maxMapCount : null)],
 ] as const;
 
 export interface HostMetrics {

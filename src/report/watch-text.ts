@@ -2,18 +2,33 @@
  * A watch's sample as the terminal shows it: one row per process, how close
  * it is to max_map_count and whether its stacks grow. The trend is a rate
  * (stacks a minute), never a time to the limit: stacks grow in steps and
- * level off.
+ * level off. The ceiling is the worst case of the VM's plan under its policy
+ * (plan --pid), and the headroom against it: negative, the VM can exhaust
+ * its limit.
  */
-import type { WatchedProcess, WatchSample } from "../host/watcher.js";
+import { PLANNING, type WatchedProcess, type WatchSample } from "../host/watcher.js";
 import { tableText, type Table } from "./table.js";
 
 export function watchTable(sample: WatchSample): Table {
   return {
     kind: "watch",
-    header: ["pid", "vm", "qemu", "policy", "VMAs", "headroom", "stacks", "peak", "stacks/min"],
-    rows: sample.processes.map(processRow),
-    notes: sample.processes.filter((p) => p.unreadable !== undefined).map((p) => `${p.pid}: ${p.unreadable}`),
+    header: ["pid", "vm", "qemu", "policy", "VMAs", "headroom", "stacks", "peak", "stacks/min", "ceiling", "headroom at ceiling"],
+    rows: sample.processes.map((p) => [...processRow(p), ...ceilingCells(p)]),
+    notes: sample.processes.flatMap(noteOf),
   };
+}
+
+/** The worst-case VMAs and the headroom against them; "planning" until the plan is made. */
+function ceilingCells(p: WatchedProcess): string[] {
+  if (p.ceiling === null) return [p.unplanned === PLANNING ? PLANNING : "-", "-"];
+  return [String(p.ceiling.vmas), String(p.ceiling.headroom)];
+}
+
+/** Why a row lacks numbers: unreadable, or no ceiling (the rows say not QEMU and planning themselves). */
+function noteOf(p: WatchedProcess): string[] {
+  if (p.unreadable !== undefined) return [`${p.pid}: ${p.unreadable}`];
+  if (p.unplanned === undefined || p.unplanned === PLANNING || !p.qemu) return [];
+  return [`${p.pid}: no ceiling: ${p.unplanned}`];
 }
 
 function processRow(p: WatchedProcess): string[] {

@@ -10,6 +10,7 @@ import { alertLine, formatWatchSample, overAlert } from "../../report/watch-text
 import { watchDocument } from "../../report/watch-document.js";
 import { startExporter, type Exporter } from "../../host/exporter.js";
 import { LISTEN_ADDRESS_ALLOWED, parseListenAddress, type ListenAddress } from "../../host/listen-address.js";
+import { PlanCeilings } from "../../api/watch-ceilings.js";
 import { EXIT, type CommandResult } from "../exit.js";
 import { flag, flagHelp, readFlags, type ReadFlags } from "../flag-table.js";
 import { Interrupt } from "../interrupt.js";
@@ -32,7 +33,10 @@ running or tracing them: for each, its VM's name (-name), its QEMU version
 legacy; 9.0 and later batched, whose hard cap is dead on Linux), its VMAs
 against vm.max_map_count and the headroom left, its coroutine stacks mapped
 now (in use and pooled alike: the maps cannot tell them apart), the most seen
-since watching began, and the trend in stacks a minute. Without PID, every
+since watching began, the trend in stacks a minute, and its ceiling: the
+worst-case VMAs under its policy of the plan of its own command line (as
+coropool plan --pid gives it, made once a process) and the headroom against
+it (negative: the VM can exhaust its limit). Without PID, every
 QEMU system emulator (qemu-system-*, qemu-kvm, kvm, by the binary's name);
 a PID given is watched whatever it runs.
 
@@ -68,10 +72,12 @@ export async function watchCommand(argv: string[], interrupt = new Interrupt()):
   const alert = alertPercent(flags);
   const request = resolveWatchOptions(door, { ...flags.options, intervalMs: intervalMs(flags), ...(pids.length > 0 ? { pids } : {}) });
   const listen = prometheusAddress(flags);
-  const watcher = new Watcher(request);
+  const ceilings = new PlanCeilings();
+  const watcher = new Watcher({ ...request, ceilings });
   const first = timedSample(watcher);
   if (pids.length === 1) refuseUnreadable(first.sample.processes[0]!);
-  if (flags.once) return onceResult(first.sample, flags.json, alert, pids.length === 0);
+  // One sample shown once: it waits for its plans (a running watch shows them as they come).
+  if (flags.once) return onceResult(await ceilings.settled().then(() => watcher.withCeilings(first.sample)), flags.json, alert, pids.length === 0);
   // Listening is the last thing that can refuse (a port in use): exit 2 before anything is printed.
   const exporter = listen === null ? null : await startExporter(listen);
   if (exporter !== null) process.stderr.write(`coropool: serving ${exporter.url}\n`);
