@@ -86,12 +86,15 @@ describe("the worst-case schedule", () => {
     const outcome = await planOf(input.model, { qemuVersion: input.version, maxMapCount: 65530, baselineVmas: 371, title: "small" });
     expect(outcome.schedule.settled).toBe(true);
     expect(outcome.schedule.rounds).toBeGreaterThan(SETTLE_ROUNDS);
+    // The load brings each AioContext's thread pool (main loop and io0): 64 workers, 2 VMAs each.
+    expect(outcome.baseline).toMatchObject({ vmas: 371 + 2 * 64 * 2, threadPool: 256 });
+    const baselineVmas = outcome.baseline.vmas;
     const trace = parseTrace(outcome.schedule.trace());
     for (const row of outcome.rows) {
-      const replayed = replayTrace(trace, { policy: row.policy, maxMapCount: 65530, baselineVmas: 371, uncapped: row.uncapped });
+      const replayed = replayTrace(trace, { policy: row.policy, maxMapCount: 65530, baselineVmas, uncapped: row.uncapped });
       expect(replayed.result.vmas.peak, row.label).toBe(row.peakVmas);
-      // Every stack is the baseline's two VMAs' worth: VMAs = baseline + 2 × stacks.
-      expect(row.peakVmas, row.label).toBe(371 + 2 * row.peakStacks);
+      // VMAs = baseline + 2 × stacks.
+      expect(row.peakVmas, row.label).toBe(baselineVmas + 2 * row.peakStacks);
     }
     // Without a pool, the peak is every device's coroutines at once.
     expect(outcome.rows.find((r) => r.policy === "none")!.peakStacks).toBe(128 + 32);
@@ -136,17 +139,21 @@ describe("coropool plan", () => {
     expect(doc.rows).toEqual(api.rows);
     expect(doc.input).toEqual(api.input);
     expect(doc.input.qemuVersion).toEqual({ value: "7.2", from: "given" });
-    expect(doc.input.baselineVmas.value).toBe(371);
+    expect(doc.input.baselineVmas.value).toBe(627);
+    expect(doc.input.baselineVmas.from).toMatch(/^371 \(default: QEMU_BASELINE_VMAS.*\) \+ 256: 2 AioContext\(s\) doing I\/O \(IOThread io0, main loop\) × 64 thread-pool workers × 2 VMAs/);
+    // A baseline given is the whole of it.
+    const given = await plan({ file: args }, { qemuVersion: "7.2", maxMapCount: 65530, baselineVmas: 500, policies: ["none"] });
+    expect(given.baselineVmas).toBe(500);
   });
 
   it("exits 3 naming where a policy aborts, and writes a trace that replay reruns to the same abort", async () => {
     const trace = join(dir, "small.trace");
-    const run = await runMain(["plan", args, "--qemu-version", "7.2", "--max-map-count", "700", "-o", trace]);
+    const run = await runMain(["plan", args, "--qemu-version", "7.2", "--max-map-count", "900", "-o", trace]);
     expect(run.code).toBe(3);
     expect(run.stdout).toMatch(/legacy: aborts at line (\d+) of the schedule \(round \d+: .+\): failed to set up stack guard page/);
     const line = Number(/legacy: aborts at line (\d+)/.exec(run.stdout)![1]);
     expect(run.stdout).toContain(`wrote ${trace}`);
-    const replayed = await runMain(["replay", trace, "--policy", "legacy", "--max-map-count", "700", "--baseline-vmas", "371"]);
+    const replayed = await runMain(["replay", trace, "--policy", "legacy", "--max-map-count", "900", "--baseline-vmas", "627"]);
     expect(replayed.code).toBe(3);
     expect(replayed.stdout).toContain(`line ${line}`);
   });

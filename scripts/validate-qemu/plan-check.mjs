@@ -78,6 +78,7 @@ export async function checkPlan(state, { policy, sampledPeak, poolIncrease }) {
     qemuVersion: input.version,
     maxMapCount: dist.limits.readMaxMapCount().value,
     baselineVmas: input.baselineVmas.value,
+    withThreadPool: true,
     title: `pid ${state.pid}`,
   });
   const row = outcome.rows.find((r) => r.thisQemu);

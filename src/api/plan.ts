@@ -52,6 +52,7 @@ export async function planWithTrace(door: Door, config: unknown, options: unknow
     qemuVersion: input.version,
     maxMapCount: request.maxMapCount,
     baselineVmas: input.baselineVmas.value,
+    withThreadPool: input.baselineVmas.from !== "given",
     policies: request.policies,
     title: input.model.name === null ? input.source : `VM ${input.model.name} (${input.source})`,
     seriesBuckets: DOCUMENT_SERIES_BUCKETS,

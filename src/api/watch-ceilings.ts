@@ -65,6 +65,7 @@ async function ceilingOfProcess(snap: ProcessSnapshot): Promise<PlannedCeiling> 
     qemuVersion: input.version,
     maxMapCount: snap.maxMapCount,
     baselineVmas: input.baselineVmas.value,
+    withThreadPool: input.baselineVmas.from !== "given",
     title: `pid ${snap.pid}`,
   });
   const row = rowOf(outcome.rows, snap);

@@ -21,7 +21,7 @@ import type { QemuVersion } from "../vmconfig/qemu-rules.js";
 import {
   AHCI_MAX_CMDS, BACKEND_EXTRA_COROUTINES, CMD_PER_LUN_WHY, IDE_COROUTINES_PER_REQUEST, IDE_REQUESTS_PER_BUS, NVME_COROUTINES_PER_REQUEST,
   NVME_TWO_COROUTINES_WHY, nvmeCommandsPerQueue, SCSI_DISK_COROUTINES_PER_REQUEST, versionAtMost, VIRTIO_BLK_COROUTINES_PER_REQUEST,
-  virtioBlkPoolSizeIncrease, virtqueueRequestsInFlight,
+  THREAD_POOL_MAX_THREADS_DEFAULT, THREAD_STACK_VMAS, virtioBlkPoolSizeIncrease, virtqueueRequestsInFlight,
 } from "../vmconfig/qemu-rules.js";
 import type { Backend, IdeDisk, Nvme, StorageDevice, VirtioBlk, VirtioScsi, VmModel } from "../vmconfig/index.js";
 
@@ -107,6 +107,18 @@ export function demandOf(model: VmModel, version: QemuVersion | null): Demand {
     totalPoolIncrease: poolIncrease.reduce((sum, p) => sum + p.amount, 0),
     unplanned,
   };
+}
+
+/**
+ * VMAs that come with load besides the stacks: the thread pool of each
+ * AioContext that ends requests (the main loop, an IOThread), at its most
+ * workers, two VMAs each. An idle QEMU's baseline has none of them.
+ */
+export function threadPoolVmas(demand: Demand): { vmas: number; why: string } {
+  const contexts = new Set(demand.sources.map((s) => s.terminator));
+  const vmas = contexts.size * THREAD_POOL_MAX_THREADS_DEFAULT * THREAD_STACK_VMAS;
+  const names = [...contexts].map((t) => demand.threads[t]!.name).join(", ");
+  return { vmas, why: `${contexts.size} AioContext(s) doing I/O (${names || "none"}) × ${THREAD_POOL_MAX_THREADS_DEFAULT} thread-pool workers × ${THREAD_STACK_VMAS} VMAs (include/block/thread-pool.h THREAD_POOL_MAX_THREADS_DEFAULT)` };
 }
 
 export function deviceLabel(device: StorageDevice): string {

@@ -13,14 +13,17 @@ import { defaultWhatIfPolicies, whatIf, type WhatIfRow } from "../replay/whatif.
 import { poolHardMaxSize } from "../vma/limits.js";
 import type { QemuVersion } from "../vmconfig/qemu-rules.js";
 import type { VmModel } from "../vmconfig/index.js";
-import { demandOf, type Demand } from "./demand.js";
+import { demandOf, threadPoolVmas, type Demand } from "./demand.js";
 import { addHoardPass, hoarders, legacyReleasePoolCap } from "./hoard.js";
 import { MAX_ROUNDS, MAX_SCHEDULE_EVENTS, roundEvents, roundParts, ScheduleBuilder, SETTLE_ROUNDS, type Part, type SchedulePart } from "./schedule.js";
 
 export interface PlanEngineOptions {
   readonly qemuVersion: QemuVersion | null;
   readonly maxMapCount: number;
+  /** The VMAs besides the stacks of an idle QEMU (or as given). */
   readonly baselineVmas: number;
+  /** Add the thread-pool workers the load brings (threadPoolVmas) to the baseline: true unless the baseline was given. */
+  readonly withThreadPool?: boolean;
   /** Default: every policy, batched both uncapped (as shipped) and capped (as intended). */
   readonly policies?: readonly PolicySpec[];
   /** The schedule's title line names the VM so. */
@@ -54,6 +57,8 @@ export interface PlanSchedule {
 
 export interface PlanOutcome {
   readonly demand: Demand;
+  /** The baseline the replays ran with: the idle one, and the thread-pool workers added to it. */
+  readonly baseline: { readonly vmas: number; readonly threadPool: number; readonly threadPoolWhy: string };
   readonly schedule: PlanSchedule;
   readonly rows: PlanRow[];
   readonly interrupted: boolean;
@@ -62,11 +67,14 @@ export interface PlanOutcome {
 export async function planOf(model: VmModel, options: PlanEngineOptions): Promise<PlanOutcome> {
   const demand = demandOf(model, options.qemuVersion);
   const specs = options.policies ?? defaultWhatIfPolicies();
-  const builder = writeSchedule(demand, specs, options);
+  const pool = threadPoolVmas(demand);
+  const threadPool = options.withThreadPool === false ? 0 : pool.vmas;
+  const baselineVmas = options.baselineVmas + threadPool;
+  const builder = writeSchedule(demand, specs, { ...options, baselineVmas });
   const result = await whatIf({ events: builder.schedule }, {
     policies: specs,
     maxMapCount: options.maxMapCount,
-    baselineVmas: options.baselineVmas,
+    baselineVmas,
     source: "the worst-case schedule",
     seriesBuckets: options.seriesBuckets,
     signal: options.signal,
@@ -81,6 +89,7 @@ export async function planOf(model: VmModel, options: PlanEngineOptions): Promis
   }));
   return {
     demand,
+    baseline: { vmas: baselineVmas, threadPool, threadPoolWhy: pool.why },
     schedule: { rounds: builder.rounds, settled: builder.settled, hoardPasses: builder.hoardPasses, parts: schedule.parts, lines: schedule.lines, trace: () => schedule.text() },
     rows,
     interrupted: result.interrupted,

@@ -80,7 +80,7 @@ export function planReport(input: PlanInput, outcome: PlanOutcome, maxMapCount: 
       qemuPolicy: policy === null ? null : policy.uncapped ? `${policy.policy} (uncapped)` : policy.policy,
       machine: machineOf(input),
       vcpus: { value: input.model.vcpus.value, why: input.model.vcpus.why },
-      baselineVmas: input.baselineVmas,
+      baselineVmas: baselineOf(input, outcome),
       threads: demand.threads.map((t) => ({ index: t.index, kind: t.kind, name: t.name, mostCoroutines: mostOn(demand, t.index) })),
       devices: devicesOf(demand, input),
       poolIncrease: { total: demand.totalPoolIncrease, items: demand.poolIncrease.map((p) => ({ ...p })) },
@@ -88,7 +88,7 @@ export function planReport(input: PlanInput, outcome: PlanOutcome, maxMapCount: 
       unplanned: [...demand.unplanned],
     },
     maxMapCount,
-    baselineVmas: input.baselineVmas.value,
+    baselineVmas: outcome.baseline.vmas,
     schedule: {
       rounds: schedule.rounds,
       settled: schedule.settled,
@@ -101,6 +101,13 @@ export function planReport(input: PlanInput, outcome: PlanOutcome, maxMapCount: 
     rows: outcome.rows,
     ...(outcome.interrupted ? { interrupted: true as const } : {}),
   };
+}
+
+/** The baseline the replays ran with, and where each part of it came from. */
+function baselineOf(input: PlanInput, outcome: PlanOutcome): { value: number; from: string } {
+  const { threadPool, threadPoolWhy, vmas } = outcome.baseline;
+  if (threadPool === 0) return input.baselineVmas;
+  return { value: vmas, from: `${input.baselineVmas.value} (${input.baselineVmas.from}) + ${threadPool}: ${threadPoolWhy}` };
 }
 
 function machineOf(input: PlanInput): PlanInputReport["machine"] {

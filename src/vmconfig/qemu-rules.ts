@@ -387,3 +387,16 @@ export const REQUEST_THREADS = {
    */
   vcpu: "created in the vCPU thread (under the BQL), ended in the main loop",
 } as const;
+
+/**
+ * Worker threads of one AioContext's thread pool at most:
+ * THREAD_POOL_MAX_THREADS_DEFAULT, include/block/thread-pool.h:23 (same in
+ * 7.2), set per AioContext at util/async.c:619 (7.2: 575). file-posix runs
+ * its aio=threads reads and writes, and its flushes and discards under any
+ * aio mode, on the pool of the node's AioContext (the main loop's or an
+ * IOThread's); a worker is a glibc thread: its stack and its guard page are
+ * two VMAs, which an idle QEMU does not have (idle workers exit).
+ */
+export const THREAD_POOL_MAX_THREADS_DEFAULT = 64;
+/** The VMAs a glibc thread's stack takes: the stack and its guard page. */
+export const THREAD_STACK_VMAS = 2;
