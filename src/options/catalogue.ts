@@ -7,6 +7,7 @@
  */
 import { POLICY_NAMES, type PolicyName } from "../pools/index.js";
 import { parseQemuVersion } from "../plan/plan-input.js";
+import { VIRTIO_BLK_QUEUE_SIZE, VIRTIO_QUEUE_MAX } from "../virtio-limits.js";
 import { parseVirtioBlkSpec, type VirtioBlkDevice } from "../replay/pool-increase.js";
 import { BACKEND_NAMES, MAX_STACK_SLOTS, type BackendName } from "../runtime/runtime.js";
 import type { ProgressCallback, SampleCallback } from "../experiments/options.js";
@@ -73,7 +74,7 @@ const POLICY_OVERRIDES = parsed<Map<number, PolicyName>>(
 
 /** "NQxQS,..." or a list of { numQueues, queueSize }, each as QEMU would take it. */
 const VIRTIO_BLK = parsed<VirtioBlkDevice[]>(
-  "NUM_QUEUESxQUEUE_SIZE, comma-separated (num-queues 1 to 1024, queue-size a power of two from 2 to 1024), e.g. 2x512,4x256, or a list of { numQueues, queueSize }",
+  `NUM_QUEUESxQUEUE_SIZE, comma-separated (num-queues 1 to ${VIRTIO_QUEUE_MAX}, queue-size a power of two from ${VIRTIO_BLK_QUEUE_SIZE.min} to ${VIRTIO_BLK_QUEUE_SIZE.max}), e.g. 2x512,4x256, or a list of { numQueues, queueSize }`,
   (value) => {
     if (typeof value === "string") return parseVirtioBlkSpec(value);
     if (!Array.isArray(value) || value.length === 0) throw new TypeError("not a list");

@@ -1,15 +1,12 @@
 import { InputError } from "../errors.js";
 import { shownText } from "../message-text.js";
+import { isVirtioBlkQueueSize, VIRTIO_BLK_QUEUE_SIZE, VIRTIO_QUEUE_MAX } from "../virtio-limits.js";
 
 /** One virtio-blk device as the pool sees it. */
 export interface VirtioBlkDevice {
   numQueues: number;
   queueSize: number;
 }
-
-/** virtio's VIRTQUEUE_MAX_SIZE and VIRTIO_QUEUE_MAX: QEMU refuses larger values. */
-const MAX_QUEUE_SIZE = 1024;
-const MAX_NUM_QUEUES = 1024;
 
 /**
  * "NQxQS,NQxQS,...": one virtio-blk device per item, num-queues × queue-size
@@ -20,19 +17,16 @@ export function parseVirtioBlkSpec(spec: string): VirtioBlkDevice[] {
     const m = /^\s*(\d+)\s*[xX]\s*(\d+)\s*$/.exec(item);
     const numQueues = m ? Number(m[1]) : NaN;
     const queueSize = m ? Number(m[2]) : NaN;
-    if (!(numQueues >= 1 && numQueues <= MAX_NUM_QUEUES) || !isQueueSize(queueSize)) {
+    if (!(numQueues >= 1 && numQueues <= VIRTIO_QUEUE_MAX) || !isVirtioBlkQueueSize(queueSize)) {
       throw new InputError(
         "ERR_USAGE",
-        `bad virtio-blk device '${shownText(item, 40)}'; write NUM_QUEUESxQUEUE_SIZE (num-queues 1 to ${MAX_NUM_QUEUES}, queue-size a power of two from 2 to ${MAX_QUEUE_SIZE}), comma-separated, e.g. 2x512,4x256`,
+        `bad virtio-blk device '${shownText(item, 40)}'; write NUM_QUEUESxQUEUE_SIZE (num-queues 1 to ${VIRTIO_QUEUE_MAX}, queue-size a power of two from ${VIRTIO_BLK_QUEUE_SIZE.min} to ${VIRTIO_BLK_QUEUE_SIZE.max}), comma-separated, e.g. 2x512,4x256`,
       );
     }
     return { numQueues, queueSize };
   });
 }
 
-function isQueueSize(n: number): boolean {
-  return Number.isInteger(n) && n >= 2 && n <= MAX_QUEUE_SIZE && (n & (n - 1)) === 0;
-}
 
 /**
  * What the devices add to the pool size: virtio-blk's realize calls

@@ -24,9 +24,9 @@ export interface QemuVersion {
 /** The newest version read that is known to lack a property (see PROPERTIES_ABSENT). */
 const V7_2: QemuVersion = { major: 7, minor: 2 };
 
-/** include/hw/virtio/virtio.h:63 VIRTQUEUE_MAX_SIZE (7.2: 64); :80 VIRTIO_QUEUE_MAX (7.2: 79). Both 1024. */
-export const VIRTQUEUE_MAX_SIZE = 1024;
-export const VIRTIO_QUEUE_MAX = 1024;
+import { isVirtioBlkQueueSize, VIRTIO_BLK_QUEUE_SIZE, VIRTIO_QUEUE_MAX, VIRTQUEUE_MAX_SIZE } from "../virtio-limits.js";
+
+export { isVirtioBlkQueueSize, VIRTIO_QUEUE_MAX, VIRTQUEUE_MAX_SIZE };
 /** include/standard-headers/linux/pci_regs.h:325 (7.2: 324) PCI_MSIX_FLAGS_QSIZE: the MSI-X table size field, 0x7ff. */
 export const PCI_MSIX_FLAGS_QSIZE = 0x7ff;
 /** hw/nvme/ctrl.c:216 (7.2: 205) NVME_MAX_IOQPAIRS: 0xffff. */
@@ -48,11 +48,8 @@ export const LIMITS = {
    * 7.2: 2972-2973) aborts. The property is a uint16 (virtio-blk.c:1867, 7.2: 1281).
    */
   virtioBlkNumQueues: { min: 1, max: VIRTIO_QUEUE_MAX },
-  /**
-   * hw/block/virtio-blk.c:1716-1726 (7.2: 1148-1158): queue-size must be > 2,
-   * a power of 2 and at most VIRTQUEUE_MAX_SIZE, so 4 is the smallest QEMU takes.
-   */
-  virtioBlkQueueSize: { min: 4, max: VIRTQUEUE_MAX_SIZE, powerOfTwo: true },
+  /** src/virtio-limits.ts: > 2, a power of 2, at most VIRTQUEUE_MAX_SIZE (the replay below checks it too). */
+  virtioBlkQueueSize: VIRTIO_BLK_QUEUE_SIZE,
   /**
    * hw/scsi/virtio-scsi.c:1288-1296 (7.2: 1024-1032): 0 < num_queues <=
    * VIRTIO_QUEUE_MAX - VIRTIO_SCSI_VQ_NUM_FIXED.
@@ -68,12 +65,6 @@ export const LIMITS = {
   /** hw/nvme/ctrl.c:8313-8316 nvme_check_params(): mqes >= 1; a uint16 (ctrl.c:9085). (7.2: no mqes property.) */
   nvmeMqes: { min: 1, max: 0xffff },
 } as const;
-
-/** Whether `n` is a queue size QEMU takes for virtio-blk (LIMITS.virtioBlkQueueSize). */
-export function isVirtioBlkQueueSize(n: number): boolean {
-  const { min, max } = LIMITS.virtioBlkQueueSize;
-  return Number.isInteger(n) && n >= min && n <= max && (n & (n - 1)) === 0;
-}
 
 /** QEMU's refusals that tie two properties together, word for word where QEMU has words. */
 export const REFUSALS = {
