@@ -79,6 +79,12 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)(HAVE_CHROMIUM ? "HTML reports in headl
     pages.demo = join(dir, "demo.html");
     writeFileSync(pages.demo, renderReportHtml(demo));
 
+    // plan: a command line with an IOThread's virtio-blk, planned for QEMU 7.2 at a limit every policy passes.
+    const planArgs = join(dir, "vm.args");
+    writeFileSync(planArgs, "qemu-system-x86_64 -smp 2 -object iothread,id=io0 -drive if=none,id=d0,file=/tmp/d0.img,format=raw -device virtio-blk-pci,drive=d0,iothread=io0,num-queues=2,queue-size=64\n");
+    pages.plan = join(dir, "plan.html");
+    cli(["plan", planArgs, "--qemu-version", "7.2", "--max-map-count", "700", "--report", pages.plan]);
+
     const { chromium } = await import("playwright-core");
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -134,6 +140,19 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)(HAVE_CHROMIUM ? "HTML reports in headl
     }
     expect(await p.count('[data-section="stress"] [data-table="parameters"]')).toBe(1);
     expect(await p.count('[data-section="machine"] table')).toBe(1);
+    await p.close();
+  });
+
+  it("plan: the devices, the schedule, each policy's worst case with the limit and every abort", async () => {
+    const p = await open("plan");
+    await expectClean(p);
+    const labels = ["legacy", "batched (uncapped)", "batched", "none", "elastic"];
+    expect(await p.attribute('[data-chart="mapped"] [data-series]', "data-series")).toEqual(labels);
+    expect(await p.attribute('[data-chart="mapped"] [data-limit]', "data-limit")).toEqual(["700"]);
+    // 128 stacks over 371 + 256 VMAs pass 700 under every policy.
+    expect(await p.attribute('[data-chart="mapped"] [data-abort]', "data-abort")).toEqual(labels);
+    for (const table of ["plan-devices", "plan-schedule", "plan", "plan-parts"]) expect(await p.count(`[data-section="plan"] [data-table="${table}"]`), table).toBe(1);
+    expect(await p.count('[data-table="plan"] tbody tr')).toBe(5);
     await p.close();
   });
 
