@@ -55,7 +55,7 @@ const device = (edits: Record<string, unknown>) => guest({ devices: [{ ...STRESS
 const STRESS_FIELDS = "kind, description, guest, rounds, inFlight, mainLoopInFlight, maxMapCount, seed";
 const RUNTIME_FLAGS =
   "--policy, --threads, --max-map-count, --baseline-vmas, --uncapped, --seed, --scenario, --json, --backend, --stack-size, --check, --timeout-ms, --stack-slots, --report";
-const COMMANDS = "demo, replay, whatif, import, stress, imbalance, randread, run, report, watch";
+const COMMANDS = "demo, replay, whatif, plan, import, stress, imbalance, randread, run, report, watch";
 const POLICIES = "legacy, batched, none, elastic";
 
 /** A trace file in the temporary folder; `replay` it with a policy. */
