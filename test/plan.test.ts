@@ -113,6 +113,17 @@ describe("the worst-case schedule", () => {
     expect(rows.some((r) => r.thisQemu)).toBe(false);
   });
 
+  it("stops between rounds when its signal fires: the rows of the schedule so far, marked interrupted", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const doc = await plan({ commandLine: SMALL }, { qemuVersion: "7.2", maxMapCount: 65530, signal: ac.signal });
+    expect(doc.interrupted).toBe(true);
+    expect(doc.schedule).toMatchObject({ rounds: 0, settled: false });
+    // Nothing ran but the pool increase: no policy mapped a stack.
+    expect(doc.rows.map((r) => r.peakStacks)).toEqual([0, 0, 0, 0, 0]);
+    expect(schemaProblem(doc, "planDocument")).toBeNull();
+  });
+
   it("plans a libvirt domain XML as the command line libvirt writes for it", async () => {
     // legacy's hoarding in eight vCPUs takes some 30 rounds to settle: batched and none say as much about the input.
     const options = { qemuVersion: "7.2", maxMapCount: 65530, policies: ["batched" as const, "none" as const] };

@@ -172,7 +172,7 @@ describe("coropool import", () => {
     ["no -o", () => [TIMESTAMPED.path], "import: missing -o FILE.trace", ""],
     ["no log", () => ["-o", join(dir, "x.trace")], "import: missing the QEMU LOG", ""],
     ["a coropool trace", () => [join(ORACLE, "traces/sample-01.trace"), "-o", join(dir, "again.trace")], "already a coropool trace, not a QEMU log", ""],
-    ["both pool increase flags", () => [TIMESTAMPED.path, "-o", join(dir, "y.trace"), "--pool-inc", "1", "--virtio-blk", "1x2"], "--pool-inc and --virtio-blk together", ""],
+    ["both pool increase flags", () => [TIMESTAMPED.path, "-o", join(dir, "y.trace"), "--pool-inc", "1", "--virtio-blk", "1x4"], "--pool-inc and --virtio-blk together", ""],
   ])("exit 2 when %s", (_what, args, message, more) => {
     const r = runCli(["import", ...args()]);
     expect(r.code, r.stderr).toBe(2);
@@ -285,7 +285,7 @@ describe("coropool whatif", () => {
 
   it.each([
     [["--uncapped"], "--uncapped needs --policy"],
-    [["--pool-inc", "1", "--virtio-blk", "1x2"], "--pool-inc and --virtio-blk together"],
+    [["--pool-inc", "1", "--virtio-blk", "1x4"], "--pool-inc and --virtio-blk together"],
     [["--policy", "fifo"], "bad --policy fifo"],
     [["--report", ROOT], "cannot write --report"],
     [["--frob"], "whatif: unknown option --frob"],

@@ -222,7 +222,7 @@ describe("renderResultDocument (the library's renderReport): a result document, 
       code: "ERR_RESULT_VERSION",
       message: "renderReport: schemaVersion 2 is not supported; this coropool reads schemaVersion 1",
     });
-    expect(refusal({ ...valid, command: "replay" }).message).toMatch(/^renderReport: command "replay" has no report; allowed: demo, stress, imbalance, randread, run, burst-idle, whatif$/);
+    expect(refusal({ ...valid, command: "replay" }).message).toMatch(/^renderReport: command "replay" has no report; allowed: demo, stress, imbalance, randread, run, burst-idle, whatif, plan$/);
   });
 
   it("refuses a document its schema does not describe, naming the place (docs/result.schema.json)", () => {

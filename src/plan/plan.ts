@@ -70,7 +70,7 @@ export async function planOf(model: VmModel, options: PlanEngineOptions): Promis
   const pool = threadPoolVmas(demand);
   const threadPool = options.withThreadPool === false ? 0 : pool.vmas;
   const baselineVmas = options.baselineVmas + threadPool;
-  const builder = writeSchedule(demand, specs, { ...options, baselineVmas });
+  const builder = await writeSchedule(demand, specs, { ...options, baselineVmas });
   const result = await whatIf({ events: builder.schedule }, {
     policies: specs,
     maxMapCount: options.maxMapCount,
@@ -92,7 +92,7 @@ export async function planOf(model: VmModel, options: PlanEngineOptions): Promis
     baseline: { vmas: baselineVmas, threadPool, threadPoolWhy: pool.why },
     schedule: { rounds: builder.rounds, settled: builder.settled, hoardPasses: builder.hoardPasses, parts: schedule.parts, lines: schedule.lines, trace: () => schedule.text() },
     rows,
-    interrupted: result.interrupted,
+    interrupted: builder.stopped || result.interrupted,
   };
 }
 
@@ -101,6 +101,13 @@ interface WrittenSchedule {
   rounds: number;
   settled: boolean;
   hoardPasses: number;
+  /** The signal stopped the writing: the rows are those of the schedule so far. */
+  stopped: boolean;
+}
+
+/** Lets a signal's handler run between two rounds: the schedule is written in one go otherwise. */
+function betweenRounds(signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((done) => setImmediate(() => done(signal?.aborted === true)));
 }
 
 /**
@@ -111,7 +118,7 @@ interface WrittenSchedule {
  * raises no peak. The replays are those whatIf then runs over the text (the
  * same caps); a legacy replay steers the hoard phase whatever is asked.
  */
-function writeSchedule(demand: Demand, specs: readonly PolicySpec[], options: PlanEngineOptions): WrittenSchedule {
+async function writeSchedule(demand: Demand, specs: readonly PolicySpec[], options: PlanEngineOptions): Promise<WrittenSchedule> {
   const replays = specs.map((spec) => new PolicyReplay({
     policy: spec.policy,
     maxMapCount: NO_VMA_LIMIT,
@@ -127,7 +134,9 @@ function writeSchedule(demand: Demand, specs: readonly PolicySpec[], options: Pl
   let round = 0;
   let unchanged = 0;
   let before = peaks();
+  let stopped = false;
   while (unchanged < SETTLE_ROUNDS && round < MAX_ROUNDS && schedule.events + perRound <= MAX_SCHEDULE_EVENTS) {
+    if ((stopped = await betweenRounds(options.signal))) return { schedule, rounds: round, settled: false, hoardPasses: 0, stopped };
     round++;
     for (const p of parts) schedule.add(round, p);
     const now = peaks();
@@ -140,7 +149,7 @@ function writeSchedule(demand: Demand, specs: readonly PolicySpec[], options: Pl
     const refill = refillPart(demand, parts);
     const allAtOnce = parts.at(-1)!;
     for (let grew = true; grew; ) {
-      if (hoardPasses === MAX_HOARD_PASSES || schedule.events > MAX_SCHEDULE_EVENTS) {
+      if (hoardPasses === MAX_HOARD_PASSES || schedule.events > MAX_SCHEDULE_EVENTS || (stopped = await betweenRounds(options.signal))) {
         settled = false;
         break;
       }
@@ -154,7 +163,7 @@ function writeSchedule(demand: Demand, specs: readonly PolicySpec[], options: Pl
       settled = !grew;
     }
   }
-  return { schedule, rounds: round, settled, hoardPasses };
+  return { schedule, rounds: round, settled, hoardPasses, stopped };
 }
 
 /** Hoard passes at most: each after the first only adds what the one before left to take. */
