@@ -44,7 +44,7 @@ plan is still printed), 2 bad input (one line naming it), 6 the plan was
 printed but -o or the report could not be written, 1 internal error.
 
 Examples:
-  coropool plan /var/log/libvirt/qemu/db01.log.cmdline --qemu-version 7.2
+  virsh domxml-to-native qemu-argv db01.xml > db01.args && coropool plan db01.args --qemu-version 7.2
   virsh dumpxml db01 > db01.xml && coropool plan db01.xml --max-map-count 65530 --report db01-plan.html
   coropool plan --pid $(pidof qemu-system-x86_64) --json
   coropool plan vm.args -o vm.trace && coropool replay vm.trace --policy legacy`;
