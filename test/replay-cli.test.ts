@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "./helpers/cli.js";
+import { runCli, runMain } from "./helpers/cli.js";
 
 const ORACLE = join(import.meta.dirname, "fixtures", "oracle");
 const dir = mkdtempSync(join(tmpdir(), "coropool-replay-"));
@@ -24,25 +24,25 @@ describe("coropool replay", () => {
     expect(Object.keys(JSON.parse(r.stdout))).toEqual(["policy", "events", "stacksCreated", "stacksFreed", "live", "pooled", "vmas", "failure"]);
   });
 
-  it("exits 3 on VMA exhaustion and still prints the result", () => {
-    const r = runCli(["replay", join(ORACLE, "traces/sample-01.trace"), "--policy", "legacy", "--max-map-count", "1249", "--baseline-vmas", "1000", "--json"]);
+  it("exits 3 on VMA exhaustion and still prints the result", async () => {
+    const r = await runMain(["replay", join(ORACLE, "traces/sample-01.trace"), "--policy", "legacy", "--max-map-count", "1249", "--baseline-vmas", "1000", "--json"]);
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).failure).toEqual({ line: 180, error: "failed to set up stack guard page" });
   });
 
-  it("runs a comma list of policies side by side (a JSON array with --json)", () => {
+  it("runs a comma list of policies side by side (a JSON array with --json)", async () => {
     const file = join(ORACLE, "traces/sample-02.trace");
-    const json = runCli(["replay", file, "--policy", "legacy,batched,none", ...limits, "--json"]);
+    const json = await runMain(["replay", file, "--policy", "legacy,batched,none", ...limits, "--json"]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout).map((r: { policy: string }) => r.policy)).toEqual(["legacy", "batched", "none"]);
-    const text = runCli(["replay", file, "--policy", "legacy,batched", ...limits]);
+    const text = await runMain(["replay", file, "--policy", "legacy,batched", ...limits]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/stacks created\s+440\s+390/);
     expect(text.stdout).toMatch(/outcome\s+completed\s+completed/);
   });
 
-  it("prints a human summary without --json", () => {
-    const r = runCli(["replay", join(ORACLE, "traces/sample-04.trace"), "--policy", "batched", "--max-map-count", "3360", "--baseline-vmas", "1000"]);
+  it("prints a human summary without --json", async () => {
+    const r = await runMain(["replay", join(ORACLE, "traces/sample-04.trace"), "--policy", "batched", "--max-map-count", "3360", "--baseline-vmas", "1000"]);
     expect(r.code).toBe(3);
     expect(r.stdout).toContain("batched: line 7587: failed to allocate memory for stack");
   });
@@ -59,9 +59,9 @@ describe("coropool replay", () => {
     ["an amount past 32 bits", "threads 1\ndec 4294967296\n", /:2: bad amount '4294967296' for dec/],
     ["a missing argument", "threads 1\ncreate T0\n", /:2: 'create' takes 2 arguments \(create T<i> <name>\), got 1$/],
     ["a bad thread count", "threads 0\n", /:1: bad thread count '0'; allowed: an integer from 1 to 4096$/],
-  ])("exits 2 with the line number for %s", (_what, text, message) => {
+  ])("exits 2 with the line number for %s", async (_what, text, message) => {
     const file = traceFile("bad.trace", text);
-    const r = runCli(["replay", file, "--policy", "legacy", ...limits, "--json"]);
+    const r = await runMain(["replay", file, "--policy", "legacy", ...limits, "--json"]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -75,29 +75,29 @@ describe("coropool replay", () => {
     [["--policy", "legacy", "--baseline-vmas", "many"], "bad --baseline-vmas many"],
     [["--policy", "legacy", "--frob"], "replay: unknown option --frob"],
     [[], "replay: missing --policy"],
-  ])("exits 2 for bad flags %j", (flags, message) => {
-    const r = runCli(["replay", join(ORACLE, "traces/sample-01.trace"), ...flags]);
+  ])("exits 2 for bad flags %j", async (flags, message) => {
+    const r = await runMain(["replay", join(ORACLE, "traces/sample-01.trace"), ...flags]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it("exits 2 when the trace cannot be read", () => {
-    const r = runCli(["replay", join(dir, "missing.trace"), "--policy", "none"]);
+  it("exits 2 when the trace cannot be read", async () => {
+    const r = await runMain(["replay", join(dir, "missing.trace"), "--policy", "none"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot read trace '.*missing.trace': ENOENT/);
   });
 
-  it("with --check walks the replay's region with the invariant checker and still prints the exact result", () => {
-    const r = runCli(["replay", join(ORACLE, "traces/sample-03.trace"), "--policy", "legacy", "--max-map-count", "2447", "--baseline-vmas", "1000", "--json", "--check"]);
+  it("with --check walks the replay's region with the invariant checker and still prints the exact result", async () => {
+    const r = await runMain(["replay", join(ORACLE, "traces/sample-03.trace"), "--policy", "legacy", "--max-map-count", "2447", "--baseline-vmas", "1000", "--json", "--check"]);
     expect(r.code).toBe(3);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe(readFileSync(join(ORACLE, "expected/sample-03.legacy.2447.1000.json"), "utf8").trim());
   });
 
-  it("has --help with examples", () => {
-    const r = runCli(["replay", "--help"]);
+  it("has --help with examples", async () => {
+    const r = await runMain(["replay", "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Usage: coropool replay FILE");
     expect(r.stdout).toContain("Examples:");

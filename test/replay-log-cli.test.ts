@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { InputError, POLICY_NAMES, replay, whatIf, type ReplayResult, type WhatIfDocument } from "../src/index.js";
 import { policyDefinition } from "../src/pools/index.js";
 import { renderReportHtml } from "../src/report/html.js";
-import { ROOT, runCli } from "./helpers/cli.js";
+import { ROOT, runMain } from "./helpers/cli.js";
 
 const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module;
 const ajv = new Ajv2020({ strict: true, allErrors: true });
@@ -56,8 +56,8 @@ function file(name: string, content: string | Buffer): string {
 }
 
 /** Exit 2, nothing on stdout, one line on stderr matching `message`. */
-function expectBadInput(args: string[], message: RegExp | string): void {
-  const r = runCli(args);
+async function expectBadInput(args: string[], message: RegExp | string): Promise<void> {
+  const r = await runMain(args);
   expect(r.code, r.stderr).toBe(2);
   expect(r.stdout).toBe("");
   expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -66,8 +66,8 @@ function expectBadInput(args: string[], message: RegExp | string): void {
 }
 
 describe("coropool replay on a QEMU log", () => {
-  it.each(cases)("$file --json: the replay object with its peak; QEMU's real end count within 2 stacks", ({ path, policy, poolIncrease, stacksAtEnd }) => {
-    const r = runCli(["replay", path, "--policy", policy, "--uncapped", "--pool-inc", String(poolIncrease), ...LIMITS, "--json"]);
+  it.each(cases)("$file --json: the replay object with its peak; QEMU's real end count within 2 stacks", async ({ path, policy, poolIncrease, stacksAtEnd }) => {
+    const r = await runMain(["replay", path, "--policy", policy, "--uncapped", "--pool-inc", String(poolIncrease), ...LIMITS, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ReplayResult;
     expectValid(result, REPLAY_SCHEMA.$id);
@@ -76,8 +76,8 @@ describe("coropool replay on a QEMU log", () => {
     expect(result.peak!.vmas).toBe(result.vmas.peak);
   });
 
-  it("the summary says what the threads are (AioContexts, with the main thread's note), the pool increase from --virtio-blk, what was ignored, the peak", () => {
-    const r = runCli(["replay", AIO_CONTEXTS.path, "--policy", "legacy,none", "--virtio-blk", "2x512,2x512", ...LIMITS]);
+  it("the summary says what the threads are (AioContexts, with the main thread's note), the pool increase from --virtio-blk, what was ignored, the peak", async () => {
+    const r = await runMain(["replay", AIO_CONTEXTS.path, "--policy", "legacy,none", "--virtio-blk", "2x512,2x512", ...LIMITS]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^.*virtio-p1\.trace\.log\.gz: a QEMU log of 95877 lines/);
     expect(r.stdout).toContain("threads are AioContexts: T0 = ctx 0x");
@@ -88,8 +88,8 @@ describe("coropool replay on a QEMU log", () => {
     expect(r.stdout).toMatch(/^legacy: peak \d+ stacks \(\d+ VMAs\) at line \d+$/m);
   });
 
-  it("with -msg timestamp=on the threads are thread ids (no note) and the peak has its time", () => {
-    const r = runCli(["replay", TIMESTAMPED.path, "--policy", "legacy", "--pool-inc", "1024", ...LIMITS]);
+  it("with -msg timestamp=on the threads are thread ids (no note) and the peak has its time", async () => {
+    const r = await runMain(["replay", TIMESTAMPED.path, "--policy", "legacy", "--pool-inc", "1024", ...LIMITS]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("threads are thread ids: T0 = tid 305, T1 = tid 308, T2 = tid 309");
     expect(r.stdout).not.toContain("note:");
@@ -100,7 +100,7 @@ describe("coropool replay on a QEMU log", () => {
     const options = { policies: ["legacy" as const], maxMapCount: 65530, baselineVmas: 1000 };
     const fromText = await replay(TIMESTAMPED.path, { ...options, virtioBlk: "4x256,4x256" });
     const fromObjects = await replay(TIMESTAMPED.path, { ...options, virtioBlk: [{ numQueues: 4, queueSize: 256 }, { numQueues: 4, queueSize: 256 }] });
-    const cli = runCli(["replay", TIMESTAMPED.path, "--policy", "legacy", "--pool-inc", "1024", ...LIMITS, "--json"]);
+    const cli = await runMain(["replay", TIMESTAMPED.path, "--policy", "legacy", "--pool-inc", "1024", ...LIMITS, "--json"]);
     expect(fromObjects).toEqual(fromText);
     expect(JSON.stringify(fromText[0])).toBe(cli.stdout.trim());
     await expect(replay(TIMESTAMPED.path, { ...options, poolIncrease: 1024, virtioBlk: "2x512" })).rejects.toThrow(/not both/);
@@ -108,11 +108,11 @@ describe("coropool replay on a QEMU log", () => {
     await expect(replay([enter("0xa0", "0x1"), "hello"], options)).rejects.toThrow(/^trace:2: not a QEMU trace event: 'hello'/);
   });
 
-  it("a coropool trace prints exactly what it did before logs were read (text and JSON)", () => {
+  it("a coropool trace prints exactly what it did before logs were read (text and JSON)", async () => {
     const trace = join(ORACLE, "traces/sample-02.trace");
-    const json = runCli(["replay", trace, "--policy", "legacy", ...LIMITS, "--json"]);
+    const json = await runMain(["replay", trace, "--policy", "legacy", ...LIMITS, "--json"]);
     expect(json.stdout).toBe(readFileSync(join(ORACLE, "expected/sample-02.legacy.65530.1000.json"), "utf8").trim() + "\n");
-    const text = runCli(["replay", trace, "--policy", "legacy", ...LIMITS]);
+    const text = await runMain(["replay", trace, "--policy", "legacy", ...LIMITS]);
     expect(text.stdout.split("\n")[0]).toMatch(/^replay of .*sample-02\.trace\s+legacy$/);
     expect(text.stdout).not.toMatch(/threads are|pool increase|peak \d+ stacks/);
   });
@@ -123,8 +123,8 @@ describe("coropool replay on a QEMU log", () => {
     ["a malformed enter", () => file("malformed.log", `${enter("0xa0", "0x1")}\nqemu_aio_coroutine_enter ctx 0xa0 to 0x2\n`), /malformed\.log:2: malformed qemu_aio_coroutine_enter/],
     ["a bad timestamp prefix", () => file("prefix.log", `7@12:${term("0x1")}\n`), /prefix\.log:1: bad line prefix/],
     ["a gzip cut short", () => file("cut.gz", gzipSync(`${enter("0xa0", "0x1")}\n`.repeat(2000)).subarray(0, 60)), /cut\.gz': it starts like gzip but does not inflate/],
-  ])("exit 2 naming the line for %s", (_what, make, message) => {
-    expectBadInput(["replay", make(), "--policy", "legacy", ...LIMITS], message);
+  ])("exit 2 naming the line for %s", async (_what, make, message) => {
+    await expectBadInput(["replay", make(), "--policy", "legacy", ...LIMITS], message);
   });
 
   it.each([
@@ -134,33 +134,33 @@ describe("coropool replay on a QEMU log", () => {
     [["--virtio-blk", "2x500"], "bad --virtio-blk 2x500; allowed: NUM_QUEUESxQUEUE_SIZE"],
     [["--virtio-blk", "2x512,"], "bad --virtio-blk 2x512,; allowed: NUM_QUEUESxQUEUE_SIZE"],
     [["--virtio-blk"], "replay: missing the value of --virtio-blk"],
-  ])("exit 2 for the pool increase flags %j", (flags, message) => {
-    expectBadInput(["replay", TIMESTAMPED.path, "--policy", "legacy", ...flags], message);
+  ])("exit 2 for the pool increase flags %j", async (flags, message) => {
+    await expectBadInput(["replay", TIMESTAMPED.path, "--policy", "legacy", ...flags], message);
   });
 });
 
 describe("coropool import", () => {
-  it("writes the equivalent coropool trace: replaying it gives the counts replaying the log gives", () => {
+  it("writes the equivalent coropool trace: replaying it gives the counts replaying the log gives", async () => {
     const out = join(dir, "imported", "vm.trace");
     mkdirSync(join(dir, "imported"));
     writeFileSync(out, "an older file, replaced\n");
-    const r = runCli(["import", TIMESTAMPED.path, "-o", out, "--virtio-blk", "4x256,4x256"]);
+    const r = await runMain(["import", TIMESTAMPED.path, "-o", out, "--virtio-blk", "4x256,4x256"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("threads are thread ids");
     expect(r.stdout).toMatch(/wrote .*vm\.trace: \d+ events on 3 thread\(s\), with times$/m);
     expect(readdirSync(join(dir, "imported"))).toEqual(["vm.trace"]); // no temporary file left
     const args = ["--policy", "legacy,batched,none", ...LIMITS, "--json"];
-    const fromLog = JSON.parse(runCli(["replay", TIMESTAMPED.path, "--pool-inc", "1024", ...args]).stdout) as ReplayResult[];
+    const fromLog = JSON.parse((await runMain(["replay", TIMESTAMPED.path, "--pool-inc", "1024", ...args])).stdout) as ReplayResult[];
     // The trace has its own inc line: a pool increase given for it is not applied again.
-    const fromTrace = JSON.parse(runCli(["replay", out, ...args]).stdout) as ReplayResult[];
+    const fromTrace = JSON.parse((await runMain(["replay", out, ...args])).stdout) as ReplayResult[];
     const withoutPeakLine = (r: ReplayResult) => ({ ...r, peak: { ...r.peak!, line: 0 } });
     expect(fromTrace.map(withoutPeakLine)).toEqual(fromLog.map(withoutPeakLine));
     expect(fromTrace[0]!.peak!.seconds).toBeGreaterThan(0);
   });
 
-  it("a failed import leaves the output as it was", () => {
+  it("a failed import leaves the output as it was", async () => {
     const out = file("kept.trace", "threads 1\n");
-    expectBadInput(["import", file("bad-import.log", `${enter("0xa0", "0x1")}\nnot a line\n`), "-o", out], /bad-import\.log:2: not a QEMU trace event/);
+    await expectBadInput(["import", file("bad-import.log", `${enter("0xa0", "0x1")}\nnot a line\n`), "-o", out], /bad-import\.log:2: not a QEMU trace event/);
     expect(readFileSync(out, "utf8")).toBe("threads 1\n");
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
@@ -173,8 +173,8 @@ describe("coropool import", () => {
     ["no log", () => ["-o", join(dir, "x.trace")], "import: missing the QEMU LOG", ""],
     ["a coropool trace", () => [join(ORACLE, "traces/sample-01.trace"), "-o", join(dir, "again.trace")], "already a coropool trace, not a QEMU log", ""],
     ["both pool increase flags", () => [TIMESTAMPED.path, "-o", join(dir, "y.trace"), "--pool-inc", "1", "--virtio-blk", "1x4"], "--pool-inc and --virtio-blk together", ""],
-  ])("exit 2 when %s", (_what, args, message, more) => {
-    const r = runCli(["import", ...args()]);
+  ])("exit 2 when %s", async (_what, args, message, more) => {
+    const r = await runMain(["import", ...args()]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain(message);
@@ -190,15 +190,15 @@ function copied(name: string): string {
 
 describe("coropool whatif", () => {
   const docs = new Map<string, { code: number | null; doc: WhatIfDocument }>();
-  beforeAll(() => {
+  beforeAll(async () => {
     for (const c of cases) {
-      const r = runCli(["whatif", c.path, "--pool-inc", String(c.poolIncrease), ...LIMITS, "--json"]);
+      const r = await runMain(["whatif", c.path, "--pool-inc", String(c.poolIncrease), ...LIMITS, "--json"]);
       if (r.code !== 0) throw new Error(`whatif ${c.file} exited ${r.code}: ${r.stderr}`);
       docs.set(c.file, { code: r.code, doc: JSON.parse(r.stdout) as WhatIfDocument });
     }
   }, 120_000);
 
-  it.each(cases)("$file --json: a versioned document the schema validates; the matching policy's end count is QEMU's within 2", ({ file, policy, poolIncrease, stacksAtEnd }) => {
+  it.each(cases)("$file --json: a versioned document the schema validates; the matching policy's end count is QEMU's within 2", async ({ file, policy, poolIncrease, stacksAtEnd }) => {
     const { doc } = docs.get(file)!;
     expectValid(doc, RESULT_SCHEMA.$id);
     expectValid(doc, `${RESULT_SCHEMA.$id}#/$defs/whatifDocument`);
@@ -226,7 +226,7 @@ describe("coropool whatif", () => {
     expect(doc.axis).toBe(doc.input.hasTimes ? "seconds" : "event");
   });
 
-  it("the page: the table, stacks mapped per policy with the limit line, pooled stacks per thread for each policy", () => {
+  it("the page: the table, stacks mapped per policy with the limit line, pooled stacks per thread for each policy", async () => {
     for (const file of [TIMESTAMPED.file, AIO_CONTEXTS.file]) {
       const { doc } = docs.get(file)!;
       const html = renderReportHtml(doc);
@@ -243,16 +243,16 @@ describe("coropool whatif", () => {
     }
   });
 
-  it("`coropool report` draws the saved document's page", () => {
+  it("`coropool report` draws the saved document's page", async () => {
     const saved = file("whatif.json", JSON.stringify(docs.get(TIMESTAMPED.file)!.doc));
-    const r = runCli(["report", saved, "-o", join(dir, "whatif-saved.html")]);
+    const r = await runMain(["report", saved, "-o", join(dir, "whatif-saved.html")]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(join(dir, "whatif-saved.html"), "utf8")).toBe(renderReportHtml(docs.get(TIMESTAMPED.file)!.doc));
   });
 
   it("at a limit some policy outgrows: exit 3, where it aborts, and the smallest safe limit is exactly where replay starts completing", async () => {
     const page = join(dir, "low.html");
-    const r = runCli(["whatif", TIMESTAMPED.path, "--policy", "legacy,none", "--pool-inc", "1024", "--max-map-count", "2000", "--baseline-vmas", "1000", "--report", page]);
+    const r = await runMain(["whatif", TIMESTAMPED.path, "--policy", "legacy,none", "--pool-inc", "1024", "--max-map-count", "2000", "--baseline-vmas", "1000", "--report", page]);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stdout).toMatch(/^legacy\s+\d+\s+\d+\s+line \d+ \(\d+\.\d{3} s\)\s+\d+\s+yes, line \d+ \(\d+\.\d{3} s\)\s+\d+\s+-$/m);
     expect(r.stdout).toMatch(/^legacy: aborts at line \d+ \(\d+\.\d{3} s\): failed to (allocate memory for stack|set up stack guard page)$/m);
@@ -263,9 +263,9 @@ describe("coropool whatif", () => {
     const answer = await whatIf(TIMESTAMPED.path, { policies: ["legacy"], poolIncrease: 1024, maxMapCount: 2000, baselineVmas: 1000 });
     const safe = answer.rows[0]!.smallestSafeMaxMapCount!;
     expect(r.stdout).toMatch(new RegExp(`yes, line ${answer.rows[0]!.abort!.line} .* ${safe}\\s+-$`, "m"));
-    const replayAt = (m: number) => runCli(["replay", TIMESTAMPED.path, "--policy", "legacy", "--pool-inc", "1024", "--max-map-count", String(m), "--baseline-vmas", "1000", "--json"]).code;
-    expect(replayAt(safe)).toBe(0);
-    expect(replayAt(safe - 1)).toBe(3);
+    const replayAt = async (m: number) => (await runMain(["replay", TIMESTAMPED.path, "--policy", "legacy", "--pool-inc", "1024", "--max-map-count", String(m), "--baseline-vmas", "1000", "--json"])).code;
+    expect(await replayAt(safe)).toBe(0);
+    expect(await replayAt(safe - 1)).toBe(3);
   });
 
   it("the API's whatIf() gives the document the CLI prints (but for the time it was made), from a path or from lines read once", async () => {
@@ -275,7 +275,7 @@ describe("coropool whatif", () => {
     const fromGenerator = await whatIf((function* () { yield* text; })(), options);
     expect(fromGenerator.rows).toEqual(fromArray.rows);
     const tracePath = file("small.trace", text.join("\n") + "\n");
-    const cli = JSON.parse(runCli(["whatif", tracePath, "--max-map-count", "1010", "--baseline-vmas", "1000", "--json"]).stdout) as WhatIfDocument;
+    const cli = JSON.parse((await runMain(["whatif", tracePath, "--max-map-count", "1010", "--baseline-vmas", "1000", "--json"])).stdout) as WhatIfDocument;
     expect(cli.rows).toEqual(fromArray.rows);
     expect(cli.input).toEqual({ ...fromArray.input });
     expect(cli.axis).toBe("event");
@@ -289,13 +289,13 @@ describe("coropool whatif", () => {
     [["--policy", "fifo"], "bad --policy fifo"],
     [["--report", ROOT], "cannot write --report"],
     [["--frob"], "whatif: unknown option --frob"],
-  ])("exit 2 for %j", (flags, message) => {
-    expectBadInput(["whatif", TIMESTAMPED.path, ...flags], message);
+  ])("exit 2 for %j", async (flags, message) => {
+    await expectBadInput(["whatif", TIMESTAMPED.path, ...flags], message);
   });
 
-  it("exit 2 naming the line of a bad log, and for a missing one", () => {
-    expectBadInput(["whatif", file("bad-whatif.log", `${enter("0xa0", "0x1")}\n${enter("0xa0", "0x2")}\n???\n`)], /bad-whatif\.log:3: not a QEMU trace event: '\?\?\?'/);
-    expectBadInput(["whatif", join(dir, "missing.log")], /cannot read trace '.*missing\.log': ENOENT/);
-    expectBadInput(["whatif"], "whatif: missing the LOG");
+  it("exit 2 naming the line of a bad log, and for a missing one", async () => {
+    await expectBadInput(["whatif", file("bad-whatif.log", `${enter("0xa0", "0x1")}\n${enter("0xa0", "0x2")}\n???\n`)], /bad-whatif\.log:3: not a QEMU trace event: '\?\?\?'/);
+    await expectBadInput(["whatif", join(dir, "missing.log")], /cannot read trace '.*missing\.log': ENOENT/);
+    await expectBadInput(["whatif"], "whatif: missing the LOG");
   });
 });
