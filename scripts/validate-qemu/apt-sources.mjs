@@ -34,14 +34,15 @@ export function releaseMirror(aptDir = "/etc/apt", suite = "bookworm") {
  * The apt sources file that adds `suite` (e.g. bookworm-backports) from the
  * mirror `releaseMirror` found, in that entry's own style so Signed-By keeps
  * its meaning: `{ name, text }`, name "backports.sources" or "backports.list".
+ * `types`: "deb" for packages, "deb-src" too for source packages.
  */
-export function suiteSource(mirror, suite, component = "main") {
+export function suiteSource(mirror, suite, component = "main", types = ["deb"]) {
   if (mirror.style === "deb822") {
     const signed = mirror.signedBy === null ? "" : `Signed-By: ${mirror.signedBy}\n`;
-    return { name: "backports.sources", text: `Types: deb\nURIs: ${mirror.uri}\nSuites: ${suite}\nComponents: ${component}\n${signed}` };
+    return { name: "backports.sources", text: `Types: ${types.join(" ")}\nURIs: ${mirror.uri}\nSuites: ${suite}\nComponents: ${component}\n${signed}` };
   }
   const options = mirror.signedBy === null ? "" : `[signed-by=${mirror.signedBy}] `;
-  return { name: "backports.list", text: `deb ${options}${mirror.uri} ${suite} ${component}\n` };
+  return { name: "backports.list", text: types.map((type) => `${type} ${options}${mirror.uri} ${suite} ${component}\n`).join("") };
 }
 
 /** sources.list, then sources.list.d/*.list and *.sources by name: the files apt reads, in its order. */
