@@ -193,11 +193,13 @@ function applySeries(pristine, dest, series, log) {
     }
   }
   const touched = new Set();
+  // Outside any repository, git apply patches the files as `patch` would (inside one, paths are the repository's).
+  const noRepo = { ...process.env, GIT_CEILING_DIRECTORIES: join(dest, "..") };
   for (const file of series.files) {
     try {
-      const numstat = execFileSync("git", ["apply", "--numstat", file], { cwd: dest, encoding: "utf8" });
+      const numstat = execFileSync("git", ["apply", "--numstat", file], { cwd: dest, env: noRepo, encoding: "utf8" });
       for (const line of numstat.split("\n")) if (line.trim() !== "") touched.add(line.split("\t")[2]);
-      execFileSync("git", ["apply", "--whitespace=nowarn", file], { cwd: dest, stdio: ["ignore", "ignore", "pipe"] });
+      execFileSync("git", ["apply", "--whitespace=nowarn", file], { cwd: dest, env: noRepo, stdio: ["ignore", "ignore", "pipe"] });
     } catch (err) {
       throw new Error(`${file} does not apply to QEMU ${QEMU_VERSION}: ${firstLine(err)}`);
     }
