@@ -27,7 +27,7 @@ import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { releaseMirror, suiteSource } from "./apt-sources.mjs";
+import { ownAptState } from "./apt-sources.mjs";
 
 export const QEMU_VERSION = "10.0.2";
 const ORIG = `qemu_${QEMU_VERSION}+ds.orig.tar.xz`;
@@ -85,28 +85,11 @@ export function buildBoth(work, patchesDir, log) {
   return { unpatched, patched, series };
 }
 
-/** apt-get with its own state under work/apt, the backports suite (deb and deb-src) from the system's mirror. */
-function aptOptions(work) {
-  const apt = join(work, "apt");
-  for (const d of ["lists/partial", "cache/archives/partial", "parts"]) mkdirSync(join(apt, d), { recursive: true });
-  const source = suiteSource(releaseMirror("/etc/apt", "bookworm"), SUITE, "main", ["deb", "deb-src"]);
-  writeFileSync(join(apt, "sources.list"), "");
-  for (const old of readdirSync(join(apt, "parts"))) rmSync(join(apt, "parts", old));
-  writeFileSync(join(apt, "parts", source.name), source.text);
-  return [
-    "-o", `Dir::Etc::SourceList=${join(apt, "sources.list")}`,
-    "-o", `Dir::Etc::SourceParts=${join(apt, "parts")}`,
-    "-o", `Dir::State::Lists=${join(apt, "lists")}`,
-    "-o", `Dir::Cache=${join(apt, "cache")}`,
-    "-o", "APT::Sandbox::User=root",
-    "-q",
-  ];
-}
-
+/** apt-get's options for an apt state of its own under work/apt, with the backports suite (deb and deb-src); updated once. */
 let aptReady = null;
 function apt(work) {
   if (aptReady === null) {
-    aptReady = aptOptions(work);
+    aptReady = ownAptState(join(work, "apt"), SUITE, ["deb", "deb-src"]);
     try {
       execFileSync("apt-get", [...aptReady, "update"], { stdio: ["ignore", "ignore", "pipe"] });
     } catch (err) {

@@ -29,11 +29,11 @@
  * Changes no system setting; downloads go to a folder under the temp dir.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { releaseMirror, suiteSource } from "./apt-sources.mjs";
+import { ownAptState } from "./apt-sources.mjs";
 import { buildGuest, CONFIGS, diskImage, GUEST_APT_INSTALL, linesUpTo, missingGuestTools, onPath, runQemu } from "./guest-harness.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -138,20 +138,8 @@ function backportsQemu() {
   const binary = join(root, "usr", "bin", "qemu-system-x86_64");
   if (!existsSync(binary)) {
     const apt = join(WORK, "apt");
-    rmSync(join(apt, "parts"), { recursive: true, force: true });
-    for (const d of ["lists/partial", "cache/archives/partial", "parts", "debs"]) mkdirSync(join(apt, d), { recursive: true });
-    // The system's own mirror and key for bookworm, with the backports suite: a source of our own, beside the system's.
-    const source = suiteSource(releaseMirror("/etc/apt", "bookworm"), "bookworm-backports");
-    writeFileSync(join(apt, "sources.list"), "");
-    writeFileSync(join(apt, "parts", source.name), source.text);
-    const options = [
-      "-o", `Dir::Etc::SourceList=${join(apt, "sources.list")}`,
-      "-o", `Dir::Etc::SourceParts=${join(apt, "parts")}`,
-      "-o", `Dir::State::Lists=${join(apt, "lists")}`,
-      "-o", `Dir::Cache=${join(apt, "cache")}`,
-      "-o", "APT::Sandbox::User=root",
-      "-q",
-    ];
+    const options = ownAptState(apt, "bookworm-backports");
+    mkdirSync(join(apt, "debs"), { recursive: true });
     execFileSync("apt-get", [...options, "update"], { stdio: ["ignore", "ignore", "inherit"] });
     const packages = ["qemu-system-x86", "qemu-system-common", "qemu-system-data"].map((p) => `${p}/bookworm-backports`);
     execFileSync("apt-get", [...options, "download", ...packages], { cwd: join(apt, "debs"), stdio: ["ignore", "ignore", "inherit"] });
