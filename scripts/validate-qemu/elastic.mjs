@@ -8,9 +8,9 @@
  *
  * 1. QEMU's own tests/unit/test-coroutine, on both builds: it must pass
  *    patched.
- * 2. `test-coroutine -m perf` (lifecycle, nesting, yield, cost), the two
- *    builds taking turns, pinned to one CPU (taskset), PERF_RUNS runs each:
- *    medians side by side.
+ * 2. `test-coroutine -m perf` (lifecycle, yield, cost, nesting), the two
+ *    builds taking turns, pinned to one CPU (taskset), several runs each
+ *    (PERF_TESTS): medians side by side. Run last, after the guests.
  * 3. validate:qemu's guest configurations (guest-harness.mjs: TCG, busybox
  *    initramfs, O_DIRECT native-AIO reads, /proc/PID/maps every 50 ms) on
  *    both builds. The patched QEMU also traces its pool's operations; its
@@ -46,14 +46,18 @@ const ROOT = join(HERE, "..", "..");
 const WORK = process.env.COROPOOL_QEMU_ELASTIC_DIR ?? join(tmpdir(), "coropool-qemu-elastic");
 const PATCHES = join(ROOT, "qemu", "patches");
 const TOLERANCE = 2;
-const PERF_RUNS = 5;
 /** The CPU both builds' perf runs are pinned to. */
 const PERF_CPU = "1";
+/**
+ * QEMU's perf tests, each run on its own (`-p`), the builds taking turns.
+ * nesting (10,000 trees of 1,000 nested coroutines) maps and unmaps some
+ * 600 stacks a tree on both builds: minutes a run here, so fewer runs.
+ */
 const PERF_TESTS = [
-  { name: "lifecycle", path: "/perf/lifecycle", pattern: /Lifecycle \d+ iterations: ([\d.]+) s/ },
-  { name: "nesting", path: "/perf/nesting", pattern: /Nesting \d+ iterations of \d+ depth each: ([\d.]+) s/ },
-  { name: "yield", path: "/perf/yield", pattern: /Yield \d+ iterations: ([\d.]+) s/ },
-  { name: "cost", path: "/perf/cost", pattern: /Run operation \d+ iterations ([\d.]+) s/ },
+  { name: "lifecycle", runs: 5, pattern: /Lifecycle \d+ iterations: ([\d.]+) s/ },
+  { name: "yield", runs: 5, pattern: /Yield \d+ iterations: ([\d.]+) s/ },
+  { name: "cost", runs: 5, pattern: /Run operation \d+ iterations ([\d.]+) s/ },
+  { name: "nesting", runs: 1, pattern: /Nesting \d+ iterations of \d+ depth each: ([\d.]+) s/ },
 ];
 /** Stacks per batch, as in QEMU and coropool. */
 const BATCH = 128;
@@ -80,9 +84,6 @@ async function main() {
 
   progress("tests/unit/test-coroutine on both builds");
   const unit = { unpatched: unitTest(builds.unpatched), patched: unitTest(builds.patched) };
-  progress(`test-coroutine -m perf, ${PERF_RUNS} runs each, pinned to CPU ${PERF_CPU}`);
-  const perf = perfSideBySide(builds);
-
   const qemus = [
     { label: "unpatched", policy: "batched", binary: builds.unpatched.qemu, extraArgs: romArgs(), replayAs: { policy: "batched", uncapped: true }, decayClock: "events" },
     {
@@ -123,6 +124,10 @@ async function main() {
     }
   }
 
+  // Last, on an otherwise quiet machine: the guests are done.
+  progress(`test-coroutine -m perf, pinned to CPU ${PERF_CPU}`);
+  const perf = perfSideBySide(builds);
+
   const checks = checksOf(unit, runs);
   const report = reportOf({ builds, unit, perf, runs, checks, maxMapCount });
   // Results first: a finished run is never lost to what comes after.
@@ -153,28 +158,22 @@ function unitTest(build) {
   }
 }
 
-/** PERF_RUNS runs of each build, taking turns, on one pinned CPU: each test's median seconds per build. */
+/** Each perf test, its runs on each build taking turns on one pinned CPU: the seconds of every run and the medians. */
 function perfSideBySide(builds) {
-  const seconds = { unpatched: {}, patched: {} };
-  for (const t of PERF_TESTS) {
-    seconds.unpatched[t.name] = [];
-    seconds.patched[t.name] = [];
-  }
-  for (let run = 0; run < PERF_RUNS; run++) {
-    for (const which of ["unpatched", "patched"]) {
-      const args = ["-c", PERF_CPU, builds[which].testCoroutine, "-m", "perf", ...PERF_TESTS.flatMap((t) => ["-p", t.path])];
-      const out = execFileSync("taskset", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
-      for (const t of PERF_TESTS) {
+  return PERF_TESTS.map((t) => {
+    const runs = { unpatched: [], patched: [] };
+    for (let run = 0; run < t.runs; run++) {
+      for (const which of ["unpatched", "patched"]) {
+        const args = ["-c", PERF_CPU, builds[which].testCoroutine, "-m", "perf", "-p", `/perf/${t.name}`];
+        const out = execFileSync("taskset", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 900_000 });
         const m = t.pattern.exec(out);
-        if (m === null) throw new Error(`test-coroutine -m perf (${which}) printed no ${t.name} time`);
-        seconds[which][t.name].push(Number(m[1]));
+        if (m === null) throw new Error(`test-coroutine -m perf -p /perf/${t.name} (${which}) printed no time`);
+        runs[which].push(Number(m[1]));
       }
     }
-  }
-  return PERF_TESTS.map((t) => {
-    const unpatched = median(seconds.unpatched[t.name]);
-    const patched = median(seconds.patched[t.name]);
-    return { name: t.name, unpatched, patched, ratio: patched / unpatched, runs: seconds };
+    const unpatched = median(runs.unpatched);
+    const patched = median(runs.patched);
+    return { name: t.name, unpatched, patched, ratio: patched / unpatched, runs };
   });
 }
 
@@ -215,8 +214,8 @@ function reportOf({ builds, unit, perf, runs, checks, maxMapCount }) {
   out.push(`# validate:qemu:elastic — elastic in a real QEMU`, "");
   out.push(`Run ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}: QEMU ${QEMU_VERSION} (Debian's qemu_${QEMU_VERSION}+ds.orig.tar.xz, SHA-256 checked against the bookworm-backports Sources index), built here twice with \`configure ${CONFIGURE_FLAGS.join(" ")}\`: unpatched, and with qemu/patches/ (series hash ${builds.series.hash}: ${builds.series.files.map((f) => f.split("/").at(-1)).join(", ")}). Host kernel ${release()}, max_map_count ${maxMapCount}, TCG.`, "");
   out.push(`## tests/unit/test-coroutine`, "", `- unpatched: ${unit.unpatched.ok ? "pass" : "FAIL"} (${unit.unpatched.text})`, `- patched: ${unit.patched.ok ? "pass" : "FAIL"} (${unit.patched.text})`, "");
-  out.push(`## test-coroutine -m perf (median of ${PERF_RUNS} runs each, the builds taking turns, pinned to CPU ${PERF_CPU})`, "");
-  out.push(table(["test", "unpatched (s)", "patched (s)", "patched / unpatched", "runs unpatched", "runs patched"], perf.map((p) => [p.name, p.unpatched.toFixed(4), p.patched.toFixed(4), `${p.ratio.toFixed(3)}×`, p.runs.unpatched[p.name].join(" "), p.runs.patched[p.name].join(" ")])), "");
+  out.push(`## test-coroutine -m perf (medians; the builds taking turns, pinned to CPU ${PERF_CPU})`, "");
+  out.push(table(["test", "runs", "unpatched (s)", "patched (s)", "patched / unpatched", "runs unpatched", "runs patched"], perf.map((p) => [p.name, String(p.runs.unpatched.length), p.unpatched.toFixed(4), p.patched.toFixed(4), `${p.ratio.toFixed(3)}×`, p.runs.unpatched.join(" "), p.runs.patched.join(" ")])), "");
   out.push(`## The same load on both builds`, "");
   out.push(
     "Peak: QEMU's sampled peak (every 50 ms) / the replay's. End: QEMU's stacks at the end of the quiet period after the load. Created: stacks the replay created over the log. Lock: global-lock acquisitions of pool operations — patched: counted from QEMU's own trace events (the replay's count beside it); unpatched: the batched replay's count (the unpatched QEMU traces no pool operation). Steps: the patched QEMU's global pool after each traced pool operation, equal to the replay's (of those compared).",
