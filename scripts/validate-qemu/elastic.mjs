@@ -11,7 +11,7 @@
  * 2. `test-coroutine -m perf` (lifecycle, yield, cost, nesting), the two
  *    builds taking turns, pinned to one CPU (taskset), several runs each
  *    (PERF_TESTS): medians side by side. Run last, after the guests.
- * 3. validate:qemu's guest configurations (guest-harness.mjs: TCG, busybox
+ * 3. validate:qemu's guest configurations and a deeper burst (guest-harness.mjs: TCG, busybox
  *    initramfs, O_DIRECT native-AIO reads, /proc/PID/maps every 50 ms) on
  *    both builds. The patched QEMU also traces its pool's operations; its
  *    log is replayed under coropool's elastic on QEMU's own decay clock,
@@ -38,7 +38,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildGuest, CONFIGS, diskImage, GUEST_APT_INSTALL, linesUpTo, missingGuestTools, onPath, runQemu } from "./guest-harness.mjs";
+import { buildGuest, CONFIGS, diskImage, GUEST_APT_INSTALL, linesUpTo, missingGuestTools, onPath, runQemu, virtioDevices } from "./guest-harness.mjs";
 import { BUILD_PACKAGES, buildBoth, CannotBuild, CONFIGURE_FLAGS, missingBuildTools, QEMU_VERSION } from "./qemu-build.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -61,6 +61,22 @@ const PERF_TESTS = [
 ];
 /** Stacks per batch, as in QEMU and coropool. */
 const BATCH = 128;
+/**
+ * validate:qemu's configurations, and a deeper burst: two jobs of 512 on one
+ * virtio-blk (2 queues x 512, one IOThread), so that some 1,024 coroutines
+ * run on one thread and the global pool fills to its max (128 + 512) before
+ * a quiet period eight decay periods long.
+ */
+const ELASTIC_CONFIGS = [
+  ...CONFIGS,
+  {
+    name: "deep-burst-quiet",
+    what: "1 virtio-blk (2 queues x 512) on an IOThread: two jobs of 512 at once, 2 s quiet, a light load",
+    devices: virtioDevices([2, 512]),
+    virtioBlk: [[2, 512]],
+    phases: "vda:512:2+vda:512:2,sleep:2,vda:32:1",
+  },
+];
 
 async function main() {
   const missing = [...missingBuildTools(), ...missingGuestTools(), ...(onPath("taskset") ? [] : ["taskset"])];
@@ -99,7 +115,7 @@ async function main() {
   const guest = buildGuest(WORK);
   const images = [0, 1].map((i) => diskImage(WORK, i));
   const runs = [];
-  for (const config of CONFIGS) {
+  for (const config of ELASTIC_CONFIGS) {
     const poolIncrease = poolIncreaseFor(config.virtioBlk.map(([numQueues, queueSize]) => ({ numQueues, queueSize })));
     for (const qemu of qemus) {
       progress(`${config.name} on the ${qemu.label} build`);

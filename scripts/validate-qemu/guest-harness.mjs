@@ -60,7 +60,7 @@ export const CONFIGS = [
   },
 ];
 
-function virtioDevices(...disks) {
+export function virtioDevices(...disks) {
   return (images) =>
     disks.flatMap(([queues, size], i) => [
       "-object", `iothread,id=io${i}`,
