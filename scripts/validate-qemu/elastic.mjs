@@ -54,10 +54,10 @@ const PERF_CPU = "1";
  * 600 stacks a tree on both builds: minutes a run here, so fewer runs.
  */
 const PERF_TESTS = [
-  { name: "lifecycle", runs: 5, pattern: /Lifecycle \d+ iterations: ([\d.]+) s/ },
-  { name: "yield", runs: 5, pattern: /Yield \d+ iterations: ([\d.]+) s/ },
-  { name: "cost", runs: 5, pattern: /Run operation \d+ iterations ([\d.]+) s/ },
-  { name: "nesting", runs: 1, pattern: /Nesting \d+ iterations of \d+ depth each: ([\d.]+) s/ },
+  { name: "lifecycle", runs: 5, timeoutS: 120, pattern: /Lifecycle \d+ iterations: ([\d.]+) s/ },
+  { name: "yield", runs: 5, timeoutS: 300, pattern: /Yield \d+ iterations: ([\d.]+) s/ },
+  { name: "cost", runs: 5, timeoutS: 300, pattern: /Run operation \d+ iterations ([\d.]+) s/ },
+  { name: "nesting", runs: 1, timeoutS: 1500, pattern: /Nesting \d+ iterations of \d+ depth each: ([\d.]+) s/ },
 ];
 /** Stacks per batch, as in QEMU and coropool. */
 const BATCH = 128;
@@ -140,15 +140,18 @@ async function main() {
     }
   }
 
-  // Last, on an otherwise quiet machine: the guests are done.
-  progress(`test-coroutine -m perf, pinned to CPU ${PERF_CPU}`);
-  const perf = perfSideBySide(builds);
-
+  // Results first: the report is written as it grows, so a finished part is never lost to what comes after.
   const checks = checksOf(unit, runs);
-  const report = reportOf({ builds, unit, perf, runs, checks, maxMapCount });
-  // Results first: a finished run is never lost to what comes after.
-  writeFileSync(join(WORK, "ELASTIC-RESULTS.md"), report);
-  console.log(report);
+  const perf = [];
+  const write = () => writeFileSync(join(WORK, "ELASTIC-RESULTS.md"), reportOf({ builds, unit, perf, runs, checks, maxMapCount }));
+  write();
+  // Last, on an otherwise quiet machine: the guests are done.
+  for (const test of PERF_TESTS) {
+    progress(`test-coroutine -m perf -p /perf/${test.name}, ${test.runs} run(s) each, pinned to CPU ${PERF_CPU}`);
+    perf.push(perfSideBySide(builds, test));
+    write();
+  }
+  console.log(reportOf({ builds, unit, perf, runs, checks, maxMapCount }));
   const failed = checks.filter((c) => !c.ok);
   console.log(failed.length === 0 ? `validate:qemu:elastic: all ${checks.length} checks passed` : `validate:qemu:elastic: ${failed.length} of ${checks.length} checks failed`);
   return failed.length === 0 ? 0 : 1;
@@ -174,23 +177,30 @@ function unitTest(build) {
   }
 }
 
-/** Each perf test, its runs on each build taking turns on one pinned CPU: the seconds of every run and the medians. */
-function perfSideBySide(builds) {
-  return PERF_TESTS.map((t) => {
-    const runs = { unpatched: [], patched: [] };
+/**
+ * One perf test, its runs on each build taking turns on one pinned CPU: the
+ * seconds of every run and the medians; `error` if a run failed or outlived
+ * the test's time limit.
+ */
+function perfSideBySide(builds, t) {
+  const runs = { unpatched: [], patched: [] };
+  try {
     for (let run = 0; run < t.runs; run++) {
       for (const which of ["unpatched", "patched"]) {
         const args = ["-c", PERF_CPU, builds[which].testCoroutine, "-m", "perf", "-p", `/perf/${t.name}`];
-        const out = execFileSync("taskset", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 900_000 });
+        const out = execFileSync("taskset", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: t.timeoutS * 1000 });
         const m = t.pattern.exec(out);
-        if (m === null) throw new Error(`test-coroutine -m perf -p /perf/${t.name} (${which}) printed no time`);
+        if (m === null) throw new Error(`printed no time`);
         runs[which].push(Number(m[1]));
       }
     }
-    const unpatched = median(runs.unpatched);
-    const patched = median(runs.patched);
-    return { name: t.name, unpatched, patched, ratio: patched / unpatched, runs };
-  });
+  } catch (err) {
+    const why = err?.signal === "SIGTERM" ? `a run outlived ${t.timeoutS} s` : err instanceof Error ? err.message.split("\n")[0] : String(err);
+    return { name: t.name, runs, error: why };
+  }
+  const unpatched = median(runs.unpatched);
+  const patched = median(runs.patched);
+  return { name: t.name, unpatched, patched, ratio: patched / unpatched, runs, error: null };
 }
 
 function median(values) {
@@ -231,7 +241,12 @@ function reportOf({ builds, unit, perf, runs, checks, maxMapCount }) {
   out.push(`Run ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}: QEMU ${QEMU_VERSION} (Debian's qemu_${QEMU_VERSION}+ds.orig.tar.xz, SHA-256 checked against the bookworm-backports Sources index), built here twice with \`configure ${CONFIGURE_FLAGS.join(" ")}\`: unpatched, and with qemu/patches/ (series hash ${builds.series.hash}: ${builds.series.files.map((f) => f.split("/").at(-1)).join(", ")}). Host kernel ${release()}, max_map_count ${maxMapCount}, TCG.`, "");
   out.push(`## tests/unit/test-coroutine`, "", `- unpatched: ${unit.unpatched.ok ? "pass" : "FAIL"} (${unit.unpatched.text})`, `- patched: ${unit.patched.ok ? "pass" : "FAIL"} (${unit.patched.text})`, "");
   out.push(`## test-coroutine -m perf (medians; the builds taking turns, pinned to CPU ${PERF_CPU})`, "");
-  out.push(table(["test", "runs", "unpatched (s)", "patched (s)", "patched / unpatched", "runs unpatched", "runs patched"], perf.map((p) => [p.name, String(p.runs.unpatched.length), p.unpatched.toFixed(4), p.patched.toFixed(4), `${p.ratio.toFixed(3)}×`, p.runs.unpatched.join(" "), p.runs.patched.join(" ")])), "");
+  const perfRow = (p) =>
+    p.error === null
+      ? [p.name, String(p.runs.unpatched.length), p.unpatched.toFixed(4), p.patched.toFixed(4), `${p.ratio.toFixed(3)}×`, p.runs.unpatched.join(" "), p.runs.patched.join(" ")]
+      : [p.name, String(p.runs.unpatched.length), "–", "–", `not measured: ${p.error}`, p.runs.unpatched.join(" "), p.runs.patched.join(" ")];
+  const pending = PERF_TESTS.slice(perf.length).map((t) => [t.name, "", "", "", "(not run yet)", "", ""]);
+  out.push(table(["test", "runs", "unpatched (s)", "patched (s)", "patched / unpatched", "runs unpatched", "runs patched"], [...perf.map(perfRow), ...pending]), "");
   out.push(`## The same load on both builds`, "");
   out.push(
     "Peak: QEMU's sampled peak (every 50 ms) / the replay's. End: QEMU's stacks at the end of the quiet period after the load. Created: stacks the replay created over the log. Lock: global-lock acquisitions of pool operations — patched: counted from QEMU's own trace events (the replay's count beside it); unpatched: the batched replay's count (the unpatched QEMU traces no pool operation). Steps: the patched QEMU's global pool after each traced pool operation, equal to the replay's (of those compared).",
