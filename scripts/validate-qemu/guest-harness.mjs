@@ -252,7 +252,7 @@ function idleMaps(pid, log) {
   }
   writeFileSync(`${log}.idle.maps`, text);
   const { vmas, stacks } = host.scanMapsText(text, host.stackRuleFor(pid));
-  return { vmas, stacks, baseline: vmas - 2 * stacks, watch: watchSnapshot(pid) };
+  return { vmas, stacks, baseline: vmas - 2 * stacks, micros: Date.now() * 1000, watch: watchSnapshot(pid) };
 }
 
 /** The log's lines up to (and at) the time of the last sample: what QEMU had done when it was counted. */
