@@ -172,6 +172,47 @@ describe("elastic: idle stacks are given back over time", () => {
   });
 });
 
+describe("elastic: the decay's clock runs only while something can decay (the patch's timer)", () => {
+  it("stops when the pool is back within its working set, and starts a fresh period when it grows past it", () => {
+    // 768 global, trimmed to 128 at 500 as above: the pool is within its
+    // working set, so the clock stops.
+    const { policy, burst, expectSound } = elasticRegion(2);
+    policy.incPoolSize(2000);
+    burst(0, 1000);
+    policy.tick(ELASTIC_DECAY_PERIOD_MS);
+    policy.tick(2 * ELASTIC_DECAY_PERIOD_MS);
+    expect(policy.globalPoolSize()).toBe(BATCH_MAX_SIZE);
+    // T1's 1000: its first create refills the last global batch (low water
+    // 0), and six hand-overs bring the pool to 768 again.
+    burst(1, 1000);
+    expect(policy.globalPoolSize()).toBe(768);
+    // The tick at 600 finds it past the working set: a period starts there,
+    // not at 500. It ends at 850 with low water 0 (no trim); had the clock
+    // run on from 500, that end would be at 750 and the trim at 1000.
+    policy.tick(600);
+    policy.tick(750);
+    policy.tick(850);
+    policy.tick(1000);
+    expect(policy.globalPoolSize()).toBe(768);
+    // The period from 850 ends at 1100: 768 sat idle all of it.
+    policy.tick(1100);
+    expect(policy.globalPoolSize()).toBe(BATCH_MAX_SIZE);
+    expectSound();
+  });
+
+  it("a period's end can be called by QEMU's own timer (endDecayPeriod), whatever the clock says", () => {
+    const { policy, burst, expectSound } = elasticRegion(1);
+    policy.incPoolSize(2000);
+    burst(0, 1000);
+    // Two ends 1 ms apart: the first records the low-water mark, the second trims.
+    policy.endDecayPeriod(10);
+    expect(policy.globalPoolSize()).toBe(768);
+    policy.endDecayPeriod(11);
+    expect(policy.globalPoolSize()).toBe(BATCH_MAX_SIZE);
+    expectSound();
+  });
+});
+
 describe("elastic: a cap that bounds every idle stack", () => {
   it("leaves every thread's two batches and one batch of overshoot out of batched's budget", () => {
     // 65530: batched's cap (65530 - 5000) / 2 = 30265; 4 threads keep up to

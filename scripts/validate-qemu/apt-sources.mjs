@@ -10,7 +10,7 @@
  * (one-line) and *.sources (deb822) files sorted by name; the first entry
  * that fits wins. Files apt ignores (other extensions) are ignored here too.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -34,14 +34,38 @@ export function releaseMirror(aptDir = "/etc/apt", suite = "bookworm") {
  * The apt sources file that adds `suite` (e.g. bookworm-backports) from the
  * mirror `releaseMirror` found, in that entry's own style so Signed-By keeps
  * its meaning: `{ name, text }`, name "backports.sources" or "backports.list".
+ * `types`: "deb" for packages, "deb-src" too for source packages.
  */
-export function suiteSource(mirror, suite, component = "main") {
+export function suiteSource(mirror, suite, component = "main", types = ["deb"]) {
   if (mirror.style === "deb822") {
     const signed = mirror.signedBy === null ? "" : `Signed-By: ${mirror.signedBy}\n`;
-    return { name: "backports.sources", text: `Types: deb\nURIs: ${mirror.uri}\nSuites: ${suite}\nComponents: ${component}\n${signed}` };
+    return { name: "backports.sources", text: `Types: ${types.join(" ")}\nURIs: ${mirror.uri}\nSuites: ${suite}\nComponents: ${component}\n${signed}` };
   }
   const options = mirror.signedBy === null ? "" : `[signed-by=${mirror.signedBy}] `;
-  return { name: "backports.list", text: `deb ${options}${mirror.uri} ${suite} ${component}\n` };
+  return { name: "backports.list", text: types.map((type) => `${type} ${options}${mirror.uri} ${suite} ${component}\n`).join("") };
+}
+
+/**
+ * An apt state of its own under `aptDir` (sources list, lists, cache), with
+ * one source: `suite` from the mirror serving bookworm in /etc/apt, of the
+ * given types. Returns the apt-get options that use it; the system's apt
+ * sources and state are not touched.
+ */
+export function ownAptState(aptDir, suite, types = ["deb"]) {
+  rmSync(join(aptDir, "parts"), { recursive: true, force: true });
+  for (const d of ["lists/partial", "cache/archives/partial", "parts"]) mkdirSync(join(aptDir, d), { recursive: true });
+  // The system's own mirror and key for bookworm, with the suite asked for: a source of our own, beside the system's.
+  const source = suiteSource(releaseMirror("/etc/apt", "bookworm"), suite, "main", types);
+  writeFileSync(join(aptDir, "sources.list"), "");
+  writeFileSync(join(aptDir, "parts", source.name), source.text);
+  return [
+    "-o", `Dir::Etc::SourceList=${join(aptDir, "sources.list")}`,
+    "-o", `Dir::Etc::SourceParts=${join(aptDir, "parts")}`,
+    "-o", `Dir::State::Lists=${join(aptDir, "lists")}`,
+    "-o", `Dir::Cache=${join(aptDir, "cache")}`,
+    "-o", "APT::Sandbox::User=root",
+    "-q",
+  ];
 }
 
 /** sources.list, then sources.list.d/*.list and *.sources by name: the files apt reads, in its order. */

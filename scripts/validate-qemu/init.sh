@@ -17,12 +17,16 @@ echo coropool-guest-ready
 # Idle: the host counts QEMU's maps before any load (its baseline besides coroutine stacks).
 sleep 2
 # Phases run one after another; devices joined by + in one phase run together.
+# Each phase's end is said (the host samples QEMU's stacks at these idle points).
+n=0
 for phase in $(echo "$phases" | tr ',' ' '); do
+  n=$((n + 1)); kind=quiet
   for job in $(echo "$phase" | tr '+' ' '); do
     dev=${job%%:*}; rest=${job#*:}; depth=${rest%%:*}; secs=${rest#*:}
-    if [ "$dev" = sleep ]; then sleep "$depth"; else /aio-randread "/dev/$dev" "$depth" "$secs" & fi
+    if [ "$dev" = sleep ]; then sleep "$depth"; else kind=load; /aio-randread "/dev/$dev" "$depth" "$secs" & fi
   done
   wait
+  echo "coropool-phase-done $n $kind"
 done
 echo coropool-load-done
 sleep 3

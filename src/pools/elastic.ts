@@ -20,6 +20,14 @@ export const ELASTIC_WORKING_SET = BATCH_MAX_SIZE;
  * against a burst of I/O completions, short against a guest's quiet minutes.
  */
 export const ELASTIC_DECAY_PERIOD_MS = 250;
+/**
+ * The decay's period start while no period runs: the global pool holds no
+ * more than the working set, so nothing can decay, and (as the patch's timer
+ * is disarmed) no clock runs until the pool grows past it again. A region
+ * starts with 0, as if armed at time 0: its first period end only records
+ * the low-water mark, as the patch's first timer fire does.
+ */
+const DISARMED = Number.NaN;
 
 // Module constants on the paths that run per batch (see local-batches.ts for why).
 const { NO_SLOT, SLOT_WORDS, threadBase } = layout;
@@ -65,7 +73,13 @@ const { popSlot, pushSlot, listLength } = slotList;
  *   is not, it leaves the count in TRIM_DUE for the next pool operation that
  *   holds the lock. After a burst and a quiet period at most one batch stays
  *   global, and with ≤ 2 local batches a thread, at most (2 × threads + 1)
- *   batches stay mapped.
+ *   batches stay mapped. The clock follows the C patch (qemu/patches/): it
+ *   runs only while the global pool holds more than the working set — the
+ *   first tick that finds it past the working set starts a period, and a
+ *   period that ends with the pool back within it stops the clock — so an
+ *   idle pool has no period running, as the patch's main-loop timer is
+ *   disarmed then. QEMU programs without a main loop never arm that timer
+ *   and never decay; coropool's runtime and replay always have a clock.
  * - A cap that bounds everything idle: batched's hard cap bounds the global
  *   pool only, and not its overshoot; this one leaves room for the two local
  *   batches of every thread that holds a local pool now and one batch of
@@ -158,31 +172,51 @@ export class ElasticPolicy extends BatchedPolicy {
    * last unmap; a check holding the gate leaves the trim due, as a busy lock does.
    */
   override tick(nowMs: number): void {
-    if (nowMs - this.periodStart < ELASTIC_DECAY_PERIOD_MS) return;
-    this.periodStart = nowMs;
-    this.periodStartWord[0] = nowMs;
-    const i32 = this.i32;
-    const idle = Atomics.load(i32, LOW_WATER);
-    if (idle === 0 || this.globalPoolSize() <= ELASTIC_WORKING_SET) {
-      Atomics.store(i32, LOW_WATER, this.globalPoolSize());
+    if (Number.isNaN(this.periodStart)) {
+      if (this.globalPoolSize() > ELASTIC_WORKING_SET) this.startPeriod(nowMs);
       return;
     }
-    if (!tryEnterDecay(i32)) {
-      Atomics.store(i32, TRIM_DUE, idle);
-      return;
-    }
-    try {
-      this.trimIdleUnlessLocked(idle);
-    } finally {
-      leaveDecay(i32);
-    }
+    if (nowMs - this.periodStart >= ELASTIC_DECAY_PERIOD_MS) this.endDecayPeriod(nowMs);
   }
 
-  /** The tick's trim, inside the decay gate: unlinked under the lock if it is free at once (else left due), unmapped after it. */
-  private trimIdleUnlessLocked(idle: number): void {
+  /**
+   * A decay period ends now, whatever the clock says: QEMU's decay timer
+   * fired (the replay of a patched QEMU's log calls this at each of its
+   * decay events), or the tick found the period over. The decay stays armed
+   * for another period while the global pool holds more than the working
+   * set (or a trim is left due), and is disarmed otherwise, as the patch's
+   * timer is: an idle pool has no clock running.
+   */
+  endDecayPeriod(nowMs: number): void {
+    const i32 = this.i32;
+    const idle = Atomics.load(i32, LOW_WATER);
+    let due = false;
+    if (idle === 0 || this.globalPoolSize() <= ELASTIC_WORKING_SET) {
+      Atomics.store(i32, LOW_WATER, this.globalPoolSize());
+    } else if (!tryEnterDecay(i32)) {
+      Atomics.store(i32, TRIM_DUE, idle);
+      due = true;
+    } else {
+      try {
+        due = !this.trimIdleUnlessLocked(idle);
+      } finally {
+        leaveDecay(i32);
+      }
+    }
+    this.startPeriod(due || this.globalPoolSize() > ELASTIC_WORKING_SET ? nowMs : DISARMED);
+  }
+
+  /** The decay's clock: the current period began at `nowMs`, or DISARMED (NaN). */
+  private startPeriod(nowMs: number): void {
+    this.periodStart = nowMs;
+    this.periodStartWord[0] = nowMs;
+  }
+
+  /** The tick's trim, inside the decay gate: unlinked under the lock if it is free at once (else left due: false), unmapped after it. */
+  private trimIdleUnlessLocked(idle: number): boolean {
     if (!this.lock.tryLock(CONTROLLER_LOCK_OWNER)) {
       Atomics.store(this.i32, TRIM_DUE, idle);
-      return;
+      return false;
     }
     try {
       this.trimIdle(idle);
@@ -190,6 +224,7 @@ export class ElasticPolicy extends BatchedPolicy {
       this.lock.unlock();
     }
     this.freeUnlinked(CONTROLLER_THREAD);
+    return true;
   }
 
   /** Each refill lowers the low-water mark and pays any trim the tick left due. */

@@ -54,6 +54,12 @@ export interface PoolPolicy {
    * main thread must not wait for a lock.
    */
   tick(nowMs: number): void;
+  /**
+   * A decay period ends now, whatever the clock says: the replay of a
+   * patched QEMU's log calls it where QEMU's decay timer fired. Only a
+   * policy that decays (elastic) has it.
+   */
+  endDecayPeriod?(nowMs: number): void;
   /** The global lock's figures; all zero for a policy that has no lock. */
   lockStats(): MutexStats;
   /**

@@ -17,6 +17,38 @@ export interface PoolEventSink {
   create(thread: number, co: number, line: number, time: number): void;
   terminate(thread: number, co: number, line: number, time: number): void;
   exit(thread: number, line: number, time: number): void;
+  /** A patched QEMU's own pool operation (qemu/patches/), from its trace events; a sink that does not check them leaves it out. */
+  poolOperation?(op: PoolOperation, line: number, time: number): void;
+}
+
+/** The pool operations a patched QEMU traces: `qemu_coroutine_pool_<kind>`. */
+export const POOL_OPERATION_KINDS = ["refill", "hand_over", "take_donated", "donate", "decay", "trim_due"] as const;
+export type PoolOperationKind = (typeof POOL_OPERATION_KINDS)[number];
+
+/**
+ * One of them: its kind, the thread that logged it (-1 without thread ids)
+ * and its fields by name, each a number (accepted, locked and taken are 0 or
+ * 1). Every kind carries `global`: the stacks in QEMU's global pool after it.
+ */
+export interface PoolOperation {
+  kind: PoolOperationKind;
+  thread: number;
+  fields: Readonly<Record<string, number>>;
+}
+
+/** The fields each kind carries, as qemu/patches/ writes them in util/trace-events. */
+export const POOL_OPERATION_FIELDS: Readonly<Record<PoolOperationKind, readonly string[]>> = {
+  refill: ["size", "global"],
+  hand_over: ["size", "accepted", "locked", "global"],
+  take_donated: ["taken", "global"],
+  donate: ["donated", "freed", "locked", "global"],
+  decay: ["idle", "freed", "due", "locked", "global"],
+  trim_due: ["due", "freed", "global"],
+};
+
+/** Whether the operation took QEMU's global pool lock: refills and takes always do; the others say. */
+export function tookGlobalLock(op: PoolOperation): boolean {
+  return op.kind === "refill" || op.kind === "take_donated" || op.fields.locked === 1;
 }
 
 /** The time of a line that carries none. */
@@ -51,5 +83,8 @@ export class FanOutSink implements PoolEventSink {
   }
   exit(thread: number, line: number, time: number): void {
     for (const s of this.sinks) s.exit(thread, line, time);
+  }
+  poolOperation(op: PoolOperation, line: number, time: number): void {
+    for (const s of this.sinks) s.poolOperation?.(op, line, time);
   }
 }

@@ -3,7 +3,7 @@ import { MAX_SHOWN_CHARS, shownText } from "../message-text.js";
 import { AddressTable } from "./address-table.js";
 import { AT, ByteRun, DIGIT_VALUES, DOT, HEX_VALUES, isDigit, NEWLINE, SPACE, wordView } from "./byte-scan.js";
 import { CoroutineIds } from "./live-coroutines.js";
-import { MICROS_PER_SECOND as MICROS_A_SECOND, NO_TIME as NONE, type PoolEventSink } from "./pool-events.js";
+import { MICROS_PER_SECOND as MICROS_A_SECOND, NO_TIME as NONE, POOL_OPERATION_FIELDS, POOL_OPERATION_KINDS, type PoolEventSink, type PoolOperationKind } from "./pool-events.js";
 import { MAX_TRACE_THREADS } from "./trace.js";
 
 /**
@@ -23,6 +23,12 @@ import { MAX_TRACE_THREADS } from "./trace.js";
  * else the only identity in the log is the AioContext (`ctx`), and the main
  * thread owns two AioContexts (the main loop's and the iohandler's) that
  * share one thread's pool, so it shows as two threads.
+ *
+ * A patched QEMU (qemu/patches/) also traces its pool's own operations,
+ * `qemu_coroutine_pool_refill size 128 global 640` and the like
+ * (POOL_OPERATION_FIELDS): each goes to the sink's poolOperation, so a
+ * replay can check itself against QEMU step by step. A known pool event
+ * without its fields is an input error.
  *
  * Every other trace event is counted and skipped. A line that is not a trace
  * event at all is an input error with its line number.
@@ -46,7 +52,7 @@ export class QemuLogDecoder {
   private readonly ctxThreads = new AddressTable(16);
   /** What each thread is, in the order first seen: "tid 305", "ctx 0x55dd1e79b290". */
   readonly threadLabels: string[] = [];
-  readonly counts = { enters: 0, reEnters: 0, terminates: 0, unmatchedTerminates: 0, otherEvents: 0, blankLines: 0 };
+  readonly counts = { enters: 0, reEnters: 0, terminates: 0, unmatchedTerminates: 0, poolOperations: 0, otherEvents: 0, blankLines: 0 };
   /** Whether the lines carry thread ids (and times): `-msg timestamp=on`. */
   hasThreadIds = false;
   firstTime = NO_TIME;
@@ -123,7 +129,7 @@ export class QemuLogDecoder {
     if (!this.started) this.begin();
     const kind = bytes[p + EVENT_KIND_AT];
     if (kind === ENTER_KIND && (this.enteredLikeLast(p) || this.parseEnter(p))) return;
-    if (kind === TERMINATE_KIND && this.parseTerminate(p)) return;
+    if (kind === TERMINATE_KIND && (this.parseTerminate(p) || this.parsePoolOperation(p))) return;
     if (isEventName(bytes, p, end)) {
       this.counts.otherEvents++;
     } else {
@@ -261,6 +267,28 @@ export class QemuLogDecoder {
     return true;
   }
 
+  /**
+   * `qemu_coroutine_pool_KIND FIELD VALUE ...` at `p` (a patched QEMU's
+   * pool operation) → the sink; false when the line is another event. Read
+   * as text: one such line comes per batch of 128 coroutines at most.
+   */
+  private parsePoolOperation(p: number): boolean {
+    if (!POOL_EVENT.matchesAt(this.view, this.bytes, p, this.end)) return false;
+    const words = this.bytes.toString("latin1", p + POOL_EVENT.length, this.end).trim().split(/\s+/);
+    const kind = words[0] as PoolOperationKind;
+    if (!POOL_OPERATION_KINDS.includes(kind)) return false;
+    const fields: Record<string, number> = {};
+    for (let i = 1; i + 1 < words.length; i += 2) fields[words[i]!] = Number(words[i + 1]);
+    const missing = POOL_OPERATION_FIELDS[kind].find((f) => !Number.isInteger(fields[f]) || fields[f]! < 0);
+    if (missing !== undefined) {
+      throw this.error(`malformed qemu_coroutine_pool_${kind}: no '${missing} N' in '${this.shownLine()}'; expected ${POOL_OPERATION_FIELDS[kind].map((f) => `${f} N`).join(" ")}`);
+    }
+    this.counts.poolOperations++;
+    const thread = this.tid >= 0 ? this.threadOfTid(this.tid) : -1;
+    this.sink.poolOperation?.({ kind, thread, fields }, this.line, this.time);
+    return true;
+  }
+
   /** Lines come in runs from one thread: the last thread id's index is kept at hand. */
   private threadOfTid(tid: number): number {
     if (tid === this.lastTid) return this.lastTidThread;
@@ -344,6 +372,8 @@ const ENTER = ByteRun.of("qemu_aio_coroutine_enter ");
 const TERMINATE = ByteRun.of("qemu_coroutine_terminate ");
 /** The name and the label of its only field, compared at once. */
 const TERMINATE_SELF = ByteRun.of("qemu_coroutine_terminate self 0x");
+/** A patched QEMU's pool operations (qemu/patches/): the name's common part. */
+const POOL_EVENT = ByteRun.of("qemu_coroutine_pool_");
 /** The fields' labels, each with the "0x" its address starts with; `from` is skipped, not read (and not held to 0x). */
 const CTX = ByteRun.of("ctx 0x");
 const FROM = ByteRun.of(" from ");

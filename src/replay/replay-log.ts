@@ -22,6 +22,8 @@ export interface LogReplayOptions {
   poolIncrease?: number;
   /** Messages name the input so; the path, "text" or "lines" by default. */
   source?: string;
+  /** Whose clock ends elastic's decay periods (ReplayOptions.decayClock): "qemu" for a patched QEMU's log. */
+  decayClock?: "events" | "qemu";
 }
 
 /** One input replayed under several policies. */
@@ -42,7 +44,14 @@ export interface LogReplay {
  */
 export async function replayLog(input: LogInput, options: LogReplayOptions): Promise<LogReplay> {
   const replays = options.policies.map(
-    (p) => new PolicyReplay({ policy: p.policy, maxMapCount: options.maxMapCount, baselineVmas: options.baselineVmas, uncapped: p.uncapped === true }),
+    (p) =>
+      new PolicyReplay({
+        policy: p.policy,
+        maxMapCount: options.maxMapCount,
+        baselineVmas: options.baselineVmas,
+        uncapped: p.uncapped === true,
+        ...(options.decayClock === undefined ? {} : { decayClock: options.decayClock }),
+      }),
   );
   const decoded = await decodeInput(input, sinkForAll(replays), {
     source: options.source ?? inputName(input),

@@ -6,7 +6,7 @@ import { StackAllocator } from "../stacks/stack-allocator.js";
 import { poolHardMaxSize } from "../vma/limits.js";
 import { regrownRegion } from "./region-growth.js";
 import { LiveCoroutines } from "./live-coroutines.js";
-import { MICROS_PER_SECOND, NO_TIME, type PoolEventSink } from "./pool-events.js";
+import { MICROS_PER_SECOND, NO_TIME, tookGlobalLock, type PoolEventSink, type PoolOperation } from "./pool-events.js";
 
 const MICROS_PER_MS = MICROS_PER_SECOND / 1000;
 /**
@@ -34,6 +34,34 @@ export interface ReplayOptions {
    * what-if replays one cap with no VMA limit at all). Rarely wanted.
    */
   hardMaxSize?: number;
+  /**
+   * Whose clock ends elastic's decay periods: "events" (the default), the
+   * tick after every event; "qemu", only the decay events a patched QEMU's
+   * log carries (qemu/patches/), at each of which a period ends, as QEMU's
+   * timer ended it. Other policies ignore it.
+   */
+  decayClock?: "events" | "qemu";
+}
+
+/**
+ * A replay against a patched QEMU's own pool operations (its trace events):
+ * after each, QEMU's global pool (its `global` field) beside the replay's.
+ * A refill or a take is traced before the enter that the replay reads as the
+ * create, so it is compared after that thread's next create.
+ */
+export interface QemuPoolSteps {
+  /** Pool operations QEMU traced, and those that took its global lock. */
+  operations: number;
+  lockAcquisitions: number;
+  /** Comparisons made, and how many found the same global pool. */
+  checked: number;
+  exact: number;
+  /** The largest difference (replay − QEMU) by size, and the first line where one was seen. */
+  maxDiff: number;
+  firstDiffLine: number;
+  /** Stacks QEMU's decay freed, and the replay's at the same decay events. */
+  qemuDecayFreed: number;
+  replayDecayFreed: number;
 }
 
 /** The JSON object `coropool replay --json` prints; the key order is part of the format. */
@@ -76,6 +104,8 @@ export interface ReplayOutcome {
   peak: ReplayPeak;
   /** The replay's private region, for invariant checks. */
   region: SharedRegion;
+  /** Against a patched QEMU's pool operations; null when the input traced none. */
+  qemuSteps: QemuPoolSteps | null;
 }
 
 /** Where a replay with no VMA limit would have aborted under a given limit. */
@@ -173,6 +203,9 @@ export class PolicyReplay implements PoolEventSink {
   wouldAbort: WouldAbort | null = null;
   private watchedLimit = Infinity;
   observer: ReplayObserver | null = null;
+  private qemuSteps: QemuPoolSteps | null = null;
+  /** QEMU's global pool after a refill or take on each thread, to compare after that thread's next create (-1: none). */
+  private pendingGlobal: number[] = [];
 
   /** `expectedCreates`, `expectedThreads`: when known (a parsed trace), the region is made to their size. */
   constructor(options: ReplayOptions, expectedCreates = INITIAL_STACK_CAPACITY, expectedThreads = INITIAL_THREAD_CAPACITY) {
@@ -247,6 +280,7 @@ export class PolicyReplay implements PoolEventSink {
     const after = this.region.i32[Vma.CURRENT]!;
     if (after > this.peakVmas) this.notePeak(line, time);
     if (after !== before && this.wouldAbort === null) this.watchMapping(before, line, time);
+    if (this.qemuSteps !== null) this.comparePending(thread, line);
     this.tick(time);
     if (this.observer !== null) this.observer(this, thread, line, time);
   }
@@ -270,10 +304,56 @@ export class PolicyReplay implements PoolEventSink {
   }
 
   /**
+   * A patched QEMU's pool operation: counted, its lock counted, and QEMU's
+   * global pool compared with the replay's (a refill's or take's after the
+   * thread's next create). On QEMU's clock a decay event ends the policy's
+   * period here.
+   */
+  poolOperation(op: PoolOperation, line: number, time: number): void {
+    if (this.failure !== null) return;
+    const steps = (this.qemuSteps ??= { operations: 0, lockAcquisitions: 0, checked: 0, exact: 0, maxDiff: 0, firstDiffLine: 0, qemuDecayFreed: 0, replayDecayFreed: 0 });
+    steps.operations++;
+    if (tookGlobalLock(op)) steps.lockAcquisitions++;
+    const global = op.fields.global!;
+    if (op.kind === "refill" || op.kind === "take_donated") {
+      if (op.thread >= 0) this.pendingGlobal[op.thread] = global;
+      return;
+    }
+    if (op.kind === "decay") {
+      steps.qemuDecayFreed += op.fields.freed!;
+      if (this.options.decayClock === "qemu" && this.policy.endDecayPeriod !== undefined) {
+        const before = this.stacks.vmas.current;
+        this.policy.endDecayPeriod(time / MICROS_PER_MS);
+        steps.replayDecayFreed += (before - this.stacks.vmas.current) / 2;
+      }
+    }
+    this.compareGlobal(global, line);
+  }
+
+  /** After `thread`'s create: QEMU's global pool after the refill or take that served it, if one was traced. */
+  private comparePending(thread: number, line: number): void {
+    const pending = this.pendingGlobal[thread] ?? -1;
+    if (pending < 0) return;
+    this.pendingGlobal[thread] = -1;
+    this.compareGlobal(pending, line);
+  }
+
+  private compareGlobal(qemuGlobal: number, line: number): void {
+    const steps = this.qemuSteps!;
+    const diff = this.policy.globalPoolSize() - qemuGlobal;
+    steps.checked++;
+    if (diff === 0) steps.exact++;
+    else if (steps.firstDiffLine === 0) steps.firstDiffLine = line;
+    if (Math.abs(diff) > Math.abs(steps.maxDiff)) steps.maxDiff = diff;
+  }
+
+  /**
    * The policy's clock (elastic decays on it): the line's time in ms when it
-   * has one, else the events so far, read as QEMU's own pace.
+   * has one, else the events so far, read as QEMU's own pace. On QEMU's
+   * clock (decayClock "qemu") only QEMU's decay events end a period.
    */
   private tick(time: number): void {
+    if (this.options.decayClock === "qemu") return;
     this.policy.tick(time === NO_TIME ? this.events / POOL_EVENTS_PER_MS : time / MICROS_PER_MS);
   }
 
@@ -331,7 +411,7 @@ export class PolicyReplay implements PoolEventSink {
     if (view.showPeak) result.peak = peak;
     // A policy without a global lock never counts an acquisition.
     const globalLockAcquisitions = lockAcquisitions(region);
-    return { result, leakedStacks: totals.leaked, hardMaxSize: this.hardMaxSize, globalLockAcquisitions, peak, region };
+    return { result, leakedStacks: totals.leaked, hardMaxSize: this.hardMaxSize, globalLockAcquisitions, peak, region, qemuSteps: this.qemuSteps };
   }
 
   private notePeak(line: number, time: number): void {
