@@ -31,7 +31,7 @@ export type CustomDocument = Versioned<CustomReport>;
 /** coropool whatif: a log or trace under each policy, with the series its page draws. */
 export type WhatIfDocument = Versioned<WhatIfReport>;
 export type BurstIdleDocument = Versioned<BurstIdleReport>;
-/** coropool plan: a VM's configuration, its worst case under each policy (docs/plan.schema.json). */
+/** coropool plan: a VM's configuration, its worst case under each policy (planDocument in docs/result.schema.json). */
 export type PlanDocument = Versioned<PlanReport>;
 
 /** The demo's four parts, versioned like the others. */

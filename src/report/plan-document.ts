@@ -1,6 +1,6 @@
 /**
  * The plan's report: what `coropool plan --json` prints (schema
- * docs/plan.schema.json) and what its page is drawn from. Rows as the
+ * planDocument in docs/result.schema.json) and what its page is drawn from. Rows as the
  * what-if's (whatif-document.ts), with the schedule part of each peak and
  * abort; `input` says what was read and where each fact came from.
  */

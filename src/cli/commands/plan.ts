@@ -19,8 +19,8 @@ const PLAN_FLAGS = [
   flag("qemuVersion", "X.Y[.Z]", "the QEMU version to plan for (default: the running process's, else the emulator the input names if it is on this host, else the newest rules)"),
   flag("machine", "TYPE", "the machine type to plan for, over the input's (e.g. pc-q35-7.2: types up to 5.1 force virtio-blk num-queues=1, up to 4.2 queue-size=128)"),
   flag("policies", "P[,P...]", "compare only these policies, in this order (default: legacy, batched uncapped and capped, none, elastic)"),
-  ...LOG_LIMIT_FLAGS.map((f) => (f.name === "baselineVmas" ? { ...f, about: "VMAs the process maps besides coroutine stacks (default: a running QEMU's own with --pid, else 371, what an idle QEMU maps)" } : f)),
-  flag("json", undefined, "print the plan as a versioned JSON document (docs/plan.schema.json)"),
+  ...LOG_LIMIT_FLAGS.map((f) => (f.name === "baselineVmas" ? { ...f, about: "VMAs the process maps besides coroutine stacks (default: a running QEMU's own with --pid, else 371, what an idle QEMU maps; either plus the thread-pool workers the load brings, 64 an AioContext doing I/O, two VMAs each)" } : f)),
+  flag("json", undefined, "print the plan as a versioned JSON document (planDocument in docs/result.schema.json)"),
   flag("report", "FILE.html", "also write a self-contained HTML page after the plan is printed"),
   flag("output", "FILE", "also write the worst-case schedule: FILE.json as a stress scenario (where the format can express the VM), any other name as a coropool trace that replay reruns", "o"),
 ];
@@ -39,9 +39,13 @@ falls, and the smallest safe vm.max_map_count.
 Options:
 ${flagHelp(PLAN_FLAGS)}
 
+SIGINT or SIGTERM stops the schedule between two rounds: the plan of the
+rounds written so far is printed, marked interrupted.
+
 Exit status: 0 every policy fits under M, 3 some policy aborts at M (the
 plan is still printed), 2 bad input (one line naming it), 6 the plan was
-printed but -o or the report could not be written, 1 internal error.
+printed but -o or the report could not be written, 130/143 stopped by
+SIGINT/SIGTERM, 1 internal error.
 
 Examples:
   virsh domxml-to-native qemu-argv db01.xml > db01.args && coropool plan db01.args --qemu-version 7.2
