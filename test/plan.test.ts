@@ -3,6 +3,7 @@
  * under every policy, and the smallest safe max_map_count out
  * (docs/design.md, "Plan: a VM's worst case").
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +17,7 @@ import { replayTrace } from "../src/replay/replay.js";
 import { parseTrace } from "../src/replay/trace.js";
 import { schemaProblem } from "../src/report/result-schema.js";
 import type { PlanDocument } from "../src/report/document.js";
-import { runMain } from "./helpers/cli.js";
+import { CLI, runMain } from "./helpers/cli.js";
 
 const FIXTURES = join(import.meta.dirname, "fixtures", "vmconfig");
 
@@ -191,6 +192,27 @@ describe("coropool plan", () => {
         "a virtio-blk device in the main loop (virtio-blk-pci vd0): the format adds a device's pool increase only on IOThreads; a VM without IOThreads: the format needs at least one; allowed: -o FILE.trace (the schedule as a trace, which replay reruns)\n",
     );
   });
+
+  it("SIGINT stops a long plan between rounds: exit 130, the document of the rounds so far marked interrupted", async () => {
+    // app01 (48 devices) takes some 25 s to plan here: the signal comes long before its end.
+    const child = spawn(process.execPath, [CLI, "plan", join(FIXTURES, "app01.xml"), "--qemu-version", "7.2", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+    await new Promise((done) => setTimeout(done, 2000));
+    child.kill("SIGINT");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const code = await exited;
+    clearTimeout(killer);
+    expect(code).toBe(130);
+    const doc = JSON.parse(stdout) as PlanDocument;
+    expect(doc.interrupted).toBe(true);
+    expect(doc.schedule.settled).toBe(false);
+    expect(schemaProblem(doc, "planDocument")).toBeNull();
+    expect(stderr).toBe("coropool: interrupted by SIGINT: the results so far are printed\n");
+  }, 90_000);
 
   it("refuses bad input with one line naming it", async () => {
     const cases: [string[], RegExp][] = [
