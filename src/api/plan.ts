@@ -36,12 +36,7 @@ export interface PlanOptions {
 const DOCUMENT_SERIES_BUCKETS = 400;
 
 export async function plan(config: PlanConfig, options: PlanOptions = {}): Promise<PlanDocument> {
-  return planAt(apiDoor("plan"), config, options);
-}
-
-/** The plan as `door` asks it. */
-export async function planAt(door: Door, config: unknown, options: unknown): Promise<PlanDocument> {
-  return (await planWithTrace(door, config, options)).document;
+  return (await planWithTrace(apiDoor("plan"), config, options)).document;
 }
 
 /** The plan, and its schedule's trace made when called (what the CLI's -o writes). */

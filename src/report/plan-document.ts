@@ -4,7 +4,7 @@
  * what-if's (whatif-document.ts), with the schedule part of each peak and
  * abort; `input` says what was read and where each fact came from.
  */
-import type { Demand } from "../plan/demand.js";
+import { deviceLabel, type Demand } from "../plan/demand.js";
 import { policyOfVersion, type PlanOutcome, type PlanRow } from "../plan/plan.js";
 import type { PlanInput } from "../plan/plan-input.js";
 import type { Ignored, StorageDevice } from "../vmconfig/index.js";
@@ -122,10 +122,10 @@ function mostOn(demand: Demand, thread: number): number {
 
 function devicesOf(demand: Demand, input: PlanInput): PlanDeviceReport[] {
   const names = demand.threads.map((t) => t.name);
-  const kindOf = new Map(input.model.devices.map((d) => [d.id === null ? d.driver : `${d.driver} ${d.id}`, d.kind]));
+  const kindOf = new Map(input.model.devices.map((d) => [deviceLabel(d), d.kind]));
   return demand.sources.map((s) => ({
     device: s.device,
-    kind: kindOf.get(s.device) ?? "virtio-blk",
+    kind: kindOf.get(s.device)!,
     creators: s.creators.map((c) => names[c]!),
     terminator: names[s.terminator]!,
     requests: s.requests,
