@@ -1,6 +1,6 @@
 /**
  * The plan of a VM: its demand (demand.ts), the worst-case schedule of it
- * (schedule.ts) settled over rounds, and that schedule run through the
+ * (schedule.ts, hoard.ts) written until it settles, and that schedule run through the
  * deterministic replay under every policy (replay/whatif.ts): per policy the
  * worst-case stacks and VMAs, the smallest safe max_map_count, and whether
  * and where the limit asked about aborts it.
@@ -44,7 +44,7 @@ export interface PlanRow extends WhatIfRow {
 
 export interface PlanSchedule {
   readonly rounds: number;
-  /** The last round left every policy where the one before left it; false when cut at MAX_ROUNDS. */
+  /** Its last rounds (or its last hoard pass) raised no policy's peak; false when cut short by its size or a signal. */
   readonly settled: boolean;
   /** Hoard passes after the rounds (0: no thread creates coroutines another frees). */
   readonly hoardPasses: number;

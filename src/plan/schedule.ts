@@ -11,7 +11,9 @@
  *      the vCPUs spreads over them), then every coroutine terminates.
  *   Rounds repeat until SETTLE_ROUNDS rounds in a row raise no policy's
  *   peak, or the schedule reaches MAX_ROUNDS or MAX_SCHEDULE_EVENTS (then it
- *   is reported unsettled: a peak still growing is a lower bound).
+ *   is reported unsettled: a peak still growing is a lower bound). Then,
+ *   where a thread creates coroutines another frees, hoard passes
+ *   (hoard.ts), written by plan.ts with this file's ScheduleBuilder.
  *
  * Why these parts: a pool keeps what the threads that free coroutines hand
  * it. A thread alone at its most leaves the most in its own pools (legacy's
