@@ -74,13 +74,7 @@ export async function checkPlan(state, { policy, sampledPeak, poolIncrease }) {
   clearInterval(state.timer);
   if (state.input === null) return failed(`not planned: ${state.error}`);
   const { input } = state;
-  const outcome = await dist.plan.planOf(input.model, {
-    qemuVersion: input.version,
-    maxMapCount: dist.limits.readMaxMapCount().value,
-    baselineVmas: input.baselineVmas.value,
-    withThreadPool: true,
-    title: `pid ${state.pid}`,
-  });
+  const outcome = await dist.plan.planOfInput(input, { maxMapCount: dist.limits.readMaxMapCount().value });
   const row = outcome.rows.find((r) => r.thisQemu);
   const want = policy === "batched" ? "batched (uncapped)" : policy;
   if (row === undefined || row.label !== want) return failed(`the plan's policy for QEMU ${input.qemuVersion.value} is ${row?.label ?? "none"}, the harness replays ${want}`);

@@ -6,11 +6,11 @@
  */
 import { apiDoor, type Door } from "../options/door.js";
 import { PID } from "../options/catalogue.js";
-import { resolvePlanOptions } from "../options/doors.js";
+import { resolvePlanOptions, type PlanRequest } from "../options/doors.js";
 import { badArgument } from "../options/resolve.js";
 import { REFUSED } from "../options/rule.js";
-import { planOf } from "../plan/plan.js";
-import { readPlanInput, type PlanConfig } from "../plan/plan-input.js";
+import { planOfInput } from "../plan/plan.js";
+import { readPlanInput, type PlanConfig, type PlanInput } from "../plan/plan-input.js";
 import type { PolicyName } from "../pools/index.js";
 import type { PolicySpec } from "../replay/replay-log.js";
 import { toDocument, type PlanDocument } from "../report/document.js";
@@ -36,23 +36,24 @@ export interface PlanOptions {
 const DOCUMENT_SERIES_BUCKETS = 400;
 
 export async function plan(config: PlanConfig, options: PlanOptions = {}): Promise<PlanDocument> {
-  return (await planWithTrace(apiDoor("plan"), config, options)).document;
+  return (await planPrepared(preparePlan(apiDoor("plan"), config, options))).document;
+}
+
+/** A plan's options checked and its configuration read: what the plan runs on, read once. */
+export interface PreparedPlan {
+  readonly request: PlanRequest;
+  readonly input: PlanInput;
+}
+
+export function preparePlan(door: Door, config: unknown, options: unknown): PreparedPlan {
+  const request = resolvePlanOptions(door, options);
+  const input = readPlanInput(checkConfig(door, config), { qemuVersion: request.qemuVersion, machine: request.machine, baselineVmas: request.baselineVmas });
+  return { request, input };
 }
 
 /** The plan, and its schedule's trace made when called (what the CLI's -o writes). */
-export async function planWithTrace(door: Door, config: unknown, options: unknown): Promise<{ document: PlanDocument; trace: () => string }> {
-  const request = resolvePlanOptions(door, options);
-  const input = readPlanInput(checkConfig(door, config), { qemuVersion: request.qemuVersion, machine: request.machine, baselineVmas: request.baselineVmas });
-  const outcome = await planOf(input.model, {
-    qemuVersion: input.version,
-    maxMapCount: request.maxMapCount,
-    baselineVmas: input.baselineVmas.value,
-    withThreadPool: input.baselineVmas.from !== "given",
-    policies: request.policies,
-    title: input.model.name === null ? input.source : `VM ${input.model.name} (${input.source})`,
-    seriesBuckets: DOCUMENT_SERIES_BUCKETS,
-    signal: request.signal,
-  });
+export async function planPrepared({ request, input }: PreparedPlan): Promise<{ document: PlanDocument; trace: () => string }> {
+  const outcome = await planOfInput(input, { maxMapCount: request.maxMapCount, policies: request.policies, seriesBuckets: DOCUMENT_SERIES_BUCKETS, signal: request.signal });
   return { document: toDocument(planReport(input, outcome, request.maxMapCount)), trace: outcome.schedule.trace };
 }
 

@@ -11,7 +11,7 @@ import { InputError } from "../errors.js";
 import type { ProcessSnapshot } from "../host/snapshot.js";
 import { readStat } from "../host/process-info.js";
 import { PLANNING, type CeilingSource, type PlannedCeiling } from "../host/watcher.js";
-import { planOf, type PlanRow } from "../plan/plan.js";
+import { planOfInput, type PlanRow } from "../plan/plan.js";
 import { readPlanInput } from "../plan/plan-input.js";
 
 export class PlanCeilings implements CeilingSource {
@@ -61,13 +61,7 @@ async function ceilingOfProcess(snap: ProcessSnapshot): Promise<PlannedCeiling> 
   const input = readPlanInput({ pid: snap.pid }, {});
   // What was read must be the process snapped, not one that took its pid since.
   if (readStat(snap.pid).startTime !== snap.startTime) return { unplanned: "exited" };
-  const outcome = await planOf(input.model, {
-    qemuVersion: input.version,
-    maxMapCount: snap.maxMapCount,
-    baselineVmas: input.baselineVmas.value,
-    withThreadPool: input.baselineVmas.from !== "given",
-    title: `pid ${snap.pid}`,
-  });
+  const outcome = await planOfInput(input, { maxMapCount: snap.maxMapCount });
   const row = rowOf(outcome.rows, snap);
   if (row === undefined) return { unplanned: snap.policy === null ? "no QEMU version in its binary" : `no plan for the policy ${snap.policy}` };
   return { policy: row.label, stacks: row.peakStacks, vmas: row.peakVmas };

@@ -1,7 +1,7 @@
 /** What the commands share for --json and --report. */
 import type { OptionSpec } from "./args.js";
 import type { ResultDocument } from "../report/document.js";
-import { prepareReportPath, writeFileAtomic } from "../report/write.js";
+import { prepareReportPath } from "../report/write.js";
 import { writeOutputText } from "../output-file.js";
 import type { CommandResult, PendingOutput, PendingReport } from "./exit.js";
 
@@ -57,27 +57,35 @@ export function commandOutput(
  * Writes a report once the results are out; returns null when written (and
  * announced on `out` unless --json), else the one line saying why not.
  */
-export async function writePendingReport(report: PendingReport, out: { write(text: string): unknown }): Promise<string | null> {
-  try {
-    await writeFileAtomic(report.path, await report.render(), "--report", inputsOfReport.get(report.path) ?? []);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    return `the results are printed but the report was not written: ${reason}`;
-  }
-  if (report.announce) out.write(`report: ${report.path}\n`);
-  return null;
+export async function writePendingReport(report: PendingReport, out: Announcer): Promise<string | null> {
+  const file = { path: report.path, flag: "--report", inputs: inputsOfReport.get(report.path) ?? [], text: report.render };
+  return writeAfterResults(file, "the report", report.announce ? `report: ${report.path}` : null, out);
 }
 
 /** Writes each output once the results are out; returns null when all are written, else the one line saying which was not and why. */
-export async function writePendingOutputs(outputs: readonly PendingOutput[], out: { write(text: string): unknown }): Promise<string | null> {
+export async function writePendingOutputs(outputs: readonly PendingOutput[], out: Announcer): Promise<string | null> {
   for (const o of outputs) {
-    try {
-      await writeOutputText(o.path, { flag: o.flag, value: o.path, inputs: o.inputs }, o.text());
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      return `the results are printed but ${o.flag} was not written: ${reason}`;
-    }
-    if (o.announce) out.write(`wrote ${o.path}\n`);
+    const failure = await writeAfterResults(o, o.flag, o.announce ? `wrote ${o.path}` : null, out);
+    if (failure !== null) return failure;
   }
+  return null;
+}
+
+type Announcer = { write(text: string): unknown };
+
+/** One file written after the results by the one output rule; a failure is the line saying so, never a lost result. */
+async function writeAfterResults(
+  file: { path: string; flag: string; inputs: readonly string[]; text: () => string | Promise<string> },
+  what: string,
+  announce: string | null,
+  out: Announcer,
+): Promise<string | null> {
+  try {
+    await writeOutputText(file.path, { flag: file.flag, value: file.path, inputs: file.inputs }, await file.text());
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return `the results are printed but ${what} was not written: ${reason}`;
+  }
+  if (announce !== null) out.write(`${announce}\n`);
   return null;
 }

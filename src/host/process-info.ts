@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readlinkSync, readSync } from "node:fs";
 import type { PolicyName } from "../pools/index.js";
 import { isQemuSystemEmulator } from "../vmconfig/qemu-binary.js";
+import { leadingQemuVersion, poolLabel, poolOfVersion } from "../vmconfig/qemu-version.js";
 import { readProcText } from "./proc-text.js";
 
 const DELETED = " (deleted)";
@@ -79,18 +80,10 @@ function findVersion(fd: number): string | null {
   }
 }
 
-/** What watch shows for a policy read from the version: batched's hard cap is dead on Linux. */
-export const BATCHED_UNCAPPED = "batched (uncapped)";
-
-/**
- * QEMU's pool policy from its version: up to 8.2 the legacy pool; from 9.0
- * the batched one, whose hard cap never applies on Linux (util/qemu-coroutine.c
- * reads max_map_count with a parser that rejects the file's trailing newline).
- */
+/** The pool policy watch shows for a version (vmconfig/qemu-version.ts): "legacy", "batched (uncapped)", or null. */
 export function policyForVersion(version: string | null): string | null {
-  const m = version === null ? null : VERSION_NUMBER.exec(version);
-  if (!m) return null;
-  return Number(m[1]) < 9 ? "legacy" : BATCHED_UNCAPPED;
+  const pool = poolOfVersion(leadingQemuVersion(version));
+  return pool === null ? null : poolLabel(pool);
 }
 
 /** A pool policy given for a pid (a vendor build that backports a pool) wins over the version's. */

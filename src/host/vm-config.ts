@@ -6,6 +6,7 @@
  */
 import { InputError } from "../errors.js";
 import { modelFromCommandLine, type ModelOptions, type VmModel } from "../vmconfig/index.js";
+import { leadingQemuVersion } from "../vmconfig/qemu-version.js";
 import { isQemuExe, readCmdline, readExePath, readQemuVersion } from "./process-info.js";
 
 export interface RunningVmConfig {
@@ -30,13 +31,7 @@ export function vmConfigOfPid(pid: number, options: Omit<ModelOptions, "qemuVers
   const version = procRead(pid, () => readQemuVersion(pid));
   // argv[0] is whatever the starter chose (exec -a, a wrapper's name); the binary is what runs.
   const argv = [exe.endsWith(DELETED) ? exe.slice(0, -DELETED.length) : exe, ...args.slice(1)];
-  return { pid, exe, version, argv, model: modelFromCommandLine(argv, { ...options, qemuVersion: majorMinor(version) }) };
-}
-
-/** "7.2.22" → { major: 7, minor: 2 }; null stays null (the model then takes the newest rules). */
-function majorMinor(version: string | null): { major: number; minor: number } | null {
-  const m = version === null ? null : /^(\d+)\.(\d+)/.exec(version);
-  return m ? { major: Number(m[1]), minor: Number(m[2]) } : null;
+  return { pid, exe, version, argv, model: modelFromCommandLine(argv, { ...options, qemuVersion: leadingQemuVersion(version) }) };
 }
 
 function exeOf(pid: number): string {

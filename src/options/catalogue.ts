@@ -6,7 +6,7 @@
  * the layers below take the resolved value under the same name.
  */
 import { POLICY_NAMES, type PolicyName } from "../pools/index.js";
-import { parseQemuVersion } from "../plan/plan-input.js";
+import { parseQemuVersion } from "../vmconfig/qemu-version.js";
 import { VIRTIO_BLK_QUEUE_SIZE, VIRTIO_QUEUE_MAX } from "../virtio-limits.js";
 import { parseVirtioBlkSpec, type VirtioBlkDevice } from "../replay/pool-increase.js";
 import { BACKEND_NAMES, MAX_STACK_SLOTS, type BackendName } from "../runtime/runtime.js";

@@ -14,6 +14,7 @@ import { vmConfigOfPid } from "../host/vm-config.js";
 import { QEMU_BASELINE_VMAS } from "../vma/limits.js";
 import { modelFromCommandLine, modelFromLibvirtXml, type VmModel } from "../vmconfig/index.js";
 import type { QemuVersion } from "../vmconfig/qemu-rules.js";
+import { parseQemuVersion } from "../vmconfig/qemu-version.js";
 
 /** A VM's configuration: a command line (text or argv), a libvirt domain XML's text, a file holding either, or a running QEMU. */
 export type PlanConfig =
@@ -39,6 +40,8 @@ export interface PlanInput {
   readonly qemuVersion: Given<string | null>;
   readonly version: QemuVersion | null;
   readonly baselineVmas: Given<number>;
+  /** The baseline was given: it is the whole of it (else the load's thread pool is added to an idle one). */
+  readonly baselineGiven: boolean;
 }
 
 export interface PlanInputOptions {
@@ -99,13 +102,6 @@ function versionOf(options: PlanInputOptions, emulator: string | null): VersionF
   return { value: null, from: `unknown (${why}): the newest QEMU's rules; give the version to be exact`, parsed: null };
 }
 
-/** "7.2", "10.0.2", "8.2.0-rc1": the major and minor. */
-export function parseQemuVersion(text: string): QemuVersion {
-  const m = /^(\d{1,3})\.(\d{1,3})(?:\.\d{1,3})?(?:[-+~][\w.+~-]*)?$/.exec(text);
-  if (!m) throw new TypeError(`not a QEMU version: ${text}`);
-  return { major: Number(m[1]), minor: Number(m[2]) };
-}
-
 /** The emulator as named: a path, or a name looked up in PATH; null when it is not an executable here. */
 function findProgram(name: string): string | null {
   const candidates = isAbsolute(name) || name.includes("/") ? [name] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, name));
@@ -128,6 +124,7 @@ function finish(source: string, format: PlanInput["format"], model: VmModel, ver
     qemuVersion: { value: version.value, from: version.from },
     version: version.parsed,
     baselineVmas: baselineOf(options, pid),
+    baselineGiven: options.baselineVmas !== undefined,
   };
 }
 

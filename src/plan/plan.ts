@@ -5,15 +5,16 @@
  * worst-case stacks and VMAs, the smallest safe max_map_count, and whether
  * and where the limit asked about aborts it.
  */
-import type { PolicyName } from "../pools/index.js";
 import { NO_TIME, sinkForAll } from "../replay/pool-events.js";
 import { NO_VMA_LIMIT, PolicyReplay } from "../replay/replay.js";
 import type { PolicySpec } from "../replay/replay-log.js";
 import { defaultWhatIfPolicies, whatIf, type WhatIfRow } from "../replay/whatif.js";
 import { poolHardMaxSize } from "../vma/limits.js";
 import type { QemuVersion } from "../vmconfig/qemu-rules.js";
+import { poolOfVersion } from "../vmconfig/qemu-version.js";
 import type { VmModel } from "../vmconfig/index.js";
 import { demandOf, threadPoolVmas, type Demand } from "./demand.js";
+import type { PlanInput } from "./plan-input.js";
 import { addHoardPass, hoarders, legacyReleasePoolCap } from "./hoard.js";
 import { MAX_ROUNDS, MAX_SCHEDULE_EVENTS, roundEvents, roundParts, ScheduleBuilder, SETTLE_ROUNDS, type Part, type SchedulePart } from "./schedule.js";
 
@@ -64,6 +65,21 @@ export interface PlanOutcome {
   readonly interrupted: boolean;
 }
 
+/**
+ * The plan of what plan-input.ts read: its version, its baseline (the load's
+ * thread pool added unless the baseline was given) and a title naming it.
+ * What every door plans through: the API, watch's ceilings, validate:qemu.
+ */
+export function planOfInput(input: PlanInput, options: Pick<PlanEngineOptions, "maxMapCount" | "policies" | "seriesBuckets" | "signal">): Promise<PlanOutcome> {
+  return planOf(input.model, {
+    ...options,
+    qemuVersion: input.version,
+    baselineVmas: input.baselineVmas.value,
+    withThreadPool: !input.baselineGiven,
+    title: input.model.name === null ? input.source : `VM ${input.model.name} (${input.source})`,
+  });
+}
+
 export async function planOf(model: VmModel, options: PlanEngineOptions): Promise<PlanOutcome> {
   const demand = demandOf(model, options.qemuVersion);
   const specs = options.policies ?? defaultWhatIfPolicies();
@@ -79,7 +95,7 @@ export async function planOf(model: VmModel, options: PlanEngineOptions): Promis
     seriesBuckets: options.seriesBuckets,
     signal: options.signal,
   });
-  const mine = policyOfVersion(options.qemuVersion);
+  const mine = poolOfVersion(options.qemuVersion);
   const { schedule } = builder;
   const rows = result.rows.map((row): PlanRow => ({
     ...row,
@@ -188,16 +204,6 @@ function threadOfPart(p: Part): number {
 
 function partName(part: SchedulePart | null): string | null {
   return part === null ? null : `round ${part.round}: ${part.name}`;
-}
-
-/**
- * QEMU's pool by version: up to 8.2 legacy; from 9.0 batched, whose hard cap
- * never applies on Linux (it reads max_map_count with a parser that rejects
- * the file's trailing newline). 8.2 < v < 9.0 does not exist.
- */
-export function policyOfVersion(v: QemuVersion | null): { policy: PolicyName; uncapped: boolean } | null {
-  if (v === null) return null;
-  return v.major < 9 ? { policy: "legacy", uncapped: false } : { policy: "batched", uncapped: true };
 }
 
 function peakOf(replay: PolicyReplay): number {

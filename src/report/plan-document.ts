@@ -5,7 +5,9 @@
  * abort; `input` says what was read and where each fact came from.
  */
 import { deviceLabel, type Demand } from "../plan/demand.js";
-import { policyOfVersion, type PlanOutcome, type PlanRow } from "../plan/plan.js";
+import type { PlanOutcome, PlanRow } from "../plan/plan.js";
+import { poolLabel, poolOfVersion } from "../vmconfig/qemu-version.js";
+import { baselineRoomNote } from "./whatif-document.js";
 import type { PlanInput } from "../plan/plan-input.js";
 import type { Ignored, StorageDevice } from "../vmconfig/index.js";
 
@@ -68,7 +70,7 @@ export interface PlanScheduleReport {
 
 export function planReport(input: PlanInput, outcome: PlanOutcome, maxMapCount: number): PlanReport {
   const { demand, schedule } = outcome;
-  const policy = policyOfVersion(input.version);
+  const pool = poolOfVersion(input.version);
   return {
     command: "plan",
     source: input.source,
@@ -77,7 +79,7 @@ export function planReport(input: PlanInput, outcome: PlanOutcome, maxMapCount: 
       vm: input.model.name,
       emulator: input.model.emulator,
       qemuVersion: input.qemuVersion,
-      qemuPolicy: policy === null ? null : policy.uncapped ? `${policy.policy} (uncapped)` : policy.policy,
+      qemuPolicy: pool === null ? null : poolLabel(pool),
       machine: machineOf(input),
       vcpus: { value: input.model.vcpus.value, why: input.model.vcpus.why },
       baselineVmas: baselineOf(input, outcome),
@@ -161,7 +163,8 @@ export function planNotes(report: PlanReport): string[] {
   if (report.input.qemuVersion.value === null) notes.push(`QEMU version ${report.input.qemuVersion.from}`);
   if (!report.schedule.settled) notes.push(report.schedule.description.find((line) => line.includes("cut short"))!);
   for (const u of report.input.unplanned) notes.push(`not planned: ${u.what}: ${u.why}`);
-  if (report.baselineVmas + 2 > report.maxMapCount) notes.push(`the baseline (${report.baselineVmas} VMAs) leaves no room under max_map_count ${report.maxMapCount} for a stack`);
+  const room = baselineRoomNote(report, report.input.devices.length > 0);
+  if (room !== null) notes.push(room);
   return notes;
 }
 

@@ -67,13 +67,20 @@ export function whatIfNotes(report: WhatIfReport): string[] {
   if (report.input.hasCoroutineEvents === false) {
     notes.push(`${report.source} has no coroutine events: no coroutine starts, so no policy maps a stack`);
   }
-  // A stack takes 2 VMAs: a baseline within 2 of the limit leaves room for none.
-  if (report.baselineVmas + 2 > report.maxMapCount) {
-    const over = report.baselineVmas > report.maxMapCount;
-    const what = over ? `the baseline alone (${report.baselineVmas} VMAs) is over max_map_count ${report.maxMapCount}` : `the baseline (${report.baselineVmas} VMAs) leaves no room under max_map_count ${report.maxMapCount} for a stack (2 VMAs)`;
-    notes.push(`${what}: ${report.input.hasCoroutineEvents === false ? "no stack would fit" : "the first stack aborts"}`);
-  }
+  const room = baselineRoomNote(report, report.input.hasCoroutineEvents !== false);
+  if (room !== null) notes.push(room);
   return notes;
+}
+
+/**
+ * A stack takes 2 VMAs: a baseline within 2 of the limit leaves room for
+ * none. The note saying so, or null; `mapsStacks`: the input maps any.
+ */
+export function baselineRoomNote(report: Pick<WhatIfReport, "maxMapCount" | "baselineVmas">, mapsStacks: boolean): string | null {
+  if (report.baselineVmas + 2 <= report.maxMapCount) return null;
+  const over = report.baselineVmas > report.maxMapCount;
+  const what = over ? `the baseline alone (${report.baselineVmas} VMAs) is over max_map_count ${report.maxMapCount}` : `the baseline (${report.baselineVmas} VMAs) leaves no room under max_map_count ${report.maxMapCount} for a stack (2 VMAs)`;
+  return `${what}: ${mapsStacks ? "the first stack aborts" : "no stack would fit"}`;
 }
 
 /** The stacks `maxMapCount` leaves room for above the baseline: two VMAs each (the stack and its guard page). */

@@ -1,9 +1,9 @@
-import { planWithTrace } from "../../api/plan.js";
+import { planPrepared, preparePlan } from "../../api/plan.js";
 import { InputError } from "../../errors.js";
 import { cliDoor } from "../../options/door.js";
 import { checkOutputPath } from "../../output-file.js";
 import { demandOf } from "../../plan/demand.js";
-import { readPlanInput, type PlanConfig } from "../../plan/plan-input.js";
+import type { PlanConfig, PlanInput } from "../../plan/plan-input.js";
 import { planAborts } from "../../report/plan-document.js";
 import { formatPlan } from "../../report/plan-text.js";
 import { stressScenarioOf } from "../../scenarios/from-plan.js";
@@ -60,14 +60,14 @@ export async function planCommand(argv: string[], interrupt = new Interrupt()): 
   const reportPath = reportPathFlag(flags.report, inputs);
   const outputPath = flags.output === undefined ? undefined : checkOutputPath(flags.output, "-o", inputs);
   const { pid: _pid, ...options } = flags.options;
-  // A scenario the format cannot express is refused before the plan is worked out.
-  if (outputPath?.endsWith(".json")) scenarioText(config, options, 1, 1);
   const signal = interrupt.stopsGracefully();
-  const door = cliDoor("plan");
-  const { document, trace } = await planWithTrace(door, config, { ...options, signal });
+  const prepared = preparePlan(cliDoor("plan"), config, { ...options, signal });
+  // A scenario the format cannot express is refused before the plan is worked out.
+  const scenario = outputPath?.endsWith(".json") ? scenarioWriter(prepared.input, prepared.request.maxMapCount) : null;
+  const { document, trace } = await planPrepared(prepared);
   const outputs: PendingOutput[] = [];
   if (outputPath !== undefined) {
-    const text = outputPath.endsWith(".json") ? () => scenarioText(config, options, document.schedule.rounds, document.maxMapCount) : trace;
+    const text = scenario === null ? trace : () => scenario(document.schedule.rounds);
     outputs.push({ path: outputPath, flag: "-o", inputs, text, announce: !flags.json });
   }
   return { ...commandOutput(document, () => formatPlan(document), flags.json, reportPath, signal), outputs, exitCode: planAborts(document) ? EXIT.VMA_ABORT : EXIT.OK };
@@ -85,9 +85,9 @@ function configOf(file: string | undefined, cmdline: string | undefined, pid: nu
   return { config: { pid: pid! }, inputs: [] };
 }
 
-/** The stress scenario of the same demand (the input read again: cheap beside the plan). */
-function scenarioText(config: PlanConfig, options: Record<string, unknown>, rounds: number, maxMapCount: number): string {
-  const input = readPlanInput(config, { qemuVersion: options.qemuVersion as string | undefined, machine: options.machine as string | undefined });
-  const scenario = stressScenarioOf(input.model, demandOf(input.model, input.version), rounds, maxMapCount);
-  return JSON.stringify(scenario, null, 2) + "\n";
+/** The stress scenario of the input's demand, by the schedule's rounds; refused at once where the format cannot say the VM. */
+function scenarioWriter(input: PlanInput, maxMapCount: number): (rounds: number) => string {
+  const demand = demandOf(input.model, input.version);
+  stressScenarioOf(input.model, demand, 1, maxMapCount);
+  return (rounds) => JSON.stringify(stressScenarioOf(input.model, demand, rounds, maxMapCount), null, 2) + "\n";
 }
